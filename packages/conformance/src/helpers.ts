@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import type { Transport } from '@mailroom/core';
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A name unique to this test run, valid as an endpoint name (lower case) or a type name. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+/** Polls `condition` every 10 ms until it holds; throws after `timeoutMs` with `describe()` in the message. */
+export async function waitUntil(condition: () => boolean, timeoutMs: number, describe: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms ${describe()}`.trim());
+    await sleep(10);
+  }
+}
+
+/** The connections and clean-up steps of one test; disposed after it (clean-ups first, newest first). */
+export interface Scope {
+  connect(): Promise<Transport>;
+  onDispose(step: () => Promise<void> | void): void;
+  dispose(): Promise<void>;
+}
+
+/** Creates a {@link Scope} over a connection factory. */
+export function createScope(connect: () => Promise<Transport>): Scope {
+  const transports: Transport[] = [];
+  const steps: (() => Promise<void> | void)[] = [];
+  return {
+    async connect() {
+      const transport = await connect();
+      transports.push(transport);
+      return transport;
+    },
+    onDispose(step) {
+      steps.push(step);
+    },
+    async dispose() {
+      for (const step of steps.reverse()) await step();
+      await Promise.all(transports.map((t) => t.close()));
+    },
+  };
+}

@@ -1,0 +1,7 @@
+/**
+ * `@mailroom/conformance`: the suites every transport, outbox store and inbox store must pass.
+ * Call them from a vitest file: `describeTransport({ name: 'my-broker', connect })`.
+ */
+export { createScope, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
+export { describeTransport, type TransportSuiteOptions, testMessage } from './transport-suite.js';
+export { type ServiceRequirement, Services, serviceAvailable } from './services.js';

@@ -1,0 +1,636 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  createEndpoint,
+  createEnvelope,
+  type Delivery,
+  defineEvent,
+  ErrorCodes,
+  envelopeToHeaders,
+  HeaderNames,
+  isMailroomError,
+  type OutgoingMessage,
+  type Transport,
+  UnrecoverableError,
+} from '@mailroom/core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createScope, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
+
+/** How the suite reaches the transport under test. */
+export interface TransportSuiteOptions {
+  /** Shown in test names. */
+  name: string;
+  /** Opens a new, independent connection to the broker under test (as a separate process would). */
+  connect: () => Promise<Transport>;
+  /** Runs once after every test of the suite. */
+  teardown?: () => Promise<void>;
+  /** Multiplies the suite's waiting times, for slow brokers. Default 1. */
+  timeScale?: number;
+  /** How many copies of the stress group run in parallel. Default 4; 0 skips it. */
+  stressParallelism?: number;
+}
+
+/** A test message: envelope headers, extra headers and a body of raw bytes. */
+export function testMessage(type: string, body: Uint8Array, extra: Record<string, string> = {}, destination?: string): OutgoingMessage {
+  const envelope = createEnvelope({ type, dataversion: 1, source: 'urn:mailroom:conformance' });
+  return {
+    route: destination ? { kind: 'command', type, destination } : { kind: 'event', type },
+    headers: envelopeToHeaders(envelope, extra),
+    body,
+  };
+}
+
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+/**
+ * Registers the universal transport suite (vitest): every transport must pass it, and each
+ * capability it declares is checked. Modelled on Watermill's Pub/Sub tests.
+ */
+export function describeTransport(options: TransportSuiteOptions): void {
+  const scale = options.timeScale ?? 1;
+  const ms = (n: number) => Math.round(n * scale);
+  let scope: Scope = createScope(options.connect);
+
+  afterEach(async () => {
+    await scope.dispose();
+    scope = createScope(options.connect);
+  });
+  afterAll(async () => {
+    await options.teardown?.();
+  });
+
+  describe(`transport conformance: ${options.name}`, () => {
+    it('declares its capabilities', async () => {
+      const transport = await scope.connect();
+      const { capabilities } = transport;
+      expect(typeof transport.name).toBe('string');
+      for (const key of ['durable', 'crossProcess', 'delayedRetry', 'deadLetterQueue'] as const) expect(typeof capabilities[key]).toBe('boolean');
+      expect(capabilities.delayPrecisionMs).toBeGreaterThanOrEqual(0);
+    });
+
+    it('round-trips 100 messages with headers, unicode and binary bodies intact', async () => {
+      const transport = await scope.connect();
+      const endpoint = uniqueName('rt');
+      const type = uniqueName('RoundTrip');
+      const received = new Map<string, Delivery>();
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 16 }, async (delivery) => {
+        received.set(delivery.headers[HeaderNames.id] as string, delivery);
+        await delivery.ack();
+      });
+      const sent: OutgoingMessage[] = [];
+      for (let i = 0; i < 100; i++) {
+        const body =
+          i % 3 === 0
+            ? new Uint8Array(randomBytes(1 + i * 7))
+            : i % 3 === 1
+              ? json({ i, text: 'héllo wörld ✓ 𝄞 日本語', zero: '\u0000' })
+              : new Uint8Array([0, 255, 0xc3, 0x28, i]);
+        sent.push(testMessage(type, body, { 'x-unicode': `ünïcødé ✓ ${i} 日本`, 'x-empty-ish': ' ', 'x-index': String(i) }));
+      }
+      await Promise.all(sent.map((message) => transport.publish(message)));
+      await waitUntil(
+        () => received.size === 100,
+        ms(15_000),
+        () => `received ${received.size}/100`,
+      );
+      for (const message of sent) {
+        const delivery = received.get(message.headers[HeaderNames.id] as string);
+        expect(delivery, 'every message arrives').toBeDefined();
+        expect(delivery?.headers).toEqual(message.headers);
+        expect(Buffer.from(delivery?.body ?? []).equals(Buffer.from(message.body))).toBe(true);
+        expect(delivery?.attempt).toBe(1);
+        expect(delivery?.firstFailureAt).toBeUndefined();
+      }
+    });
+
+    it('fans an event out to every subscribed endpoint, once each', async () => {
+      const transport = await scope.connect();
+      const type = uniqueName('FanOut');
+      const a = uniqueName('fan-a');
+      const b = uniqueName('fan-b');
+      const got: Record<string, string[]> = { [a]: [], [b]: [] };
+      for (const endpoint of [a, b]) {
+        await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 4 }, async (delivery) => {
+          got[endpoint]?.push(delivery.headers[HeaderNames.id] as string);
+          await delivery.ack();
+        });
+      }
+      const messages = Array.from({ length: 10 }, () => testMessage(type, json({ ok: true })));
+      for (const message of messages) await transport.publish(message);
+      await waitUntil(
+        () => got[a]?.length === 10 && got[b]?.length === 10,
+        ms(10_000),
+        () => `a=${got[a]?.length} b=${got[b]?.length}`,
+      );
+      await sleep(ms(200));
+      const ids = messages.map((m) => m.headers[HeaderNames.id]).sort();
+      expect([...(got[a] ?? [])].sort()).toEqual(ids);
+      expect([...(got[b] ?? [])].sort()).toEqual(ids);
+    });
+
+    it('routes a command only to its destination, which need not have started yet', async () => {
+      const transport = await scope.connect();
+      const type = uniqueName('DoThing');
+      const owner = uniqueName('owner');
+      const bystander = uniqueName('bystander');
+      const message = testMessage(type, json({ n: 1 }), {}, owner);
+      await transport.publish(message);
+      const got: string[] = [];
+      await transport.subscribe({ endpoint: bystander, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        got.push(`bystander:${d.headers[HeaderNames.id]}`);
+        await d.ack();
+      });
+      await transport.subscribe({ endpoint: owner, events: [], commands: [type], concurrency: 1 }, async (d) => {
+        got.push(`owner:${d.headers[HeaderNames.id]}`);
+        await d.ack();
+      });
+      await waitUntil(
+        () => got.length >= 1,
+        ms(10_000),
+        () => 'command not delivered',
+      );
+      await sleep(ms(200));
+      expect(got).toEqual([`owner:${message.headers[HeaderNames.id]}`]);
+    });
+
+    it('gives each message to exactly one of several competing consumers', async () => {
+      const publisher = await scope.connect();
+      const endpoint = uniqueName('compete');
+      const type = uniqueName('Work');
+      const seen: Record<string, number> = {};
+      const byConsumer = [0, 0];
+      for (const index of [0, 1]) {
+        const connection = await scope.connect();
+        await connection.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (delivery) => {
+          const id = delivery.headers[HeaderNames.id] as string;
+          seen[id] = (seen[id] ?? 0) + 1;
+          byConsumer[index] = (byConsumer[index] ?? 0) + 1;
+          await sleep(5);
+          await delivery.ack();
+        });
+      }
+      const messages = Array.from({ length: 60 }, () => testMessage(type, json({})));
+      await Promise.all(messages.map((m) => publisher.publish(m)));
+      await waitUntil(
+        () => Object.keys(seen).length === 60,
+        ms(20_000),
+        () => `handled ${Object.keys(seen).length}/60`,
+      );
+      await sleep(ms(300));
+      expect(Object.values(seen).every((count) => count === 1)).toBe(true);
+      expect(byConsumer[0], 'both consumers share the work').toBeGreaterThan(0);
+      expect(byConsumer[1], 'both consumers share the work').toBeGreaterThan(0);
+    });
+
+    it('removes an acknowledged message for good', async () => {
+      const transport = await scope.connect();
+      const endpoint = uniqueName('ack');
+      const type = uniqueName('Acked');
+      let deliveries = 0;
+      const subscription = await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        deliveries += 1;
+        await d.ack();
+      });
+      await transport.publish(testMessage(type, json({})));
+      await waitUntil(() => deliveries === 1, ms(10_000));
+      await subscription.close();
+      const again = await scope.connect();
+      await again.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        deliveries += 1;
+        await d.ack();
+      });
+      await sleep(ms(500));
+      expect(deliveries).toBe(1);
+      const info = (await again.queues()).find((q) => q.endpoint === endpoint);
+      expect(info?.depth ?? 0).toBe(0);
+    });
+
+    it('redelivers a retried message with attempt + 1 and the first failure time', async () => {
+      const transport = await scope.connect();
+      const endpoint = uniqueName('retry');
+      const type = uniqueName('Retried');
+      const attempts: Delivery[] = [];
+      const before = Date.now();
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        attempts.push(d);
+        if (attempts.length < 3) await d.retry(0, { reason: 'MAILROOM_ERR_TEST', errorMessage: 'try again' });
+        else await d.ack();
+      });
+      const message = testMessage(type, json({ retry: true }), { 'x-keep': 'me' });
+      await transport.publish(message);
+      await waitUntil(
+        () => attempts.length === 3,
+        ms(10_000),
+        () => `attempts ${attempts.length}`,
+      );
+      expect(attempts.map((d) => d.attempt)).toEqual([1, 2, 3]);
+      expect(attempts[0]?.firstFailureAt).toBeUndefined();
+      const first = attempts[1]?.firstFailureAt?.getTime() ?? 0;
+      expect(first).toBeGreaterThanOrEqual(before - 1000);
+      expect(attempts[2]?.firstFailureAt?.getTime()).toBe(first);
+      for (const d of attempts) {
+        expect(d.headers).toEqual(message.headers);
+        expect(Buffer.from(d.body).equals(Buffer.from(message.body))).toBe(true);
+      }
+    });
+
+    it('keeps a delayed retry away for at least its delay', async (ctx) => {
+      const transport = await scope.connect();
+      if (!transport.capabilities.delayedRetry) ctx.skip();
+      const endpoint = uniqueName('delay');
+      const type = uniqueName('Delayed');
+      const times: number[] = [];
+      const delayMs = 700;
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        times.push(performance.now());
+        if (d.attempt === 1) await d.retry(delayMs, { reason: 'MAILROOM_ERR_TEST', errorMessage: 'later' });
+        else await d.ack();
+      });
+      await transport.publish(testMessage(type, json({})));
+      await waitUntil(
+        () => times.length === 2,
+        ms(15_000) + delayMs,
+        () => `deliveries ${times.length}`,
+      );
+      const waited = (times[1] ?? 0) - (times[0] ?? 0);
+      expect(waited).toBeGreaterThanOrEqual(delayMs - 1);
+    });
+
+    it('dead-letters a message keeping id, headers and body byte for byte, and replays it as it was', async (ctx) => {
+      const transport = await scope.connect();
+      if (!transport.capabilities.deadLetterQueue) ctx.skip();
+      const endpoint = uniqueName('dlq');
+      const type = uniqueName('Poison');
+      const deliveries: Delivery[] = [];
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        deliveries.push(d);
+        if (deliveries.length === 1) {
+          await d.retry(0, { reason: 'MAILROOM_ERR_TEST', errorMessage: 'first' });
+        } else if (deliveries.length === 2) {
+          await d.deadLetter({
+            reason: 'MAILROOM_ERR_HANDLER_FAILED',
+            errorMessage: 'boom ✗',
+            errorStack: 'Error: boom\n    at test',
+            attempts: d.attempt,
+            firstFailureAt: d.firstFailureAt ?? new Date(),
+            lastFailureAt: new Date(),
+          });
+        } else {
+          await d.ack();
+        }
+      });
+      const body = new Uint8Array([0xff, 0x00, 0x7b, 0x22, 0xe2, 0x9c, 0x93]);
+      const message = testMessage(type, body, { 'x-original': 'yes ✓' });
+      await transport.publish(message);
+      let letters = await waitFor(
+        () => transport.deadLetters.list({ endpoint }),
+        (l) => l.length === 1,
+        ms(10_000),
+      );
+      const letter = letters[0];
+      if (!letter) throw new Error('no dead letter');
+      expect(letter.endpoint).toBe(endpoint);
+      expect(letter.messageId).toBe(message.headers[HeaderNames.id]);
+      expect(letter.type).toBe(type);
+      expect(letter.headers).toEqual(message.headers);
+      expect(Buffer.from(letter.body).equals(Buffer.from(body))).toBe(true);
+      expect(letter.reason).toBe('MAILROOM_ERR_HANDLER_FAILED');
+      expect(letter.errorMessage).toBe('boom ✗');
+      expect(letter.errorStack).toContain('at test');
+      expect(letter.attempts).toBe(2);
+      expect(letter.lastFailureAt.getTime()).toBeGreaterThanOrEqual(letter.firstFailureAt.getTime());
+      expect((await transport.deadLetters.get(letter.id)).messageId).toBe(letter.messageId);
+      expect((await transport.deadLetters.list({ endpoint, type: 'Nope' })).length).toBe(0);
+      expect((await transport.deadLetters.list({ endpoint, since: new Date(Date.now() + 60_000) })).length).toBe(0);
+
+      await transport.deadLetters.replay(letter.id);
+      await waitUntil(
+        () => deliveries.length === 3,
+        ms(10_000),
+        () => `deliveries ${deliveries.length}`,
+      );
+      const replayed = deliveries[2] as Delivery;
+      expect(replayed.headers).toEqual(message.headers);
+      expect(Buffer.from(replayed.body).equals(Buffer.from(body))).toBe(true);
+      expect(replayed.attempt).toBe(1);
+      letters = await transport.deadLetters.list({ endpoint });
+      expect(letters).toEqual([]);
+      await expect(transport.deadLetters.get(letter.id)).rejects.toSatisfy((e) => isMailroomError(e, ErrorCodes.DEAD_LETTER_NOT_FOUND));
+      await expect(transport.deadLetters.replay(letter.id)).rejects.toSatisfy((e) => isMailroomError(e, ErrorCodes.DEAD_LETTER_NOT_FOUND));
+    });
+
+    it('purges dead letters by filter', async (ctx) => {
+      const transport = await scope.connect();
+      if (!transport.capabilities.deadLetterQueue) ctx.skip();
+      const endpoint = uniqueName('purge');
+      const type = uniqueName('Purged');
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 4 }, async (d) => {
+        await d.deadLetter({ reason: 'MAILROOM_ERR_TEST', errorMessage: 'x', attempts: d.attempt, firstFailureAt: new Date(), lastFailureAt: new Date() });
+      });
+      for (let i = 0; i < 3; i++) await transport.publish(testMessage(type, json({ i })));
+      await waitFor(
+        () => transport.deadLetters.list({ endpoint }),
+        (l) => l.length === 3,
+        ms(10_000),
+      );
+      const [first] = await transport.deadLetters.list({ endpoint });
+      expect(await transport.deadLetters.purge({ endpoint, ids: [first?.id as string] })).toBe(1);
+      expect(await transport.deadLetters.purge({ endpoint })).toBe(2);
+      expect(await transport.deadLetters.list({ endpoint })).toEqual([]);
+    });
+
+    it('never has more unsettled deliveries than the concurrency limit', async () => {
+      const transport = await scope.connect();
+      const endpoint = uniqueName('limit');
+      const type = uniqueName('Limited');
+      let active = 0;
+      let peak = 0;
+      let done = 0;
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 3 }, async (d) => {
+        active += 1;
+        peak = Math.max(peak, active);
+        await sleep(20);
+        active -= 1;
+        await d.ack();
+        done += 1;
+      });
+      await Promise.all(Array.from({ length: 30 }, () => transport.publish(testMessage(type, json({})))));
+      await waitUntil(
+        () => done === 30,
+        ms(20_000),
+        () => `done ${done}/30`,
+      );
+      expect(peak).toBeLessThanOrEqual(3);
+      expect(peak).toBeGreaterThanOrEqual(2);
+    });
+
+    it('delivers messages published while no consumer runs once one starts', async () => {
+      const transport = await scope.connect();
+      const endpoint = uniqueName('offline');
+      const type = uniqueName('WhileAway');
+      const first = await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, (d) => d.ack());
+      await first.close();
+      const messages = Array.from({ length: 10 }, (_, i) => testMessage(type, json({ i })));
+      for (const m of messages) await transport.publish(m);
+      const later = await scope.connect();
+      const got = new Set<string>();
+      await later.subscribe({ endpoint, events: [type], commands: [], concurrency: 2 }, async (d) => {
+        got.add(d.headers[HeaderNames.id] as string);
+        await d.ack();
+      });
+      await waitUntil(
+        () => got.size === 10,
+        ms(10_000),
+        () => `got ${got.size}/10`,
+      );
+    });
+
+    it('redelivers the unsettled messages of a consumer that died to another consumer', async () => {
+      const publisher = await scope.connect();
+      const endpoint = uniqueName('dies');
+      const type = uniqueName('Orphaned');
+      const doomed = await scope.connect();
+      const held: Delivery[] = [];
+      await doomed.subscribe({ endpoint, events: [type], commands: [], concurrency: 5 }, (d) => {
+        held.push(d); // never settled
+      });
+      for (let i = 0; i < 5; i++) await publisher.publish(testMessage(type, json({ i })));
+      await waitUntil(
+        () => held.length === 5,
+        ms(10_000),
+        () => `held ${held.length}`,
+      );
+      await doomed.close();
+      const survivor = await scope.connect();
+      const got: Delivery[] = [];
+      await survivor.subscribe({ endpoint, events: [type], commands: [], concurrency: 5 }, async (d) => {
+        got.push(d);
+        await d.ack();
+      });
+      await waitUntil(
+        () => got.length === 5,
+        ms(15_000),
+        () => `redelivered ${got.length}/5`,
+      );
+      expect(new Set(got.map((d) => d.headers[HeaderNames.id]))).toEqual(new Set(held.map((d) => d.headers[HeaderNames.id])));
+      expect(got.every((d) => d.attempt >= 2)).toBe(true);
+      await expect(held[0]?.ack()).rejects.toBeDefined();
+    });
+
+    it('closes idempotently and promptly while a handler is blocked', async () => {
+      const transport = await scope.connect();
+      const endpoint = uniqueName('blocked');
+      const type = uniqueName('Blocking');
+      let entered = false;
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async () => {
+        entered = true;
+        await new Promise(() => undefined);
+      });
+      await transport.publish(testMessage(type, json({})));
+      await waitUntil(() => entered, ms(10_000));
+      const closing = Promise.all([transport.close(), transport.close()]);
+      const outcome = await Promise.race([closing.then(() => 'closed'), sleep(ms(5000)).then(() => 'hung')]);
+      expect(outcome).toBe('closed');
+      await transport.close();
+      await expect(transport.publish(testMessage(type, json({})))).rejects.toSatisfy((e) => isMailroomError(e, ErrorCodes.TRANSPORT_CLOSED));
+    });
+
+    it('rejects settling a delivery twice with MAILROOM_ERR_TRANSPORT_SETTLED, keeping the connection usable', async () => {
+      const transport = await scope.connect();
+      const endpoint = uniqueName('twice');
+      const type = uniqueName('Twice');
+      const errors: unknown[] = [];
+      let handled = 0;
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        await d.ack();
+        handled += 1;
+        await d.ack().catch((e) => errors.push(e));
+        await d.retry(0, { reason: 'x', errorMessage: 'x' }).catch((e) => errors.push(e));
+      });
+      await transport.publish(testMessage(type, json({ n: 1 })));
+      await transport.publish(testMessage(type, json({ n: 2 })));
+      await waitUntil(
+        () => handled === 2 && errors.length === 4,
+        ms(10_000),
+        () => `handled ${handled}, errors ${errors.length}`,
+      );
+      expect(errors.every((e) => isMailroomError(e, ErrorCodes.TRANSPORT_SETTLED))).toBe(true);
+    });
+
+    it('reports queue depth', async () => {
+      const transport = await scope.connect();
+      const endpoint = uniqueName('depth');
+      const type = uniqueName('Counted');
+      const subscription = await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, (d) => d.ack());
+      await subscription.close();
+      for (let i = 0; i < 4; i++) await transport.publish(testMessage(type, json({ i })));
+      const info = await waitFor(
+        async () => (await transport.queues()).find((q) => q.endpoint === endpoint),
+        (q) => q?.depth === 4,
+        ms(10_000),
+      );
+      expect(info?.events).toContain(type);
+    });
+
+    it('keeps messages across closing every connection when durable', async (ctx) => {
+      const transport = await scope.connect();
+      if (!transport.capabilities.durable) ctx.skip();
+      const endpoint = uniqueName('durable');
+      const type = uniqueName('Kept');
+      const subscription = await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, (d) => d.ack());
+      await subscription.close();
+      const message = testMessage(type, json({ keep: true }));
+      await transport.publish(message);
+      await transport.close();
+      const fresh = await scope.connect();
+      const got: string[] = [];
+      await fresh.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        got.push(d.headers[HeaderNames.id] as string);
+        await d.ack();
+      });
+      await waitUntil(() => got.length === 1, ms(10_000));
+      expect(got).toEqual([message.headers[HeaderNames.id]]);
+    });
+
+    describe('through an endpoint', () => {
+      const Poison = (type: string) => defineEvent(type, { version: 2, schema: zodLikeObject(), upcast: { 1: (v: { n: number }) => ({ n: v.n }) } });
+
+      it('dead-letters a failing message after exactly 1 + immediate + delayed attempts', async () => {
+        const transport = await scope.connect();
+        const type = uniqueName('AlwaysFails');
+        const contract = Poison(type);
+        const name = uniqueName('poisoned');
+        const endpoint = createEndpoint({
+          name,
+          transport,
+          recoverability: { immediateRetries: 2, delayedRetries: 2, initialDelayMs: 100, factor: 2, jitter: 0 },
+        });
+        scope.onDispose(() => endpoint.stop({ timeoutMs: 100 }));
+        const attempts: number[] = [];
+        const at: number[] = [];
+        endpoint.on(contract, async (_message, ctx) => {
+          attempts.push(ctx.attempt);
+          at.push(performance.now());
+          throw new Error(`fails on attempt ${ctx.attempt}`);
+        });
+        await endpoint.start();
+        const { id } = await endpoint.publish(contract, { n: 1 });
+        const [letter] = await waitFor(
+          () => transport.deadLetters.list({ endpoint: name }),
+          (l) => l.length === 1,
+          ms(15_000),
+        );
+        expect(attempts).toEqual([1, 2, 3, 4, 5]);
+        expect(letter?.messageId).toBe(id);
+        expect(letter?.reason).toBe(ErrorCodes.HANDLER_FAILED);
+        expect(letter?.attempts).toBe(5);
+        expect(letter?.errorMessage).toBe('fails on attempt 5');
+        const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+        expect(gaps[2]).toBeGreaterThanOrEqual(99);
+        expect(gaps[3]).toBeGreaterThanOrEqual(199);
+      });
+
+      it('dead-letters undecodable, invalid, unknown-version and unrecoverable messages at once, with their reasons', async () => {
+        const transport = await scope.connect();
+        const type = uniqueName('Strict');
+        const contract = Poison(type);
+        const name = uniqueName('strict');
+        const endpoint = createEndpoint({ name, transport, recoverability: { immediateRetries: 5 } });
+        scope.onDispose(() => endpoint.stop({ timeoutMs: 100 }));
+        let handled = 0;
+        endpoint.on(contract, async (message) => {
+          if (message.n === 13) throw new UnrecoverableError('13 is refused');
+          handled += 1;
+        });
+        await endpoint.start();
+        const base = (version: number, body: Uint8Array, extra: Record<string, string> = {}): OutgoingMessage => {
+          const m = testMessage(type, body, extra);
+          return { ...m, headers: { ...m.headers, [HeaderNames.dataversion]: String(version) } };
+        };
+        const cases: [OutgoingMessage, string][] = [
+          [base(2, new TextEncoder().encode('{"n": 1,')), ErrorCodes.CODEC_MALFORMED],
+          [base(2, json({ n: 'one' })), ErrorCodes.CONTRACT_VALIDATION],
+          [base(3, json({ n: 1 })), ErrorCodes.CONTRACT_UNKNOWN_VERSION],
+          [base(2, new TextEncoder().encode('{"__proto__":{"x":1},"n":1}')), ErrorCodes.CODEC_MALFORMED],
+          [base(2, json({ n: 13 })), ErrorCodes.HANDLER_UNRECOVERABLE],
+          [{ ...base(2, json({ n: 1 })), headers: { ...base(2, json({ n: 1 })).headers, [HeaderNames.specversion]: '0.3' } }, ErrorCodes.ENVELOPE_INVALID],
+        ];
+        for (const [message] of cases) await transport.publish(message);
+        await transport.publish(base(1, json({ n: 7 })));
+        const letters = await waitFor(
+          () => transport.deadLetters.list({ endpoint: name }),
+          (l) => l.length === cases.length,
+          ms(15_000),
+        );
+        const byId = new Map(letters.map((l) => [l.messageId, l]));
+        for (const [message, reason] of cases) {
+          const letter = byId.get(message.headers[HeaderNames.id] as string);
+          expect(letter?.reason, reason).toBe(reason);
+          expect(letter?.attempts).toBe(1);
+          expect(Buffer.from(letter?.body ?? []).equals(Buffer.from(message.body))).toBe(true);
+        }
+        await waitUntil(
+          () => handled === 1,
+          ms(5000),
+          () => 'the v1 message is upcast and handled',
+        );
+      });
+    });
+
+    const parallel = options.stressParallelism ?? 4;
+    describe.runIf(parallel > 0)('stress', () => {
+      it(`runs ${parallel} round trips with competing consumers in parallel without loss or duplicates`, async () => {
+        await Promise.all(
+          Array.from({ length: parallel }, async () => {
+            const publisher = await scope.connect();
+            const endpoint = uniqueName('stress');
+            const type = uniqueName('Stress');
+            const acked = new Map<string, number>();
+            for (let c = 0; c < 2; c++) {
+              const consumer = await scope.connect();
+              await consumer.subscribe({ endpoint, events: [type], commands: [], concurrency: 8 }, async (d) => {
+                const id = d.headers[HeaderNames.id] as string;
+                if (Math.random() < 0.1 && d.attempt === 1) return d.retry(0, { reason: 'x', errorMessage: 'random' });
+                await d.ack();
+                acked.set(id, (acked.get(id) ?? 0) + 1);
+              });
+            }
+            const messages = Array.from({ length: 200 }, (_, i) => testMessage(type, json({ i, pad: randomUUID() })));
+            await Promise.all(messages.map((m) => publisher.publish(m)));
+            await waitUntil(
+              () => acked.size === 200,
+              ms(30_000),
+              () => `stress handled ${acked.size}/200`,
+            );
+            await sleep(ms(200));
+            expect([...acked.values()].every((count) => count === 1)).toBe(true);
+          }),
+        );
+      });
+    });
+  });
+}
+
+async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms; last value: ${JSON.stringify(value)?.slice(0, 500)}`);
+    await sleep(25);
+  }
+}
+
+/** A minimal Standard Schema for `{ n: number }`, so the suite needs no schema library. */
+function zodLikeObject() {
+  return {
+    '~standard': {
+      version: 1 as const,
+      vendor: 'mailroom-conformance',
+      validate: (value: unknown) =>
+        typeof value === 'object' && value !== null && typeof (value as { n?: unknown }).n === 'number'
+          ? { value: value as { n: number } }
+          : { issues: [{ message: 'expected { n: number }', path: ['n'] }] },
+      types: undefined as unknown as { input: { n: number }; output: { n: number } },
+    },
+  };
+}

@@ -1,0 +1,523 @@
+import { DEFAULT_MAX_MESSAGE_BYTES, decodeJson, encodeJson } from './codec.js';
+import {
+  type AnyContract,
+  assertEndpointName,
+  type CommandContract,
+  type EventContract,
+  type MessageOf,
+  type PayloadOf,
+  readIncoming,
+  validateOutgoing,
+} from './contract.js';
+import { createEnvelope, type Envelope, envelopeToHeaders, type Headers, readEnvelope } from './envelope.js';
+import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from './errors.js';
+import { createDefaultLogger, type Logger } from './logger.js';
+import { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
+import type { Persistence } from './persistence.js';
+import { defaultRecoverabilityPolicy, type RecoverabilityConfig, type RecoverabilityPolicy, resolveRecoverabilityConfig } from './recoverability.js';
+import type { Delivery, OutgoingMessage, Route, Subscription, Transport } from './transport.js';
+
+/** Options of {@link createEndpoint}. */
+export interface EndpointOptions<Tx = undefined> {
+  /** The endpoint's name: its queue / consumer group. Many processes with one name share the work. */
+  name: string;
+  transport: Transport;
+  /** Most messages handled at once by this process (the transport's prefetch). Default 8. */
+  concurrency?: number;
+  /** Retry settings for every handler of this endpoint (a handler can override them). */
+  recoverability?: Partial<RecoverabilityConfig>;
+  /** Replaces the default policy; receives the merged settings. */
+  recoverabilityPolicy?: RecoverabilityPolicy;
+  /** Largest body accepted or produced. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** A pino-compatible logger; default pino at `MAILROOM_LOG_LEVEL` (info). */
+  logger?: Logger;
+  /** CloudEvents `source` of messages this endpoint produces. Default `urn:mailroom:<name>`. */
+  source?: string;
+  /** How long `stop()` lets in-flight handlers finish before aborting their signal. Default 30 s. */
+  stopTimeoutMs?: number;
+  /** The service's own database: inbox + outbox, handler transactions. */
+  persistence?: Persistence<Tx>;
+  middleware?: { incoming?: IncomingMiddleware[]; outgoing?: OutgoingMiddleware[] };
+}
+
+/** Options when publishing or sending. */
+export interface PublishOptions {
+  /** Joins an existing process; default: a new one (the message id). */
+  correlationId?: string;
+  causationId?: string;
+  traceparent?: string;
+  /** Choose the message id (for idempotent re-publishing); default a UUIDv7. */
+  id?: string;
+  /** Extra headers carried with the message. */
+  headers?: Headers;
+}
+
+/** Options of `send`: where the command goes when not to its contract's owner. */
+export interface SendOptions extends PublishOptions {
+  to?: string;
+}
+
+/** The publishing half of a handler or transaction scope. */
+export interface Bus {
+  /** Validates and queues an event; it leaves only when the surrounding handler or transaction succeeds. Resolves with its envelope. */
+  publish<C extends EventContract>(contract: C, data: PayloadOf<C>, options?: PublishOptions): Promise<Envelope>;
+  /** Validates and queues a command for its owner; it leaves only when the surrounding handler or transaction succeeds. */
+  send<C extends CommandContract>(contract: C, data: PayloadOf<C>, options?: SendOptions): Promise<Envelope>;
+}
+
+/** What a handler receives besides the message. */
+export interface HandlerContext<Tx = undefined> extends Bus {
+  readonly endpoint: string;
+  /** CloudEvents attributes of the message being handled. */
+  readonly envelope: Envelope;
+  readonly headers: Readonly<Headers>;
+  /** 1 on the first delivery. */
+  readonly attempt: number;
+  /** Aborted when the endpoint stops and its deadline has passed. */
+  readonly signal: AbortSignal;
+  /** A logger bound to the message id, type, correlation id and attempt. */
+  readonly log: Logger;
+  /**
+   * The transaction of the service's database, when the endpoint has persistence: write your
+   * rows with it and they commit together with the inbox record and the outgoing messages.
+   */
+  readonly tx: Tx;
+}
+
+/** A message handler. Throw to fail; the recoverability policy decides what happens next. */
+export type Handler<C extends AnyContract, Tx = undefined> = (message: MessageOf<C>, ctx: HandlerContext<Tx>) => unknown;
+
+/** Options of one handler registration. */
+export interface HandlerOptions {
+  /** Retry settings for this contract, over the endpoint's. */
+  recoverability?: Partial<RecoverabilityConfig>;
+}
+
+/** Options of {@link Endpoint.stop}. */
+export interface StopOptions {
+  /** Overrides the endpoint's `stopTimeoutMs`. */
+  timeoutMs?: number;
+}
+
+interface Registration {
+  contract: AnyContract;
+  handler: Handler<AnyContract, unknown>;
+  recoverability: RecoverabilityConfig;
+}
+
+type State = 'created' | 'starting' | 'started' | 'stopping' | 'stopped';
+
+const ABORT_GRACE_MS = 1000;
+
+/**
+ * One service's connection to a transport: its handlers, its middleware, its queue.
+ * Guarantees: a delivery is acknowledged only after its handler and the dispatch (or outbox
+ * write) of the handler's outgoing messages succeeded; a failed handler emits nothing; every
+ * delivery ends acknowledged, retried or dead-lettered with a reason, or (on stop or crash)
+ * back in the queue.
+ */
+export class Endpoint<Tx = undefined> {
+  readonly name: string;
+  readonly transport: Transport;
+  readonly concurrency: number;
+  readonly log: Logger;
+  private readonly source: string;
+  private readonly maxMessageBytes: number;
+  private readonly stopTimeoutMs: number;
+  private readonly persistence: Persistence<Tx> | undefined;
+  private readonly policy: RecoverabilityPolicy;
+  private readonly endpointRecoverability: Partial<RecoverabilityConfig> | undefined;
+  private readonly registrations = new Map<string, Registration>();
+  private readonly incoming: IncomingMiddleware[] = [];
+  private readonly outgoing: OutgoingMiddleware[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopController = new AbortController();
+  private subscription: Subscription | undefined;
+  private state: State = 'created';
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: EndpointOptions<Tx>) {
+    if (typeof options !== 'object' || options === null) throw configError('createEndpoint needs an options object with at least name and transport');
+    assertEndpointName(options.name);
+    if (!options.transport || typeof options.transport.publish !== 'function' || typeof options.transport.subscribe !== 'function') {
+      throw configError(`Endpoint ${options.name}: "transport" must be a Mailroom transport (createSqliteTransport, createMemoryTransport, ...)`);
+    }
+    this.name = options.name;
+    this.transport = options.transport;
+    this.concurrency = positiveInteger(options.concurrency ?? 8, 'concurrency', options.name);
+    this.maxMessageBytes = positiveInteger(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 'maxMessageBytes', options.name);
+    this.stopTimeoutMs = nonNegative(options.stopTimeoutMs ?? 30_000, 'stopTimeoutMs', options.name);
+    this.source = options.source ?? `urn:mailroom:${options.name}`;
+    this.persistence = options.persistence;
+    this.policy = options.recoverabilityPolicy ?? defaultRecoverabilityPolicy;
+    this.endpointRecoverability = options.recoverability;
+    resolveRecoverabilityConfig(options.recoverability);
+    this.log = (options.logger ?? createDefaultLogger()).child({ endpoint: options.name });
+    if (options.middleware) this.use(options.middleware);
+  }
+
+  /**
+   * Registers the handler of a contract's messages. One handler per message type per endpoint.
+   * Must be called before `start()`.
+   */
+  on<C extends AnyContract>(contract: C, handler: Handler<C, Tx>, options: HandlerOptions = {}): this {
+    if (this.state !== 'created' && this.state !== 'stopped') throw stateError(`Endpoint ${this.name}: register handlers before start()`);
+    if (!contract || typeof contract.type !== 'string' || !contract.schema)
+      throw configError(`Endpoint ${this.name}: on() needs a contract made by defineEvent or defineCommand`);
+    if (typeof handler !== 'function') throw configError(`Endpoint ${this.name}: the handler of ${contract.type} must be a function`);
+    if (this.registrations.has(contract.type))
+      throw configError(`Endpoint ${this.name}: ${contract.type} already has a handler; one handler per message type per endpoint`);
+    this.registrations.set(contract.type, {
+      contract,
+      handler: handler as Handler<AnyContract, unknown>,
+      recoverability: resolveRecoverabilityConfig(this.endpointRecoverability, options.recoverability),
+    });
+    return this;
+  }
+
+  /** Adds middleware around incoming handling and/or outgoing sending, after any added before. */
+  use(middleware: { incoming?: IncomingMiddleware | IncomingMiddleware[]; outgoing?: OutgoingMiddleware | OutgoingMiddleware[] }): this {
+    this.incoming.push(...[middleware.incoming ?? []].flat());
+    this.outgoing.push(...[middleware.outgoing ?? []].flat());
+    return this;
+  }
+
+  /** The contracts this endpoint handles. */
+  get contracts(): AnyContract[] {
+    return [...this.registrations.values()].map((registration) => registration.contract);
+  }
+
+  /** True between a successful `start()` and `stop()`. */
+  get running(): boolean {
+    return this.state === 'started';
+  }
+
+  /**
+   * Starts persistence (tables, relay) and, when the endpoint has handlers, declares its queue
+   * and bindings and begins consuming. Resolves once consuming has begun.
+   */
+  async start(): Promise<void> {
+    if (this.state === 'started' || this.state === 'starting') return;
+    if (this.state === 'stopping') throw stateError(`Endpoint ${this.name} is stopping; await stop() before start()`);
+    this.state = 'starting';
+    this.stopController = new AbortController();
+    try {
+      await this.persistence?.start({ endpoint: this.name, transport: this.transport, logger: this.log });
+      for (const { contract } of this.registrations.values()) {
+        if (contract.kind === 'command' && contract.owner !== this.name) {
+          this.log.warn(
+            { type: contract.type, owner: contract.owner },
+            `handles command ${contract.type} owned by ${contract.owner}; it only receives commands sent to it with { to: '${this.name}' }`,
+          );
+        }
+      }
+      if (this.registrations.size > 0) {
+        const contracts = this.contracts;
+        this.subscription = await this.transport.subscribe(
+          {
+            endpoint: this.name,
+            events: contracts.filter((c) => c.kind === 'event').map((c) => c.type),
+            commands: contracts.filter((c) => c.kind === 'command').map((c) => c.type),
+            concurrency: this.concurrency,
+          },
+          (delivery) => this.track(delivery),
+        );
+      }
+      this.state = 'started';
+      this.log.debug({ handlers: this.registrations.size }, 'endpoint started');
+    } catch (error) {
+      this.state = 'created';
+      await this.persistence?.stop().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Stops gracefully: takes no new deliveries, lets in-flight handlers finish until the deadline,
+   * then aborts their `signal` and returns their unsettled messages to the queue. Idempotent.
+   * Does not close the transport (it may be shared); close it yourself.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    if (this.state !== 'started') return this.stopping ?? Promise.resolve();
+    this.state = 'stopping';
+    this.stopping = this.stopNow(options.timeoutMs ?? this.stopTimeoutMs).finally(() => {
+      this.state = 'stopped';
+      this.stopping = undefined;
+    });
+    return this.stopping;
+  }
+
+  private async stopNow(timeoutMs: number): Promise<void> {
+    await this.subscription?.pause();
+    if (!(await settledWithin(this.inFlight, timeoutMs))) {
+      this.log.warn({ inFlight: this.inFlight.size, timeoutMs }, 'stop deadline passed; aborting in-flight handlers');
+      this.stopController.abort(new MailroomError(ErrorCodes.ENDPOINT_STATE, `Endpoint ${this.name} is stopping`));
+      await settledWithin(this.inFlight, ABORT_GRACE_MS);
+    }
+    await this.subscription?.close();
+    this.subscription = undefined;
+    await this.persistence?.stop();
+  }
+
+  /**
+   * Publishes an event to every endpoint subscribed to its type. Validates first (throws
+   * `MAILROOM_ERR_CONTRACT_VALIDATION`, nothing sent). Resolves with the envelope once the
+   * transport confirmed the message durable.
+   */
+  async publish<C extends EventContract>(contract: C, data: PayloadOf<C>, options: PublishOptions = {}): Promise<Envelope> {
+    expectKind(contract, 'event', 'publish');
+    const { envelope, message } = await this.prepare(contract, data, options, { kind: 'event', type: contract.type });
+    await this.transport.publish(message);
+    return envelope;
+  }
+
+  /**
+   * Sends a command to its owner endpoint (or `options.to`). Validates first. Resolves once the
+   * transport confirmed it durable; the command waits in the owner's queue if the owner is down.
+   */
+  async send<C extends CommandContract>(contract: C, data: PayloadOf<C>, options: SendOptions = {}): Promise<Envelope> {
+    expectKind(contract, 'command', 'send');
+    const { envelope, message } = await this.prepare(contract, data, options, commandRoute(contract, options.to));
+    await this.transport.publish(message);
+    return envelope;
+  }
+
+  /**
+   * Runs `work` in one transaction of the service's database. Messages published or sent through
+   * the scope are written to the outbox in that transaction: they leave if and only if it commits.
+   * Requires `persistence`.
+   */
+  async transaction<T>(work: (scope: Bus & { tx: Tx }) => Promise<T>, options: PublishOptions = {}): Promise<T> {
+    const persistence = this.persistence;
+    if (!persistence) throw configError(`Endpoint ${this.name}: transaction() needs the persistence option (a SQLite or PostgreSQL store)`);
+    return persistence.transaction(async (tx) => {
+      const outgoing: OutgoingMessage[] = [];
+      const result = await work({ tx, ...this.bufferingBus(outgoing, options) });
+      if (outgoing.length > 0) await persistence.addToOutbox(tx, outgoing);
+      return result;
+    });
+  }
+
+  private bufferingBus(outgoing: OutgoingMessage[], defaults: PublishOptions): Bus {
+    return {
+      publish: async (contract, data, options = {}) => {
+        expectKind(contract, 'event', 'publish');
+        const prepared = await this.prepare(contract, data, { ...defaults, ...options }, { kind: 'event', type: contract.type });
+        outgoing.push(prepared.message);
+        return prepared.envelope;
+      },
+      send: async (contract, data, options = {}) => {
+        expectKind(contract, 'command', 'send');
+        const prepared = await this.prepare(contract, data, { ...defaults, ...options }, commandRoute(contract, options.to));
+        outgoing.push(prepared.message);
+        return prepared.envelope;
+      },
+    };
+  }
+
+  private async prepare(
+    contract: AnyContract,
+    data: unknown,
+    options: PublishOptions,
+    route: Route,
+  ): Promise<{ envelope: Envelope; message: OutgoingMessage }> {
+    await validateOutgoing(contract, data);
+    const envelope = createEnvelope({
+      type: contract.type,
+      dataversion: contract.version,
+      source: this.source,
+      ...(options.id !== undefined && { id: options.id }),
+      ...(options.correlationId !== undefined && { correlationid: options.correlationId }),
+      ...(options.causationId !== undefined && { causationid: options.causationId }),
+      ...(options.traceparent !== undefined && { traceparent: options.traceparent }),
+    });
+    const ctx: OutgoingContext = { endpoint: this.name, contract, envelope, route, data, headers: { ...options.headers } };
+    let message: OutgoingMessage | undefined;
+    await compose(this.outgoing, async (c: OutgoingContext) => {
+      message = { route: c.route, headers: envelopeToHeaders(c.envelope, c.headers), body: encodeJson(c.data, this.maxMessageBytes) };
+    })(ctx);
+    if (!message) throw configError(`Endpoint ${this.name}: an outgoing middleware did not call next(); ${contract.type} was not sent`);
+    return { envelope, message };
+  }
+
+  private track(delivery: Delivery): Promise<void> {
+    const processing = this.process(delivery).catch((error) => {
+      this.log.error({ err: error }, 'unexpected error while processing a delivery; it returns to the queue');
+    });
+    this.inFlight.add(processing);
+    void processing.finally(() => this.inFlight.delete(processing));
+    return processing;
+  }
+
+  private async process(delivery: Delivery): Promise<void> {
+    let envelope: Envelope;
+    let registration: Registration | undefined;
+    let message: unknown;
+    try {
+      envelope = readEnvelope(delivery.headers);
+      registration = this.registrations.get(envelope.type);
+      if (!registration) {
+        throw new MailroomError(ErrorCodes.CONTRACT_UNKNOWN_TYPE, `Endpoint ${this.name} has no handler for ${envelope.type}`, { unrecoverable: true });
+      }
+      message = await readIncoming(registration.contract, decodeJson(delivery.body, this.maxMessageBytes), envelope.dataversion);
+    } catch (error) {
+      await this.deadLetter(delivery, error, isMailroomError(error) ? error.code : ErrorCodes.ENVELOPE_INVALID, this.log);
+      return;
+    }
+    const log = this.log.child({ messageId: envelope.id, type: envelope.type, correlationId: envelope.correlationid, attempt: delivery.attempt });
+    try {
+      const outgoing: OutgoingMessage[] = [];
+      const handled = await this.runHandler(registration, envelope, delivery, message, log, outgoing);
+      if (handled && outgoing.length > 0 && !this.persistence) await Promise.all(outgoing.map((m) => this.transport.publish(m)));
+      await settle(() => delivery.ack(), log);
+    } catch (error) {
+      if (this.stopController.signal.aborted) {
+        log.warn({ err: error }, 'handler interrupted by stop; the message returns to the queue');
+        return;
+      }
+      await this.recover(delivery, error, registration.recoverability, log);
+    }
+  }
+
+  /** Runs middleware and handler (in a transaction with the inbox when persistence is set). Returns false for an inbox duplicate. */
+  private async runHandler(
+    registration: Registration,
+    envelope: Envelope,
+    delivery: Delivery,
+    message: unknown,
+    log: Logger,
+    outgoing: OutgoingMessage[],
+  ): Promise<boolean> {
+    const signal = this.stopController.signal;
+    const bus = this.bufferingBus(outgoing, {
+      correlationId: envelope.correlationid,
+      causationId: envelope.id,
+      ...(envelope.traceparent && { traceparent: envelope.traceparent }),
+    });
+    const invoke = async (tx: Tx) => {
+      const ctx: IncomingContext = {
+        endpoint: this.name,
+        contract: registration.contract,
+        envelope,
+        headers: delivery.headers,
+        message,
+        attempt: delivery.attempt,
+        log,
+        signal,
+      };
+      await compose(this.incoming, async (c: IncomingContext) => {
+        await registration.handler(c.message, { ...bus, endpoint: this.name, envelope, headers: delivery.headers, attempt: delivery.attempt, signal, log, tx });
+      })(ctx);
+    };
+    const persistence = this.persistence;
+    if (!persistence) {
+      await invoke(undefined as Tx);
+      return true;
+    }
+    return persistence.transaction(async (tx) => {
+      if (!(await persistence.recordInbox(tx, this.name, envelope.id))) {
+        log.debug({}, 'duplicate delivery skipped by the inbox');
+        return false;
+      }
+      await invoke(tx);
+      if (outgoing.length > 0) await persistence.addToOutbox(tx, outgoing);
+      return true;
+    });
+  }
+
+  private async recover(delivery: Delivery, error: unknown, config: RecoverabilityConfig, log: Logger): Promise<void> {
+    const action = this.policy(error, delivery.attempt, config);
+    if (action.action === 'dead-letter') {
+      await this.deadLetter(delivery, error, action.reason, log);
+      return;
+    }
+    log.warn({ err: error, delayMs: action.delayMs }, 'handler failed; retrying');
+    const failure = { reason: isMailroomError(error) ? error.code : ErrorCodes.HANDLER_FAILED, errorMessage: errorMessage(error), errorStack: stackOf(error) };
+    await settle(() => delivery.retry(action.delayMs, failure), log);
+  }
+
+  private async deadLetter(delivery: Delivery, error: unknown, reason: string, log: Logger): Promise<void> {
+    const now = new Date();
+    log.error({ err: error, reason, attempts: delivery.attempt }, 'message dead-lettered');
+    await settle(
+      () =>
+        delivery.deadLetter({
+          reason,
+          errorMessage: errorMessage(error),
+          errorStack: stackOf(error),
+          attempts: delivery.attempt,
+          firstFailureAt: delivery.firstFailureAt ?? now,
+          lastFailureAt: now,
+        }),
+      log,
+    );
+  }
+}
+
+/** Creates an endpoint. See {@link Endpoint} for what it guarantees. Throws `MAILROOM_ERR_ENDPOINT_CONFIG` for bad options. */
+export function createEndpoint<Tx = undefined>(options: EndpointOptions<Tx>): Endpoint<Tx> {
+  return new Endpoint(options);
+}
+
+async function settle(action: () => Promise<void>, log: Logger): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    log.warn({ err: error }, 'could not settle the delivery; the broker will deliver it again');
+  }
+}
+
+async function settledWithin(promises: Set<Promise<void>>, ms: number): Promise<boolean> {
+  if (promises.size === 0) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const all = (async () => {
+    while (promises.size > 0) await Promise.allSettled([...promises]);
+    return true as const;
+  })();
+  try {
+    return await Promise.race([all, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function stackOf(error: unknown): string | undefined {
+  return error instanceof Error ? error.stack : undefined;
+}
+
+function commandRoute(contract: CommandContract, to: string | undefined): Route {
+  const destination = to ?? contract.owner;
+  assertEndpointName(destination, `destination of ${contract.type}`);
+  return { kind: 'command', type: contract.type, destination };
+}
+
+function expectKind(contract: AnyContract, kind: 'event' | 'command', method: string): void {
+  if (contract?.kind !== kind) {
+    const other = kind === 'event' ? 'send' : 'publish';
+    throw configError(
+      `${method}() takes ${kind} contracts; ${contract?.type ?? 'this'} is ${contract?.kind ? `a ${contract.kind}: use ${other}()` : 'not a contract'}`,
+    );
+  }
+}
+
+function positiveInteger(value: number, name: string, endpoint: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw configError(`Endpoint ${endpoint}: ${name} must be a whole number >= 1, got ${String(value)}`);
+  return value;
+}
+
+function nonNegative(value: number, name: string, endpoint: string): number {
+  if (!Number.isFinite(value) || value < 0) throw configError(`Endpoint ${endpoint}: ${name} must be a number >= 0, got ${String(value)}`);
+  return value;
+}
+
+function configError(message: string): MailroomError {
+  return new MailroomError(ErrorCodes.ENDPOINT_CONFIG, message);
+}
+
+function stateError(message: string): MailroomError {
+  return new MailroomError(ErrorCodes.ENDPOINT_STATE, message);
+}

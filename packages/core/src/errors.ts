@@ -1,0 +1,125 @@
+/**
+ * Every error Mailroom throws or records carries a stable code from this table.
+ * The same table is documented in `docs/errors.md`; a test keeps the two in step.
+ */
+export const ErrorCodes = {
+  /** A payload did not match its contract's schema (on publish: thrown; on consume: dead-lettered). */
+  CONTRACT_VALIDATION: 'MAILROOM_ERR_CONTRACT_VALIDATION',
+  /** A message arrived with a type the endpoint has no handler for. */
+  CONTRACT_UNKNOWN_TYPE: 'MAILROOM_ERR_CONTRACT_UNKNOWN_TYPE',
+  /** A message arrived with a version newer than the consumer's contract knows. */
+  CONTRACT_UNKNOWN_VERSION: 'MAILROOM_ERR_CONTRACT_UNKNOWN_VERSION',
+  /** An older version has no upcaster, or an upcaster threw. */
+  CONTRACT_UPCAST_FAILED: 'MAILROOM_ERR_CONTRACT_UPCAST_FAILED',
+  /** A contract definition is malformed (bad type name, version, or upcaster chain). */
+  CONTRACT_DEFINITION: 'MAILROOM_ERR_CONTRACT_DEFINITION',
+  /** A body or header set is larger than the configured limit. */
+  CODEC_TOO_LARGE: 'MAILROOM_ERR_CODEC_TOO_LARGE',
+  /** A body is not valid JSON, or carries `__proto__` / `constructor.prototype` keys. */
+  CODEC_MALFORMED: 'MAILROOM_ERR_CODEC_MALFORMED',
+  /** A body could not be serialized (cycles, BigInt, functions). */
+  CODEC_UNSERIALIZABLE: 'MAILROOM_ERR_CODEC_UNSERIALIZABLE',
+  /** Required CloudEvents headers are missing or malformed. */
+  ENVELOPE_INVALID: 'MAILROOM_ERR_ENVELOPE_INVALID',
+  /** A handler kept failing until the recoverability policy gave up. */
+  HANDLER_FAILED: 'MAILROOM_ERR_HANDLER_FAILED',
+  /** A handler threw an {@link UnrecoverableError}: dead-lettered without retries. */
+  HANDLER_UNRECOVERABLE: 'MAILROOM_ERR_HANDLER_UNRECOVERABLE',
+  /** An endpoint option or handler registration is invalid. */
+  ENDPOINT_CONFIG: 'MAILROOM_ERR_ENDPOINT_CONFIG',
+  /** An endpoint method was called in a state that does not allow it (e.g. `on` after `start`). */
+  ENDPOINT_STATE: 'MAILROOM_ERR_ENDPOINT_STATE',
+  /** The broker could not be reached within the configured time. */
+  TRANSPORT_UNAVAILABLE: 'MAILROOM_ERR_TRANSPORT_UNAVAILABLE',
+  /** The transport was closed; the operation did not happen. */
+  TRANSPORT_CLOSED: 'MAILROOM_ERR_TRANSPORT_CLOSED',
+  /** The broker did not confirm a publish in time; the message may or may not be stored. */
+  TRANSPORT_CONFIRM_TIMEOUT: 'MAILROOM_ERR_TRANSPORT_CONFIRM_TIMEOUT',
+  /** The broker refused a publish (nack, unroutable, or rejected). */
+  TRANSPORT_PUBLISH_REJECTED: 'MAILROOM_ERR_TRANSPORT_PUBLISH_REJECTED',
+  /** A transport URL is malformed or names an unsupported scheme. */
+  TRANSPORT_URL: 'MAILROOM_ERR_TRANSPORT_URL',
+  /** The package implementing a transport URL's scheme is not installed. */
+  TRANSPORT_ADAPTER_MISSING: 'MAILROOM_ERR_TRANSPORT_ADAPTER_MISSING',
+  /** A transport option is invalid. */
+  TRANSPORT_CONFIG: 'MAILROOM_ERR_TRANSPORT_CONFIG',
+  /** A delivery was settled twice, or after its lease was lost. */
+  TRANSPORT_SETTLED: 'MAILROOM_ERR_TRANSPORT_SETTLED',
+  /** No dead letter has that id. */
+  DEAD_LETTER_NOT_FOUND: 'MAILROOM_ERR_DEAD_LETTER_NOT_FOUND',
+  /** The transport does not offer the requested capability. */
+  TRANSPORT_UNSUPPORTED: 'MAILROOM_ERR_TRANSPORT_UNSUPPORTED',
+  /** `harness.waitFor` timed out. */
+  TESTING_TIMEOUT: 'MAILROOM_ERR_TESTING_TIMEOUT',
+  /** A fault injected by the testing harness. */
+  TESTING_INJECTED_FAULT: 'MAILROOM_ERR_TESTING_INJECTED_FAULT',
+} as const;
+
+/** One of the stable `MAILROOM_ERR_*` codes. Packages outside core add their own codes as strings of the same form. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | `MAILROOM_ERR_${string}`;
+
+const brand = Symbol.for('mailroom.error');
+
+/** Options shared by every Mailroom error. */
+export interface MailroomErrorOptions {
+  cause?: unknown;
+  /** When true the recoverability policy dead-letters at once instead of retrying. */
+  unrecoverable?: boolean;
+  /** Structured details (field issues, limits, the failing target); never contains secrets. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The base class of every error Mailroom throws. It carries a stable `code`, optional `details`,
+ * and the `cause`. Detect it with {@link isMailroomError}, which works across duplicate package copies.
+ */
+export class MailroomError extends Error {
+  override readonly name: string = 'MailroomError';
+  readonly code: ErrorCode;
+  readonly unrecoverable: boolean;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: MailroomErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.unrecoverable = options.unrecoverable ?? false;
+    this.details = options.details;
+    Object.defineProperty(this, brand, { value: true });
+  }
+}
+
+/**
+ * Throw this from a handler when retrying cannot help (a business rule says no, a payload is
+ * semantically wrong). The message is dead-lettered at once with reason `MAILROOM_ERR_HANDLER_UNRECOVERABLE`.
+ */
+export class UnrecoverableError extends MailroomError {
+  override readonly name = 'UnrecoverableError';
+  constructor(message: string, options: Omit<MailroomErrorOptions, 'unrecoverable'> = {}) {
+    super(ErrorCodes.HANDLER_UNRECOVERABLE, message, { ...options, unrecoverable: true });
+  }
+}
+
+/**
+ * True when `error` is a Mailroom error (optionally with the given code). Uses a global symbol brand,
+ * so it holds even when two copies of `@mailroom/core` are loaded.
+ */
+export function isMailroomError(error: unknown, code?: ErrorCode): error is MailroomError {
+  if (typeof error !== 'object' || error === null || !(brand in error)) return false;
+  return code === undefined || (error as unknown as MailroomError).code === code;
+}
+
+/** True when `error` asks not to be retried: an {@link UnrecoverableError} or any Mailroom error marked unrecoverable. */
+export function isUnrecoverable(error: unknown): boolean {
+  return isMailroomError(error) && error.unrecoverable;
+}
+
+/** Reads a message from anything thrown, without trusting its shape. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `@mailroom/core`: contracts, envelope and codec, endpoints with middleware and recoverability,
+ * the in-memory transport, and the persistence seam for outbox and inbox stores.
+ * The testing harness lives at `@mailroom/core/testing`.
+ */
+export { DEFAULT_MAX_MESSAGE_BYTES, decodeJson, encodeJson } from './codec.js';
+export { type ConnectOptions, connectTransport, redactUrl, type TransportAdapterModule, transportScheme } from './connect.js';
+export {
+  type AnyContract,
+  assertEndpointName,
+  type CommandContract,
+  type CommandOptions,
+  type Contract,
+  type ContractOptions,
+  defineCommand,
+  defineEvent,
+  type EventContract,
+  fromVersion,
+  type MessageKind,
+  type MessageOf,
+  type PayloadOf,
+  readIncoming,
+  type UpcastStep,
+  validateOutgoing,
+} from './contract.js';
+export {
+  type Bus,
+  createEndpoint,
+  Endpoint,
+  type EndpointOptions,
+  type Handler,
+  type HandlerContext,
+  type HandlerOptions,
+  type PublishOptions,
+  type SendOptions,
+  type StopOptions,
+} from './endpoint.js';
+export {
+  createEnvelope,
+  DEFAULT_MAX_HEADER_BYTES,
+  type Envelope,
+  type EnvelopeInit,
+  envelopeToHeaders,
+  HeaderNames,
+  type Headers,
+  JSON_CONTENT_TYPE,
+  readEnvelope,
+} from './envelope.js';
+export {
+  type ErrorCode,
+  ErrorCodes,
+  errorMessage,
+  isMailroomError,
+  isUnrecoverable,
+  MailroomError,
+  type MailroomErrorOptions,
+  UnrecoverableError,
+} from './errors.js';
+export { createDefaultLogger, type Logger } from './logger.js';
+export { createMemoryTransport, MemoryBroker, type MemoryTransportOptions, matchesFilter } from './memory-transport.js';
+export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
+export type { Persistence, PersistenceContext } from './persistence.js';
+export {
+  backoffDelay,
+  defaultRecoverabilityConfig,
+  defaultRecoverabilityPolicy,
+  type RecoverabilityAction,
+  type RecoverabilityConfig,
+  type RecoverabilityPolicy,
+  resolveRecoverabilityConfig,
+} from './recoverability.js';
+export type {
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterQueue,
+  DeadLetterRequest,
+  Delivery,
+  DeliveryHandler,
+  FailureInfo,
+  OutgoingMessage,
+  QueueInfo,
+  Route,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+  TransportCapabilities,
+} from './transport.js';
+export { type ValidationIssue, validateWith } from './validate.js';

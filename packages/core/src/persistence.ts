@@ -1,0 +1,35 @@
+import type { Logger } from './logger.js';
+import type { OutgoingMessage, Transport } from './transport.js';
+
+/**
+ * A service's own database as an endpoint uses it: transactions, the inbox and the outbox.
+ * Implemented by `@mailroom/sqlite` and `@mailroom/postgres`. `Tx` is the user's own client type
+ * inside a transaction (a pg `PoolClient`, a better-sqlite3 `Database`).
+ */
+export interface Persistence<Tx> {
+  /** Short name for logs, such as `sqlite` or `postgres`. */
+  readonly name: string;
+  /**
+   * Creates the inbox and outbox tables (idempotent) and starts the relay that sends outbox rows
+   * through `transport`. Called by `endpoint.start()`.
+   */
+  start(context: PersistenceContext): Promise<void>;
+  /** Stops the relay after the send in progress. Called by `endpoint.stop()`. Idempotent. */
+  stop(): Promise<void>;
+  /** Runs `work` in one transaction: commits when it resolves, rolls back when it rejects. */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Records that `endpoint` processed `messageId`, inside `tx`. Returns false when the record
+   * already exists: the message is a duplicate and its effects are already committed.
+   */
+  recordInbox(tx: Tx, endpoint: string, messageId: string): Promise<boolean>;
+  /** Stores messages in the outbox inside `tx`; the relay sends them after the commit. */
+  addToOutbox(tx: Tx, messages: readonly OutgoingMessage[]): Promise<void>;
+}
+
+/** What an endpoint hands its persistence on start. */
+export interface PersistenceContext {
+  readonly endpoint: string;
+  readonly transport: Transport;
+  readonly logger: Logger;
+}

@@ -1,0 +1,182 @@
+import { decodeJson } from '../codec.js';
+import type { AnyContract, MessageOf } from '../contract.js';
+import { createEndpoint, type Endpoint, type EndpointOptions } from '../endpoint.js';
+import { type Envelope, type Headers, readEnvelope } from '../envelope.js';
+import { ErrorCodes, MailroomError } from '../errors.js';
+import { createMemoryTransport, MemoryBroker } from '../memory-transport.js';
+import type { Delivery, DeliveryHandler, OutgoingMessage, Transport } from '../transport.js';
+import { FaultInjector } from './faults.js';
+
+/** A message the harness saw: published to the transport, handled (acknowledged) by an endpoint, or dead-lettered. */
+export interface RecordedMessage<D = unknown> {
+  readonly envelope: Envelope;
+  readonly headers: Headers;
+  /** The payload as it travelled (not upcast). */
+  readonly data: D;
+  /** The endpoint that handled or dead-lettered it; undefined for published messages. */
+  readonly endpoint: string | undefined;
+  /** For dead letters: the reason code. */
+  readonly reason: string | undefined;
+}
+
+/** Which kind of record `waitFor` waits for. */
+export type RecordKind = 'published' | 'handled' | 'dead-lettered';
+
+/** Options of {@link TestHarness.waitFor}. */
+export interface WaitForOptions<D> {
+  correlationId?: string;
+  /** Default `published`. */
+  on?: RecordKind;
+  endpoint?: string;
+  where?: (record: RecordedMessage<D>) => boolean;
+  /** Default 5000 ms. */
+  timeout?: number;
+}
+
+/** Options of {@link createTestHarness}. */
+export interface TestHarnessOptions {
+  /**
+   * Makes the transport each endpoint uses; default an in-memory transport on one shared broker.
+   * Pass a factory to run the same tests on SQLite, RabbitMQ or NATS.
+   */
+  transport?: () => Transport | Promise<Transport>;
+}
+
+/**
+ * Runs several endpoints in one process and records every message published, handled and
+ * dead-lettered, with fault injection. Works over any transport.
+ */
+export class TestHarness {
+  /** Every message published, in order. */
+  readonly published: RecordedMessage[] = [];
+  /** Every delivery acknowledged, in order, with its endpoint. */
+  readonly handled: RecordedMessage[] = [];
+  /** Every delivery dead-lettered, in order, with its endpoint and reason. */
+  readonly deadLettered: RecordedMessage[] = [];
+  /** Duplicate, delay, reorder or fail messages. */
+  readonly faults = new FaultInjector();
+  readonly broker = new MemoryBroker();
+  private readonly endpoints: Endpoint<any>[] = [];
+  private readonly transports: Transport[] = [];
+  private readonly listeners = new Set<() => void>();
+  private readonly makeTransport: () => Transport | Promise<Transport>;
+
+  constructor(options: TestHarnessOptions = {}) {
+    this.makeTransport = options.transport ?? (() => createMemoryTransport({ broker: this.broker }));
+  }
+
+  /**
+   * Creates an endpoint on its own observed connection (like its own process). Started by
+   * `harness.start()` or by itself.
+   */
+  async endpoint<Tx = undefined>(options: Omit<EndpointOptions<Tx>, 'transport'>): Promise<Endpoint<Tx>> {
+    const transport = this.observe(await this.makeTransport());
+    this.transports.push(transport);
+    const endpoint = createEndpoint<Tx>({ ...options, transport });
+    endpoint.use({ incoming: this.faults.middleware(options.name) });
+    this.endpoints.push(endpoint);
+    return endpoint;
+  }
+
+  /** Starts every endpoint created so far. */
+  async start(): Promise<void> {
+    await Promise.all(this.endpoints.map((endpoint) => endpoint.start()));
+  }
+
+  /** Stops every endpoint and closes their transports. */
+  async stop(): Promise<void> {
+    this.faults.clear();
+    await Promise.all(this.endpoints.map((endpoint) => endpoint.stop({ timeoutMs: 1000 })));
+    await Promise.all(this.transports.map((transport) => transport.close()));
+    this.broker.dispose();
+  }
+
+  /**
+   * Resolves with the first record of `contract` (already seen or still to come) matching the
+   * options; rejects with `MAILROOM_ERR_TESTING_TIMEOUT` listing what was seen instead.
+   */
+  waitFor<C extends AnyContract>(contract: C, options: WaitForOptions<MessageOf<C>> = {}): Promise<RecordedMessage<MessageOf<C>>> {
+    const kind = options.on ?? 'published';
+    const list = kind === 'published' ? this.published : kind === 'handled' ? this.handled : this.deadLettered;
+    const matches = (record: RecordedMessage) =>
+      record.envelope.type === contract.type &&
+      (options.correlationId === undefined || record.envelope.correlationid === options.correlationId) &&
+      (options.endpoint === undefined || record.endpoint === options.endpoint) &&
+      (options.where === undefined || options.where(record as RecordedMessage<MessageOf<C>>));
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = list.find(matches);
+        if (!found) return false;
+        cleanup();
+        resolve(found as RecordedMessage<MessageOf<C>>);
+        return true;
+      };
+      const timeoutMs = options.timeout ?? 5000;
+      const timer = setTimeout(() => {
+        cleanup();
+        const seen = list.map((r) => `${r.envelope.type}${r.endpoint ? `@${r.endpoint}` : ''}`).join(', ') || 'nothing';
+        reject(new MailroomError(ErrorCodes.TESTING_TIMEOUT, `No ${kind} ${contract.type} within ${timeoutMs} ms; ${kind}: ${seen}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+      };
+      if (!check()) this.listeners.add(check);
+    });
+  }
+
+  private record(list: RecordedMessage[], headers: Headers, body: Uint8Array, endpoint?: string, reason?: string): void {
+    let envelope: Envelope;
+    let data: unknown;
+    try {
+      envelope = readEnvelope(headers);
+      data = decodeJson(body, Number.MAX_SAFE_INTEGER);
+    } catch {
+      return; // not a well-formed Mailroom message; the endpoint dead-letters it and that is recorded
+    }
+    list.push({ envelope, headers: { ...headers }, data, endpoint, reason });
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private observe(inner: Transport): Transport {
+    const publish = (message: OutgoingMessage) => inner.publish(message);
+    return {
+      name: inner.name,
+      capabilities: inner.capabilities,
+      deadLetters: inner.deadLetters,
+      queues: () => inner.queues(),
+      close: () => inner.close(),
+      publish: async (message) => {
+        await this.faults.publish(message, publish);
+        this.record(this.published, message.headers, message.body);
+      },
+      subscribe: (options, handler: DeliveryHandler) =>
+        inner.subscribe(options, (delivery: Delivery) =>
+          handler({
+            get headers() {
+              return delivery.headers;
+            },
+            get body() {
+              return delivery.body;
+            },
+            attempt: delivery.attempt,
+            firstFailureAt: delivery.firstFailureAt,
+            ack: async () => {
+              await delivery.ack();
+              this.record(this.handled, delivery.headers, delivery.body, options.endpoint);
+            },
+            retry: (delayMs, failure) => delivery.retry(delayMs, failure),
+            deadLetter: async (request) => {
+              await delivery.deadLetter(request);
+              this.record(this.deadLettered, delivery.headers, delivery.body, options.endpoint, request.reason);
+            },
+          }),
+        ),
+    };
+  }
+}
+
+/** Creates a {@link TestHarness}. */
+export function createTestHarness(options: TestHarnessOptions = {}): TestHarness {
+  return new TestHarness(options);
+}

@@ -1,0 +1,180 @@
+import type { Headers } from './envelope.js';
+
+/**
+ * Where a message goes: an event fans out to every endpoint subscribed to its type;
+ * a command goes to the queue of one endpoint, its `destination`.
+ */
+export type Route = { readonly kind: 'event'; readonly type: string } | { readonly kind: 'command'; readonly type: string; readonly destination: string };
+
+/** Bytes and headers handed to a transport, with where they go. */
+export interface OutgoingMessage {
+  readonly route: Route;
+  readonly headers: Headers;
+  readonly body: Uint8Array;
+}
+
+/** Why and how a message failed, recorded with a dead letter. */
+export interface FailureInfo {
+  /** A `MAILROOM_ERR_*` code. */
+  readonly reason: string;
+  readonly errorMessage: string;
+  readonly errorStack?: string | undefined;
+}
+
+/** What the endpoint tells the transport when it dead-letters a delivery. */
+export interface DeadLetterRequest extends FailureInfo {
+  /** Delivery attempts made, this one included. */
+  readonly attempts: number;
+  readonly firstFailureAt: Date;
+  readonly lastFailureAt: Date;
+}
+
+/**
+ * One message handed to a consumer. The consumer settles it exactly once: `ack`, `retry` or
+ * `deadLetter`. Unsettled deliveries return to the queue when the subscription closes or the
+ * consumer dies (after the lease, for transports that use one).
+ */
+export interface Delivery {
+  /** The headers exactly as published (transport bookkeeping headers removed). */
+  readonly headers: Headers;
+  /** The body exactly as published. */
+  readonly body: Uint8Array;
+  /** 1 on the first delivery; +1 on every redelivery (retry, crash, lease expiry). */
+  readonly attempt: number;
+  /** When the first failed attempt was recorded, if any attempt failed before. */
+  readonly firstFailureAt: Date | undefined;
+  /** Removes the message from the endpoint's queue. */
+  ack(): Promise<void>;
+  /** Puts the message back, to be delivered again no sooner than `delayMs` from now, with attempt + 1. */
+  retry(delayMs: number, failure: FailureInfo): Promise<void>;
+  /** Moves the message, byte for byte, to the endpoint's dead-letter queue with the failure details. */
+  deadLetter(request: DeadLetterRequest): Promise<void>;
+}
+
+/** What an endpoint asks a transport for when it starts consuming. */
+export interface SubscribeOptions {
+  /** The endpoint (queue / durable consumer) name. */
+  readonly endpoint: string;
+  /** Event types to receive; the transport binds them durably, so events published while no consumer runs wait. */
+  readonly events: readonly string[];
+  /** Command types this endpoint owns (they are routed to its queue by name; listed for topology and tooling). */
+  readonly commands: readonly string[];
+  /** At most this many deliveries are unsettled at once for this subscription (the prefetch). */
+  readonly concurrency: number;
+}
+
+/** A running consumer. */
+export interface Subscription {
+  /** Stops taking new deliveries; deliveries already handed out can still be settled. Idempotent. */
+  pause(): Promise<void>;
+  /** Stops consuming and returns every unsettled delivery to the queue. Idempotent; never waits for handlers. */
+  close(): Promise<void>;
+}
+
+/** Called by the transport for each delivery. It must eventually settle the delivery; it should not throw. */
+export type DeliveryHandler = (delivery: Delivery) => void | Promise<void>;
+
+/**
+ * What a transport guarantees. The conformance suite checks each declared capability.
+ */
+export interface TransportCapabilities {
+  /** Messages survive a restart of every process (stored on disk by the broker). */
+  readonly durable: boolean;
+  /** Several processes can connect to the same broker (not only one process's memory). */
+  readonly crossProcess: boolean;
+  /** `retry(delayMs)` holds the message for at least `delayMs`. */
+  readonly delayedRetry: boolean;
+  /** Dead letters are kept, listable and replayable through `deadLetters`. */
+  readonly deadLetterQueue: boolean;
+  /** The precision of delayed delivery in milliseconds (how late a delayed message may come). */
+  readonly delayPrecisionMs: number;
+}
+
+/** A message moved to an endpoint's dead-letter queue, with why. */
+export interface DeadLetter {
+  /** Transport-assigned id, unique within the transport. */
+  readonly id: string;
+  readonly endpoint: string;
+  /** The message's envelope id (`ce-id`), unchanged. */
+  readonly messageId: string;
+  /** The message's type (`ce-type`), unchanged. */
+  readonly type: string;
+  /** Headers byte for byte as the consumer received them. */
+  readonly headers: Headers;
+  /** Body byte for byte as the consumer received it. */
+  readonly body: Uint8Array;
+  readonly reason: string;
+  readonly errorMessage: string;
+  readonly errorStack: string | undefined;
+  readonly attempts: number;
+  readonly firstFailureAt: Date;
+  readonly lastFailureAt: Date;
+  readonly deadLetteredAt: Date;
+}
+
+/** Which dead letters to list, replay or purge. */
+export interface DeadLetterFilter {
+  readonly endpoint?: string;
+  readonly type?: string;
+  /** Only those dead-lettered at or after this time. */
+  readonly since?: Date;
+  readonly ids?: readonly string[];
+  readonly limit?: number;
+}
+
+/**
+ * The dead-letter queues of a transport: list, inspect, replay, purge.
+ */
+export interface DeadLetterQueue {
+  /** Dead letters matching the filter, oldest first. */
+  list(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  /** Throws `MAILROOM_ERR_DEAD_LETTER_NOT_FOUND` when the id is unknown. */
+  get(id: string): Promise<DeadLetter>;
+  /**
+   * Sends the dead letter back to its endpoint's queue with its original headers and body
+   * (attempts start again at 1), and removes it from the dead-letter queue. Resolves once the
+   * message is durable in the queue. Throws `MAILROOM_ERR_DEAD_LETTER_NOT_FOUND` for an unknown id.
+   */
+  replay(id: string): Promise<void>;
+  /** Deletes matching dead letters; returns how many. */
+  purge(filter?: DeadLetterFilter): Promise<number>;
+}
+
+/** Depth and consumers of one endpoint's queue, for tooling. */
+export interface QueueInfo {
+  readonly endpoint: string;
+  /** The broker-side name (queue, stream/consumer, table). */
+  readonly name: string;
+  /** Messages waiting (ready or delayed) not yet acknowledged. */
+  readonly depth: number;
+  /** Messages currently delivered and not yet settled, when the broker tells. */
+  readonly inFlight: number | undefined;
+  /** Consumers attached, when the broker tells. */
+  readonly consumers: number | undefined;
+  readonly deadLetters: number;
+  /** Event types bound to the queue. */
+  readonly events: readonly string[];
+}
+
+/**
+ * The seam between endpoints and a broker: moves bytes and headers, settles deliveries.
+ * It never decides retry policy; the endpoint does.
+ */
+export interface Transport {
+  /** A short name such as `sqlite`, `rabbitmq`, `nats`, `memory`. */
+  readonly name: string;
+  readonly capabilities: TransportCapabilities;
+  /**
+   * Publishes one message. Resolves only once the broker holds it durably (for durable
+   * transports); rejects with a typed error otherwise. An event with no subscriber is dropped.
+   * A command is stored in its destination's queue even if that endpoint has never started.
+   */
+  publish(message: OutgoingMessage): Promise<void>;
+  /** Declares the endpoint's queue and bindings, then consumes. */
+  subscribe(options: SubscribeOptions, handler: DeliveryHandler): Promise<Subscription>;
+  readonly deadLetters: DeadLetterQueue;
+  /** Queues known to the broker, with depth; for `mailroom topology` and the reference system's UI. */
+  queues(): Promise<QueueInfo[]>;
+  /** Closes connections; unsettled deliveries return to their queues. Idempotent; never waits for handlers. */
+  close(): Promise<void>;
+}
