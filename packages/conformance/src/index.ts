@@ -3,5 +3,5 @@
  * Call them from a vitest file: `describeTransport({ name: 'my-broker', connect })`.
  */
 export { createScope, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
-export { describeTransport, type TransportSuiteOptions, testMessage } from './transport-suite.js';
 export { type ServiceRequirement, Services, serviceAvailable } from './services.js';
+export { describeTransport, type TransportSuiteOptions, testMessage } from './transport-suite.js';

@@ -50,7 +50,8 @@ export const Services = {
   nats: {
     name: 'NATS JetStream',
     port: 4222,
-    start: 'nats-server -js -a 127.0.0.1 -p 4222 -sd /var/lib/nats-server (or: start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log)',
+    start:
+      'nats-server -js -a 127.0.0.1 -p 4222 -sd /var/lib/nats-server (or: start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log)',
   },
   postgres: { name: 'PostgreSQL', port: 5432, start: 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start' },
 } as const satisfies Record<string, ServiceRequirement>;

@@ -212,7 +212,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       const before = Date.now();
       await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
         attempts.push(d);
-        if (attempts.length < 3) await d.retry(0, { reason: 'MAILROOM_ERR_TEST', errorMessage: 'try again' });
+        if (attempts.length < 3) await d.retry(0, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'try again' });
         else await d.ack();
       });
       const message = testMessage(type, json({ retry: true }), { 'x-keep': 'me' });
@@ -242,7 +242,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       const delayMs = 700;
       await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
         times.push(performance.now());
-        if (d.attempt === 1) await d.retry(delayMs, { reason: 'MAILROOM_ERR_TEST', errorMessage: 'later' });
+        if (d.attempt === 1) await d.retry(delayMs, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'later' });
         else await d.ack();
       });
       await transport.publish(testMessage(type, json({})));
@@ -264,7 +264,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
         deliveries.push(d);
         if (deliveries.length === 1) {
-          await d.retry(0, { reason: 'MAILROOM_ERR_TEST', errorMessage: 'first' });
+          await d.retry(0, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'first' });
         } else if (deliveries.length === 2) {
           await d.deadLetter({
             reason: 'MAILROOM_ERR_HANDLER_FAILED',
@@ -324,7 +324,13 @@ export function describeTransport(options: TransportSuiteOptions): void {
       const endpoint = uniqueName('purge');
       const type = uniqueName('Purged');
       await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 4 }, async (d) => {
-        await d.deadLetter({ reason: 'MAILROOM_ERR_TEST', errorMessage: 'x', attempts: d.attempt, firstFailureAt: new Date(), lastFailureAt: new Date() });
+        await d.deadLetter({
+          reason: ErrorCodes.HANDLER_FAILED,
+          errorMessage: 'x',
+          attempts: d.attempt,
+          firstFailureAt: new Date(),
+          lastFailureAt: new Date(),
+        });
       });
       for (let i = 0; i < 3; i++) await transport.publish(testMessage(type, json({ i })));
       await waitFor(
@@ -444,7 +450,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
         await d.ack();
         handled += 1;
         await d.ack().catch((e) => errors.push(e));
-        await d.retry(0, { reason: 'x', errorMessage: 'x' }).catch((e) => errors.push(e));
+        await d.retry(0, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'x' }).catch((e) => errors.push(e));
       });
       await transport.publish(testMessage(type, json({ n: 1 })));
       await transport.publish(testMessage(type, json({ n: 2 })));
@@ -589,7 +595,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
               const consumer = await scope.connect();
               await consumer.subscribe({ endpoint, events: [type], commands: [], concurrency: 8 }, async (d) => {
                 const id = d.headers[HeaderNames.id] as string;
-                if (Math.random() < 0.1 && d.attempt === 1) return d.retry(0, { reason: 'x', errorMessage: 'random' });
+                if (Math.random() < 0.1 && d.attempt === 1) return d.retry(0, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'random' });
                 await d.ack();
                 acked.set(id, (acked.get(id) ?? 0) + 1);
               });
