@@ -1,0 +1,14 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeTransport } from '@mailroom/conformance';
+import { createSqliteTransport } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mailroom-sqlite-conformance-'));
+const path = join(dir, 'broker.db');
+
+describeTransport({
+  name: 'sqlite',
+  connect: async () => createSqliteTransport({ path, leaseMs: 2000 }),
+  teardown: async () => rmSync(dir, { recursive: true, force: true }),
+});
