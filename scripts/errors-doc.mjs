@@ -22,6 +22,7 @@ export function collectCodes() {
         .map((line) => line.replace(/^\s*\*\s?/, '').trim())
         .join(' ')
         .replace(/\s+/g, ' ')
+        .replace(/\{@link\s+([^}\s]+)\s*\}/g, '`$1`')
         .trim();
       codes.push({ code: match[2], pkg: `@mailroom/${pkg}`, doc });
     }

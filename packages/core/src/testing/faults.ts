@@ -13,6 +13,12 @@ export interface FaultTarget {
   times?: number;
 }
 
+interface Held {
+  send: () => Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 interface Rule<Extra> {
   target: FaultTarget;
   remaining: number;
@@ -39,7 +45,7 @@ function take<E>(rules: Rule<E>[], type: string | undefined, endpoint?: string):
 export class FaultInjector {
   private readonly duplicates: Rule<{ copies: number }>[] = [];
   private readonly delays: Rule<{ ms: number }>[] = [];
-  private readonly reorders: Rule<{ window: number; buffer: { message: OutgoingMessage; release: () => void }[] }>[] = [];
+  private readonly reorders: Rule<{ window: number; buffer: Held[] }>[] = [];
   private readonly failures: Rule<undefined>[] = [];
 
   /** Every matching message is delivered `copies` extra times (default 1), with the same id. */
@@ -74,7 +80,7 @@ export class FaultInjector {
 
   /** Removes every fault; held reordered messages are released. */
   clear(): void {
-    for (const rule of this.reorders) for (const held of rule.extra.buffer.splice(0)) held.release();
+    for (const rule of this.reorders) for (const held of rule.extra.buffer.splice(0)) void held.send().then(held.resolve, held.reject);
     this.duplicates.length = 0;
     this.delays.length = 0;
     this.reorders.length = 0;
@@ -86,22 +92,25 @@ export class FaultInjector {
     const type = message.headers[HeaderNames.type];
     const delay = take(this.delays, type);
     if (delay) await new Promise((resolve) => setTimeout(resolve, delay.extra.ms));
+    const send = async () => {
+      const duplicate = take(this.duplicates, type);
+      const copies = 1 + (duplicate?.extra.copies ?? 0);
+      for (let i = 0; i < copies; i++) await publish(message);
+    };
     const reorder = take(this.reorders, type);
-    if (reorder) await this.hold(reorder, message);
-    const duplicate = take(this.duplicates, type);
-    const copies = 1 + (duplicate?.extra.copies ?? 0);
-    for (let i = 0; i < copies; i++) await publish(message);
+    return reorder ? this.hold(reorder, send) : send();
   }
 
-  private hold(rule: Rule<{ window: number; buffer: { message: OutgoingMessage; release: () => void }[] }>, message: OutgoingMessage): Promise<void> {
-    return new Promise<void>((release) => {
+  /** Holds `send` until the window is full (or 50 ms passed), then runs the held sends newest first, one after another. */
+  private hold(rule: Rule<{ window: number; buffer: Held[] }>, send: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const buffer = rule.extra.buffer;
-      buffer.push({ message, release });
-      const flush = () => {
-        for (const held of buffer.splice(0).reverse()) held.release();
+      buffer.push({ send, resolve, reject });
+      const flush = async () => {
+        for (const held of buffer.splice(0).reverse()) await held.send().then(held.resolve, held.reject);
       };
-      if (buffer.length >= rule.extra.window) flush();
-      else setTimeout(flush, 50).unref?.();
+      if (buffer.length >= rule.extra.window) void flush();
+      else setTimeout(() => void flush(), 50).unref?.();
     });
   }
 

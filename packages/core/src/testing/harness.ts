@@ -1,7 +1,7 @@
 import { decodeJson } from '../codec.js';
 import type { AnyContract, MessageOf } from '../contract.js';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '../endpoint.js';
-import { type Envelope, type Headers, readEnvelope } from '../envelope.js';
+import { type Envelope, HeaderNames, type Headers, readEnvelope } from '../envelope.js';
 import { ErrorCodes, MailroomError } from '../errors.js';
 import { createMemoryTransport, MemoryBroker } from '../memory-transport.js';
 import type { Delivery, DeliveryHandler, OutgoingMessage, Transport } from '../transport.js';
@@ -126,15 +126,7 @@ export class TestHarness {
   }
 
   private record(list: RecordedMessage[], headers: Headers, body: Uint8Array, endpoint?: string, reason?: string): void {
-    let envelope: Envelope;
-    let data: unknown;
-    try {
-      envelope = readEnvelope(headers);
-      data = decodeJson(body, Number.MAX_SAFE_INTEGER);
-    } catch {
-      return; // not a well-formed Mailroom message; the endpoint dead-letters it and that is recorded
-    }
-    list.push({ envelope, headers: { ...headers }, data, endpoint, reason });
+    list.push({ envelope: looseEnvelope(headers), headers: { ...headers }, data: looseData(body), endpoint, reason });
     for (const listener of [...this.listeners]) listener();
   }
 
@@ -173,6 +165,36 @@ export class TestHarness {
           }),
         ),
     };
+  }
+}
+
+/** The envelope of a message, or for a malformed one (which the harness still records) its headers as they are. */
+function looseEnvelope(headers: Headers): Envelope {
+  try {
+    return readEnvelope(headers);
+  } catch {
+    const id = headers[HeaderNames.id] ?? '';
+    return {
+      id,
+      source: headers[HeaderNames.source] ?? '',
+      type: headers[HeaderNames.type] ?? '',
+      specversion: '1.0',
+      time: headers[HeaderNames.time] ?? '',
+      datacontenttype: headers[HeaderNames.datacontenttype] ?? '',
+      dataversion: Number(headers[HeaderNames.dataversion]) || 0,
+      correlationid: headers[HeaderNames.correlationid] ?? id,
+      causationid: headers[HeaderNames.causationid],
+      traceparent: headers[HeaderNames.traceparent],
+    };
+  }
+}
+
+/** The decoded body, or the raw bytes when they are not acceptable JSON. */
+function looseData(body: Uint8Array): unknown {
+  try {
+    return decodeJson(body, Number.MAX_SAFE_INTEGER);
+  } catch {
+    return body;
   }
 }
 

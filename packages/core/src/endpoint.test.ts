@@ -1,0 +1,244 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineCommand, defineEvent } from './contract.js';
+import { createEndpoint, type Endpoint } from './endpoint.js';
+import { HeaderNames } from './envelope.js';
+import { ErrorCodes } from './errors.js';
+import { createMemoryTransport, MemoryBroker } from './memory-transport.js';
+import type { Transport } from './transport.js';
+
+const OrderPlaced = defineEvent('test.OrderPlaced', { version: 1, schema: z.object({ orderId: z.string(), qty: z.number().int().positive() }) });
+const PaymentAuthorized = defineEvent('test.PaymentAuthorized', { version: 1, schema: z.object({ orderId: z.string() }) });
+const ChargeCard = defineCommand('test.ChargeCard', { version: 1, schema: z.object({ orderId: z.string() }), owner: 'payments' });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await sleep(5);
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function setup(): { broker: MemoryBroker; connect: () => Transport; endpoint: (name: string, options?: object) => Endpoint } {
+  const broker = new MemoryBroker();
+  const connect = () => {
+    const transport = createMemoryTransport({ broker });
+    cleanups.push(() => transport.close());
+    return transport;
+  };
+  return {
+    broker,
+    connect,
+    endpoint: (name, options = {}) => {
+      const endpoint = createEndpoint({ name, transport: connect(), recoverability: { immediateRetries: 0, delayedRetries: 0 }, ...options });
+      cleanups.push(() => endpoint.stop({ timeoutMs: 200 }));
+      return endpoint;
+    },
+  };
+}
+
+describe('endpoint', () => {
+  it('validates on publish: a typed error to the caller, nothing sent', async () => {
+    const { endpoint } = setup();
+    const orders = endpoint('orders');
+    const seen: unknown[] = [];
+    const payments = endpoint('payments').on(OrderPlaced, (m) => void seen.push(m));
+    await payments.start();
+    await expect(orders.publish(OrderPlaced, { orderId: 'o1', qty: -1 })).rejects.toMatchObject({ code: ErrorCodes.CONTRACT_VALIDATION });
+    await expect(orders.publish(ChargeCard as never, { orderId: 'x' } as never)).rejects.toMatchObject({
+      code: ErrorCodes.ENDPOINT_CONFIG,
+      message: expect.stringContaining('use send()'),
+    });
+    await sleep(30);
+    expect(seen).toEqual([]);
+  });
+
+  it('propagates correlation and causation, and sends commands to their owner', async () => {
+    const { endpoint } = setup();
+    const orders = endpoint('orders');
+    const billing = endpoint('billing');
+    const payments = endpoint('payments');
+    const envelopes: Record<string, { correlationid: string; causationid: string | undefined; id: string }> = {};
+    billing.on(OrderPlaced, async (message, ctx) => {
+      envelopes.placed = ctx.envelope;
+      await ctx.send(ChargeCard, { orderId: message.orderId });
+    });
+    payments.on(ChargeCard, async (message, ctx) => {
+      envelopes.charge = ctx.envelope;
+      await ctx.publish(PaymentAuthorized, { orderId: message.orderId });
+    });
+    orders.on(PaymentAuthorized, async (_m, ctx) => {
+      envelopes.authorized = ctx.envelope;
+    });
+    await Promise.all([orders.start(), billing.start(), payments.start()]);
+    const published = await orders.publish(OrderPlaced, { orderId: 'o1', qty: 1 }, { correlationId: 'op-42' });
+    await until(() => envelopes.authorized !== undefined);
+    expect(envelopes.placed).toMatchObject({ id: published.id, correlationid: 'op-42' });
+    expect(envelopes.charge).toMatchObject({ correlationid: 'op-42', causationid: published.id });
+    expect(envelopes.authorized).toMatchObject({ correlationid: 'op-42', causationid: envelopes.charge?.id });
+  });
+
+  it('emits nothing from a failed handler, and the messages of its successful retry once', async () => {
+    const { endpoint } = setup();
+    const orders = endpoint('orders');
+    const payments = endpoint('payments', { recoverability: { immediateRetries: 2, delayedRetries: 0 } });
+    let attempts = 0;
+    payments.on(OrderPlaced, async (message, ctx) => {
+      attempts++;
+      await ctx.publish(PaymentAuthorized, { orderId: message.orderId });
+      if (ctx.attempt < 3) throw new Error(`flaky ${ctx.attempt}`);
+    });
+    const authorized: string[] = [];
+    orders.on(PaymentAuthorized, (m) => void authorized.push(m.orderId));
+    await Promise.all([orders.start(), payments.start()]);
+    await orders.publish(OrderPlaced, { orderId: 'o1', qty: 1 });
+    await until(() => authorized.length === 1);
+    await sleep(30);
+    expect(attempts).toBe(3);
+    expect(authorized).toEqual(['o1']);
+  });
+
+  it('runs incoming and outgoing middleware in order, around the handler', async () => {
+    const { endpoint } = setup();
+    const calls: string[] = [];
+    const app = endpoint('app', {
+      middleware: {
+        incoming: [
+          async (_ctx: unknown, next: () => Promise<void>) => {
+            calls.push('in:a>');
+            await next();
+            calls.push('<in:a');
+          },
+        ],
+      },
+    });
+    app.use({
+      incoming: async (ctx, next) => {
+        calls.push(`in:b ${ctx.contract.type} attempt ${ctx.attempt}`);
+        await next();
+      },
+      outgoing: async (ctx, next) => {
+        ctx.headers['x-tenant'] = 'acme';
+        calls.push(`out ${ctx.contract.type}`);
+        await next();
+      },
+    });
+    let tenant: string | undefined;
+    app.on(OrderPlaced, async (_m, ctx) => {
+      calls.push('handler');
+      tenant = ctx.headers['x-tenant'];
+    });
+    await app.start();
+    await app.publish(OrderPlaced, { orderId: 'o', qty: 2 });
+    await until(() => calls.includes('<in:a'));
+    expect(calls).toEqual(['out test.OrderPlaced', 'in:a>', 'in:b test.OrderPlaced attempt 1', 'handler', '<in:a']);
+    expect(tenant).toBe('acme');
+  });
+
+  it('never runs more handlers at once than its concurrency', async () => {
+    const { endpoint } = setup();
+    const worker = endpoint('worker', { concurrency: 3 });
+    let active = 0;
+    let peak = 0;
+    let done = 0;
+    worker.on(OrderPlaced, async () => {
+      peak = Math.max(peak, ++active);
+      await sleep(10);
+      active--;
+      done++;
+    });
+    await worker.start();
+    await Promise.all(Array.from({ length: 20 }, (_, i) => worker.publish(OrderPlaced, { orderId: `o${i}`, qty: 1 })));
+    await until(() => done === 20);
+    expect(peak).toBe(3);
+  });
+
+  it('stops gracefully: takes nothing new, lets in-flight handlers finish, then returns', async () => {
+    const { endpoint, broker } = setup();
+    const worker = endpoint('worker', { concurrency: 1 });
+    let finished = 0;
+    let started = 0;
+    worker.on(OrderPlaced, async () => {
+      started++;
+      await sleep(100);
+      finished++;
+    });
+    await worker.start();
+    await worker.publish(OrderPlaced, { orderId: 'a', qty: 1 });
+    await worker.publish(OrderPlaced, { orderId: 'b', qty: 1 });
+    await until(() => started === 1);
+    await worker.stop({ timeoutMs: 5000 });
+    expect(finished).toBe(1);
+    expect(started).toBe(1);
+    expect(broker.queueInfos().find((q) => q.endpoint === 'worker')?.depth).toBe(1);
+  });
+
+  it('aborts the signal of handlers still running at the deadline and returns their messages to the queue', async () => {
+    const { endpoint, broker } = setup();
+    const worker = endpoint('worker', { concurrency: 1 });
+    let aborted = false;
+    worker.on(OrderPlaced, async (_m, ctx) => {
+      await new Promise<void>((_resolve, reject) => {
+        ctx.signal.addEventListener('abort', () => {
+          aborted = true;
+          reject(ctx.signal.reason);
+        });
+      });
+    });
+    await worker.start();
+    await worker.publish(OrderPlaced, { orderId: 'a', qty: 1 });
+    await sleep(20);
+    await worker.stop({ timeoutMs: 50 });
+    expect(aborted).toBe(true);
+    const queue = broker.queueInfos().find((q) => q.endpoint === 'worker');
+    expect(queue?.depth).toBe(1);
+    expect(await broker.deadLetters.list()).toEqual([]);
+  });
+
+  it('uses the per-contract recoverability over the endpoint one', async () => {
+    const { endpoint, connect, broker } = setup();
+    const transport = connect();
+    const worker = createEndpoint({ name: 'worker', transport, recoverability: { immediateRetries: 5, delayedRetries: 0 } });
+    cleanups.push(() => worker.stop({ timeoutMs: 100 }));
+    let attempts = 0;
+    worker.on(
+      OrderPlaced,
+      async () => {
+        attempts++;
+        throw new Error('always');
+      },
+      { recoverability: { immediateRetries: 1 } },
+    );
+    await worker.start();
+    await endpoint('pub').publish(OrderPlaced, { orderId: 'a', qty: 1 });
+    await until(() => attempts === 2);
+    await until(() => broker.queueInfos().find((q) => q.endpoint === 'worker')?.deadLetters === 1);
+    const [letter] = await transport.deadLetters.list({ endpoint: 'worker' });
+    expect(letter).toMatchObject({ reason: ErrorCodes.HANDLER_FAILED, attempts: 2, errorMessage: 'always' });
+    expect(letter?.headers[HeaderNames.type]).toBe(OrderPlaced.type);
+  });
+
+  it('fails fast on configuration mistakes, saying what to fix', () => {
+    const transport = createMemoryTransport();
+    expect(() => createEndpoint({ name: 'Bad Name', transport })).toThrow(/Invalid endpoint name/);
+    expect(() => createEndpoint({ name: 'ok', transport: {} as Transport })).toThrow(/must be a Mailroom transport/);
+    expect(() => createEndpoint({ name: 'ok', transport, concurrency: 0 })).toThrow(/concurrency must be a whole number >= 1/);
+    expect(() => createEndpoint({ name: 'ok', transport, recoverability: { delayedRetries: 1.5 } })).toThrow(/delayedRetries/);
+    const endpoint = createEndpoint({ name: 'ok', transport }).on(OrderPlaced, () => undefined);
+    expect(() => endpoint.on(OrderPlaced, () => undefined)).toThrow(/already has a handler/);
+    expect(() => endpoint.on({} as never, () => undefined)).toThrow(expect.objectContaining({ code: ErrorCodes.ENDPOINT_CONFIG }));
+  });
+
+  it('refuses handler registration after start', async () => {
+    const { endpoint } = setup();
+    const app = endpoint('app').on(OrderPlaced, () => undefined);
+    await app.start();
+    expect(() => app.on(PaymentAuthorized, () => undefined)).toThrow(expect.objectContaining({ code: ErrorCodes.ENDPOINT_STATE }));
+  });
+});
