@@ -13,6 +13,7 @@ import { createEnvelope, type Envelope, envelopeToHeaders, type Headers, readEnv
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from './errors.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
+import type { OutboxMessage } from './outbox.js';
 import type { Persistence } from './persistence.js';
 import { defaultRecoverabilityPolicy, type RecoverabilityConfig, type RecoverabilityPolicy, resolveRecoverabilityConfig } from './recoverability.js';
 import type { Delivery, OutgoingMessage, Route, Subscription, Transport } from './transport.js';
@@ -51,6 +52,24 @@ export interface PublishOptions {
   id?: string;
   /** Extra headers carried with the message. */
   headers?: Headers;
+  /**
+   * Messages with the same ordering key (an aggregate id such as an order id) leave the outbox one
+   * after another, in the order they were written. Applies to messages written to the outbox (in a
+   * transaction, in a handler with persistence, or with `tx`); at most 200 characters.
+   */
+  orderingKey?: string;
+}
+
+/**
+ * Options of `endpoint.publish` and `endpoint.send` outside a handler: with `tx`, the message is
+ * written to the outbox inside that open transaction of yours instead of being published now.
+ */
+export interface TransactionalOptions<Tx> {
+  /**
+   * A transaction you opened on your own client (a pg `PoolClient` after `BEGIN`). The message
+   * leaves if and only if you commit it. Requires `persistence`.
+   */
+  tx?: Tx;
 }
 
 /** Options of `send`: where the command goes when not to its contract's owner. */
@@ -193,6 +212,11 @@ export class Endpoint<Tx = undefined> {
     return this.state === 'started';
   }
 
+  /** True when the endpoint has persistence: `transaction()` works and its messages can leave through the outbox. */
+  get hasPersistence(): boolean {
+    return this.persistence !== undefined;
+  }
+
   /**
    * Starts persistence (tables, relay) and, when the endpoint has handlers, declares its queue
    * and bindings and begins consuming. Resolves once consuming has begun.
@@ -263,57 +287,72 @@ export class Endpoint<Tx = undefined> {
   /**
    * Publishes an event to every endpoint subscribed to its type. Validates first (throws
    * `MAILROOM_ERR_CONTRACT_VALIDATION`, nothing sent). Resolves with the envelope once the
-   * transport confirmed the message durable.
+   * transport confirmed the message durable. With `{ tx }` (your own open transaction), it is
+   * instead written to the outbox in that transaction and leaves if and only if you commit; the
+   * relay finds it at its next poll (call `persistence.wake()` after your commit to send it at once).
    */
-  async publish<C extends EventContract>(contract: C, data: PayloadOf<C>, options: PublishOptions = {}): Promise<Envelope> {
+  async publish<C extends EventContract>(contract: C, data: PayloadOf<C>, options: PublishOptions & TransactionalOptions<Tx> = {}): Promise<Envelope> {
     expectKind(contract, 'event', 'publish');
-    const { envelope, message } = await this.prepare(contract, data, options, { kind: 'event', type: contract.type });
-    await this.transport.publish(message);
+    const { tx, ...rest } = options;
+    const persistence = tx === undefined ? undefined : this.requirePersistence('publish(..., { tx })');
+    const { envelope, message } = await this.prepare(contract, data, rest, { kind: 'event', type: contract.type });
+    if (persistence) await persistence.addToOutbox(tx as Tx, [withOrderingKey(message, rest.orderingKey)]);
+    else await this.transport.publish(message);
     return envelope;
   }
 
   /**
    * Sends a command to its owner endpoint (or `options.to`). Validates first. Resolves once the
    * transport confirmed it durable; the command waits in the owner's queue if the owner is down.
+   * With `{ tx }`, it is written to the outbox in your open transaction, as for `publish`.
    */
-  async send<C extends CommandContract>(contract: C, data: PayloadOf<C>, options: SendOptions = {}): Promise<Envelope> {
+  async send<C extends CommandContract>(contract: C, data: PayloadOf<C>, options: SendOptions & TransactionalOptions<Tx> = {}): Promise<Envelope> {
     expectKind(contract, 'command', 'send');
-    const { envelope, message } = await this.prepare(contract, data, options, commandRoute(contract, options.to));
-    await this.transport.publish(message);
+    const { tx, ...rest } = options;
+    const persistence = tx === undefined ? undefined : this.requirePersistence('send(..., { tx })');
+    const { envelope, message } = await this.prepare(contract, data, rest, commandRoute(contract, rest.to));
+    if (persistence) await persistence.addToOutbox(tx as Tx, [withOrderingKey(message, rest.orderingKey)]);
+    else await this.transport.publish(message);
     return envelope;
   }
 
   /**
    * Runs `work` in one transaction of the service's database. Messages published or sent through
-   * the scope are written to the outbox in that transaction: they leave if and only if it commits.
-   * Requires `persistence`.
+   * the scope are written to the outbox in that transaction: they leave if and only if it commits,
+   * and the relay of this process is woken right after the commit. Requires `persistence`.
    */
   async transaction<T>(work: (scope: Bus & { tx: Tx }) => Promise<T>, options: PublishOptions = {}): Promise<T> {
-    const persistence = this.persistence;
-    if (!persistence) throw configError(`Endpoint ${this.name}: transaction() needs the persistence option (a SQLite or PostgreSQL store)`);
+    const persistence = this.requirePersistence('transaction()');
     return persistence.transaction(async (tx) => {
-      const outgoing: OutgoingMessage[] = [];
+      const outgoing: OutboxMessage[] = [];
       const result = await work({ tx, ...this.bufferingBus(outgoing, options) });
       if (outgoing.length > 0) await persistence.addToOutbox(tx, outgoing);
       return result;
     });
   }
 
-  private bufferingBus(outgoing: OutgoingMessage[], defaults: PublishOptions): Bus {
+  private bufferingBus(outgoing: OutboxMessage[], defaults: PublishOptions): Bus {
     return {
       publish: async (contract, data, options = {}) => {
         expectKind(contract, 'event', 'publish');
-        const prepared = await this.prepare(contract, data, { ...defaults, ...options }, { kind: 'event', type: contract.type });
-        outgoing.push(prepared.message);
+        const merged = { ...defaults, ...options };
+        const prepared = await this.prepare(contract, data, merged, { kind: 'event', type: contract.type });
+        outgoing.push(withOrderingKey(prepared.message, merged.orderingKey));
         return prepared.envelope;
       },
       send: async (contract, data, options = {}) => {
         expectKind(contract, 'command', 'send');
-        const prepared = await this.prepare(contract, data, { ...defaults, ...options }, commandRoute(contract, options.to));
-        outgoing.push(prepared.message);
+        const merged = { ...defaults, ...options };
+        const prepared = await this.prepare(contract, data, merged, commandRoute(contract, options.to));
+        outgoing.push(withOrderingKey(prepared.message, merged.orderingKey));
         return prepared.envelope;
       },
     };
+  }
+
+  private requirePersistence(method: string): Persistence<Tx> {
+    if (!this.persistence) throw configError(`Endpoint ${this.name}: ${method} needs the persistence option (a SQLite or PostgreSQL store)`);
+    return this.persistence;
   }
 
   private async prepare(
@@ -322,6 +361,7 @@ export class Endpoint<Tx = undefined> {
     options: PublishOptions,
     route: Route,
   ): Promise<{ envelope: Envelope; message: OutgoingMessage }> {
+    assertOrderingKey(options.orderingKey, contract.type);
     await validateOutgoing(contract, data);
     const envelope = createEnvelope({
       type: contract.type,
@@ -367,9 +407,10 @@ export class Endpoint<Tx = undefined> {
     }
     const log = this.log.child({ messageId: envelope.id, type: envelope.type, correlationId: envelope.correlationid, attempt: delivery.attempt });
     try {
-      const outgoing: OutgoingMessage[] = [];
+      const outgoing: OutboxMessage[] = [];
       const handled = await this.runHandler(registration, envelope, delivery, message, log, outgoing);
-      if (handled && outgoing.length > 0 && !this.persistence) await Promise.all(outgoing.map((m) => this.transport.publish(m)));
+      if (handled && outgoing.length > 0 && !this.persistence)
+        await Promise.all(outgoing.map(({ route, headers, body }) => this.transport.publish({ route, headers, body })));
       await settle(() => delivery.ack(), log);
     } catch (error) {
       if (this.stopController.signal.aborted) {
@@ -387,7 +428,7 @@ export class Endpoint<Tx = undefined> {
     delivery: Delivery,
     message: unknown,
     log: Logger,
-    outgoing: OutgoingMessage[],
+    outgoing: OutboxMessage[],
   ): Promise<boolean> {
     const signal = this.stopController.signal;
     const bus = this.bufferingBus(outgoing, {
@@ -487,6 +528,16 @@ async function settledWithin(promises: Set<Promise<void>>, ms: number): Promise<
 
 function stackOf(error: unknown): string | undefined {
   return error instanceof Error ? error.stack : undefined;
+}
+
+function withOrderingKey(message: OutgoingMessage, orderingKey: string | undefined): OutboxMessage {
+  return orderingKey === undefined ? message : { ...message, orderingKey };
+}
+
+function assertOrderingKey(key: unknown, type: string): void {
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
+    throw configError(`orderingKey of ${type} must be a non-empty string of at most 200 characters, got ${JSON.stringify(key)}`);
+  }
 }
 
 function commandRoute(contract: CommandContract, to: string | undefined): Route {

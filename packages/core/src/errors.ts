@@ -53,6 +53,14 @@ export const ErrorCodes = {
   TESTING_TIMEOUT: 'MAILROOM_ERR_TESTING_TIMEOUT',
   /** A fault injected by the testing harness. */
   TESTING_INJECTED_FAULT: 'MAILROOM_ERR_TESTING_INJECTED_FAULT',
+  /** An outbox, inbox, relay or persistence option is invalid (table prefix, retention, batch size...). */
+  PERSISTENCE_CONFIG: 'MAILROOM_ERR_PERSISTENCE_CONFIG',
+  /** The database holds Mailroom tables of a newer schema version than this package knows, or a migration failed. */
+  PERSISTENCE_SCHEMA: 'MAILROOM_ERR_PERSISTENCE_SCHEMA',
+  /** An outbox write was attempted outside an open transaction of the service's database. */
+  PERSISTENCE_NO_TRANSACTION: 'MAILROOM_ERR_PERSISTENCE_NO_TRANSACTION',
+  /** A persistence method was called in a state that does not allow it (e.g. started twice by two endpoints). */
+  PERSISTENCE_STATE: 'MAILROOM_ERR_PERSISTENCE_STATE',
 } as const;
 
 /** One of the stable `MAILROOM_ERR_*` codes. Packages outside core add their own codes as strings of the same form. */

@@ -23,6 +23,7 @@ export {
   type UpcastStep,
   validateOutgoing,
 } from './contract.js';
+export type { TransactionalOptions } from './endpoint.js';
 export {
   type Bus,
   createEndpoint,
@@ -59,7 +60,21 @@ export {
 export { createDefaultLogger, type Logger } from './logger.js';
 export { createMemoryTransport, MemoryBroker, type MemoryTransportOptions, matchesFilter } from './memory-transport.js';
 export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
+export {
+  type InboxStore,
+  type MessageDatabase,
+  type OutboxClaim,
+  type OutboxCounts,
+  type OutboxFailure,
+  type OutboxMessage,
+  type OutboxOutcome,
+  type OutboxRecord,
+  type OutboxStore,
+  orderingKeysOf,
+  selectInKeyOrder,
+} from './outbox.js';
 export type { Persistence, PersistenceContext } from './persistence.js';
+export { assertNonNegative, assertPositiveInteger, assertSqlIdentifier } from './persistence-config.js';
 export {
   backoffDelay,
   defaultRecoverabilityConfig,
@@ -69,6 +84,20 @@ export {
   type RecoverabilityPolicy,
   resolveRecoverabilityConfig,
 } from './recoverability.js';
+export {
+  createRelay,
+  type Disposable,
+  Relay,
+  type RelayBatchEvent,
+  type RelayErrorEvent,
+  type RelayOptions,
+  type RelayPublishedEvent,
+  type RelaySettings,
+  type RelayStats,
+  type RelayTuning,
+  resolveRelaySettings,
+} from './relay.js';
+export { createStorePersistence, StorePersistence, type StorePersistenceOptions } from './store-persistence.js';
 export type {
   DeadLetter,
   DeadLetterFilter,

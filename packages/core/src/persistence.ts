@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
-import type { OutgoingMessage, Transport } from './transport.js';
+import type { OutboxMessage } from './outbox.js';
+import type { Transport } from './transport.js';
 
 /**
  * A service's own database as an endpoint uses it: transactions, the inbox and the outbox.
@@ -23,8 +24,11 @@ export interface Persistence<Tx> {
    * already exists: the message is a duplicate and its effects are already committed.
    */
   recordInbox(tx: Tx, endpoint: string, messageId: string): Promise<boolean>;
-  /** Stores messages in the outbox inside `tx`; the relay sends them after the commit. */
-  addToOutbox(tx: Tx, messages: readonly OutgoingMessage[]): Promise<void>;
+  /**
+   * Stores messages in the outbox inside `tx`; the relay sends them after the commit. `tx` is a
+   * transaction opened by `transaction()` or one the user opened on their own client.
+   */
+  addToOutbox(tx: Tx, messages: readonly OutboxMessage[]): Promise<void>;
 }
 
 /** What an endpoint hands its persistence on start. */

@@ -1,0 +1,137 @@
+import type { OutgoingMessage } from './transport.js';
+
+/**
+ * A message waiting in the outbox: what the relay hands the transport, plus an optional ordering
+ * key. Messages that share an ordering key are relayed one after another, in the order they were
+ * written; messages without one are relayed in parallel.
+ */
+export interface OutboxMessage extends OutgoingMessage {
+  /** The aggregate (order id, account id...) whose messages must leave in order; undefined for no ordering. */
+  readonly orderingKey?: string | undefined;
+}
+
+/** One outbox row as a relay claimed it. */
+export interface OutboxRecord {
+  /** The store's sequence number of the row, as a decimal string; increases with insertion order. */
+  readonly id: string;
+  readonly message: OutboxMessage;
+  /** Failed relay attempts so far (0 for a fresh row). */
+  readonly attempts: number;
+  readonly createdAt: Date;
+}
+
+/** What a relay did with the records of a claim. */
+export interface OutboxOutcome {
+  /** Ids the transport confirmed: marked sent (or deleted when the retention is 0). */
+  readonly sent: readonly string[];
+  /** Ids the transport refused: their attempt count goes up and they wait until `retryAt`. */
+  readonly failed: readonly OutboxFailure[];
+}
+
+/** A record the transport did not take, and when to try it again. */
+export interface OutboxFailure {
+  readonly id: string;
+  readonly error: string;
+  readonly retryAt: Date;
+}
+
+/**
+ * Rows claimed by one relay: no other relay receives them until the claim ends (by `complete`, or
+ * because the claiming process died: PostgreSQL frees them when the connection drops, SQLite when
+ * the lease runs out). Rows neither sent nor failed in the outcome are released unchanged.
+ */
+export interface OutboxClaim {
+  readonly records: readonly OutboxRecord[];
+  /** Records the outcome and ends the claim. Throws when the database is unreachable; the rows are then claimed again later. */
+  complete(outcome: OutboxOutcome): Promise<void>;
+}
+
+/** How many rows an outbox holds. */
+export interface OutboxCounts {
+  /** Rows not yet confirmed by the transport. */
+  readonly unsent: number;
+  /** Rows sent and kept until their retention ends. */
+  readonly sent: number;
+}
+
+/**
+ * The outbox table of a service's database. Guarantees: `add` writes inside the caller's
+ * transaction (the rows exist if and only if it commits); `claim` never hands a row to two live
+ * relays at once; for an ordering key it returns only rows whose every older unsent row of the
+ * same key is in the same claim, oldest first, so a key's messages leave in order.
+ */
+export interface OutboxStore<Tx> {
+  /** Stores messages inside `tx`. Throws `MAILROOM_ERR_PERSISTENCE_NO_TRANSACTION` when the store can tell `tx` is not in a transaction. */
+  add(tx: Tx, messages: readonly OutboxMessage[]): Promise<void>;
+  /** Claims up to `limit` due rows, oldest first. An empty claim means nothing is due. */
+  claim(limit: number): Promise<OutboxClaim>;
+  /** Deletes up to `limit` rows sent before `before`; returns how many. */
+  purgeSent(before: Date, limit: number): Promise<number>;
+  /** Counts unsent and kept sent rows. */
+  counts(): Promise<OutboxCounts>;
+}
+
+/**
+ * The inbox table of a service's database: which messages each endpoint processed. Guarantees:
+ * `record` writes inside the caller's transaction, so a record exists if and only if the handler's
+ * transaction committed; of concurrent `record` calls for one (endpoint, id), exactly one returns
+ * true once its transaction commits (the others wait for it and return false, or take over if it
+ * rolls back).
+ */
+export interface InboxStore<Tx> {
+  /** Records that `endpoint` processed `messageId`; false when already recorded (a duplicate). */
+  record(tx: Tx, endpoint: string, messageId: string): Promise<boolean>;
+  /** Whether a committed record exists. */
+  has(endpoint: string, messageId: string): Promise<boolean>;
+  /** Deletes up to `limit` records made before `before`; returns how many. */
+  purge(before: Date, limit: number): Promise<number>;
+}
+
+/**
+ * A service's database as the stores need it: idempotent migrations and transactions on the
+ * user's own client. `Tx` is the client type inside a transaction.
+ */
+export interface MessageDatabase<Tx> {
+  /** Short name for logs, such as `sqlite` or `postgres`. */
+  readonly name: string;
+  /** Creates or upgrades the Mailroom tables; safe to run from several processes at once. */
+  migrate(): Promise<void>;
+  /** Runs `work` in one transaction: commits when it resolves, rolls back when it rejects. */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Picks, from due candidate records (oldest first), those a relay may publish now: every record
+ * without an ordering key, and for each key the longest run of candidates that starts at the key's
+ * oldest unsent row with no unsent row of that key missing in between. `unsentByKey` lists, per
+ * key, the ids of every unsent row of that key up to the newest candidate, oldest first.
+ * Guarantees a key's rows are never published ahead of an older unsent row of the same key.
+ */
+export function selectInKeyOrder(candidates: readonly OutboxRecord[], unsentByKey: ReadonlyMap<string, readonly string[]>): OutboxRecord[] {
+  const position = new Map<string, number>();
+  const blocked = new Set<string>();
+  const selected: OutboxRecord[] = [];
+  for (const record of candidates) {
+    const key = record.message.orderingKey;
+    if (key === undefined) {
+      selected.push(record);
+      continue;
+    }
+    if (blocked.has(key)) continue;
+    const index = position.get(key) ?? 0;
+    if (unsentByKey.get(key)?.[index] !== record.id) {
+      blocked.add(key);
+      continue;
+    }
+    position.set(key, index + 1);
+    selected.push(record);
+  }
+  return selected;
+}
+
+/** Distinct ordering keys among records, in first-seen order. */
+export function orderingKeysOf(records: readonly OutboxRecord[]): string[] {
+  const keys = new Set<string>();
+  for (const record of records) if (record.message.orderingKey !== undefined) keys.add(record.message.orderingKey);
+  return [...keys];
+}

@@ -1,0 +1,37 @@
+import { ErrorCodes, MailroomError } from './errors.js';
+
+/**
+ * Checks a persistence option is a whole number >= 1 and returns it; otherwise throws
+ * `MAILROOM_ERR_PERSISTENCE_CONFIG` naming the option.
+ */
+export function assertPositiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new MailroomError(ErrorCodes.PERSISTENCE_CONFIG, `${name} must be a whole number >= 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Checks a persistence option is a finite number >= 0 and returns it; otherwise throws `MAILROOM_ERR_PERSISTENCE_CONFIG`. */
+export function assertNonNegative(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new MailroomError(ErrorCodes.PERSISTENCE_CONFIG, `${name} must be a number >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
+
+/**
+ * Checks a table prefix or schema name is a plain lower-case SQL identifier (letters, digits,
+ * `_`, at most 40 characters; a prefix may also be empty) and returns it, so it can be put in SQL
+ * unquoted; otherwise throws `MAILROOM_ERR_PERSISTENCE_CONFIG`.
+ */
+export function assertSqlIdentifier(value: unknown, name: string, allowEmpty = false): string {
+  if (typeof value !== 'string' || !((allowEmpty && value === '') || IDENTIFIER.test(value))) {
+    throw new MailroomError(
+      ErrorCodes.PERSISTENCE_CONFIG,
+      `${name} must be lower-case letters, digits and '_' (starting with a letter or '_', at most 40 characters), got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
