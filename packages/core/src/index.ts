@@ -98,6 +98,7 @@ export {
   resolveRelaySettings,
 } from './relay.js';
 export { createStorePersistence, StorePersistence, type StorePersistenceOptions } from './store-persistence.js';
+export { defineSystem, type System, type SystemDefinition, type SystemEndpoint, type SystemEndpointDefinition } from './system.js';
 export type {
   DeadLetter,
   DeadLetterFilter,
