@@ -12,7 +12,7 @@ import {
   type Transport,
   UnrecoverableError,
 } from '@mailroom/core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { createScope, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
 
 /** How the suite reaches the transport under test. */
@@ -27,6 +27,11 @@ export interface TransportSuiteOptions {
   timeScale?: number;
   /** How many copies of the stress group run in parallel. Default 4; 0 skips it. */
   stressParallelism?: number;
+  /**
+   * Stress mode: how many extra copies of the whole suite run concurrently after the normal run.
+   * Default: the `MAILROOM_CONFORMANCE_STRESS` environment variable, else 0.
+   */
+  stressRounds?: number;
 }
 
 /** A test message: envelope headers, extra headers and a body of raw bytes. */
@@ -46,20 +51,38 @@ const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
  * capability it declares is checked. Modelled on Watermill's Pub/Sub tests.
  */
 export function describeTransport(options: TransportSuiteOptions): void {
-  const scale = options.timeScale ?? 1;
-  const ms = (n: number) => Math.round(n * scale);
-  let scope: Scope = createScope(options.connect);
-
-  afterEach(async () => {
-    await scope.dispose();
-    scope = createScope(options.connect);
-  });
   afterAll(async () => {
     await options.teardown?.();
   });
-
+  const rounds = options.stressRounds ?? Number(process.env.MAILROOM_CONFORMANCE_STRESS ?? 0);
   describe(`transport conformance: ${options.name}`, () => {
-    it('declares its capabilities', async () => {
+    registerTests(options);
+  });
+  if (rounds > 0) {
+    describe.concurrent(`transport conformance stress: ${options.name}, ${rounds} copies of the suite in parallel`, () => {
+      for (let round = 1; round <= rounds; round++) describe(`copy ${round}`, () => registerTests({ ...options, stressParallelism: 0 }));
+    });
+  }
+}
+
+/** A test body with its own connections, closed (after its clean-up steps) when it ends. */
+type ScopedTest = (scope: Scope, ctx: TestContext) => Promise<void>;
+
+function registerTests(options: TransportSuiteOptions): void {
+  const scale = options.timeScale ?? 1;
+  const ms = (n: number) => Math.round(n * scale);
+  const test = (name: string, body: ScopedTest) =>
+    it(name, async (ctx) => {
+      const scope = createScope(options.connect);
+      try {
+        await body(scope, ctx);
+      } finally {
+        await scope.dispose();
+      }
+    });
+
+  {
+    test('declares its capabilities', async (scope) => {
       const transport = await scope.connect();
       const { capabilities } = transport;
       expect(typeof transport.name).toBe('string');
@@ -67,7 +90,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect(capabilities.delayPrecisionMs).toBeGreaterThanOrEqual(0);
     });
 
-    it('round-trips 100 messages with headers, unicode and binary bodies intact', async () => {
+    test('round-trips 100 messages with headers, unicode and binary bodies intact', async (scope) => {
       const transport = await scope.connect();
       const endpoint = uniqueName('rt');
       const type = uniqueName('RoundTrip');
@@ -102,7 +125,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       }
     });
 
-    it('fans an event out to every subscribed endpoint, once each', async () => {
+    test('fans an event out to every subscribed endpoint, once each', async (scope) => {
       const transport = await scope.connect();
       const type = uniqueName('FanOut');
       const a = uniqueName('fan-a');
@@ -127,7 +150,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect([...(got[b] ?? [])].sort()).toEqual(ids);
     });
 
-    it('routes a command only to its destination, which need not have started yet', async () => {
+    test('routes a command only to its destination, which need not have started yet', async (scope) => {
       const transport = await scope.connect();
       const type = uniqueName('DoThing');
       const owner = uniqueName('owner');
@@ -152,7 +175,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect(got).toEqual([`owner:${message.headers[HeaderNames.id]}`]);
     });
 
-    it('gives each message to exactly one of several competing consumers', async () => {
+    test('gives each message to exactly one of several competing consumers', async (scope) => {
       const publisher = await scope.connect();
       const endpoint = uniqueName('compete');
       const type = uniqueName('Work');
@@ -181,7 +204,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect(byConsumer[1], 'both consumers share the work').toBeGreaterThan(0);
     });
 
-    it('removes an acknowledged message for good', async () => {
+    test('removes an acknowledged message for good', async (scope) => {
       const transport = await scope.connect();
       const endpoint = uniqueName('ack');
       const type = uniqueName('Acked');
@@ -204,7 +227,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect(info?.depth ?? 0).toBe(0);
     });
 
-    it('redelivers a retried message with attempt + 1 and the first failure time', async () => {
+    test('redelivers a retried message with attempt + 1 and the first failure time', async (scope) => {
       const transport = await scope.connect();
       const endpoint = uniqueName('retry');
       const type = uniqueName('Retried');
@@ -233,7 +256,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       }
     });
 
-    it('keeps a delayed retry away for at least its delay', async (ctx) => {
+    test('keeps a delayed retry away for at least its delay', async (scope, ctx) => {
       const transport = await scope.connect();
       if (!transport.capabilities.delayedRetry) ctx.skip();
       const endpoint = uniqueName('delay');
@@ -255,7 +278,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect(waited).toBeGreaterThanOrEqual(delayMs - 1);
     });
 
-    it('dead-letters a message keeping id, headers and body byte for byte, and replays it as it was', async (ctx) => {
+    test('dead-letters a message keeping id, headers and body byte for byte, and replays it as it was', async (scope, ctx) => {
       const transport = await scope.connect();
       if (!transport.capabilities.deadLetterQueue) ctx.skip();
       const endpoint = uniqueName('dlq');
@@ -318,7 +341,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       await expect(transport.deadLetters.replay(letter.id)).rejects.toSatisfy((e) => isMailroomError(e, ErrorCodes.DEAD_LETTER_NOT_FOUND));
     });
 
-    it('purges dead letters by filter', async (ctx) => {
+    test('purges dead letters by filter', async (scope, ctx) => {
       const transport = await scope.connect();
       if (!transport.capabilities.deadLetterQueue) ctx.skip();
       const endpoint = uniqueName('purge');
@@ -344,7 +367,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect(await transport.deadLetters.list({ endpoint })).toEqual([]);
     });
 
-    it('never has more unsettled deliveries than the concurrency limit', async () => {
+    test('never has more unsettled deliveries than the concurrency limit', async (scope) => {
       const transport = await scope.connect();
       const endpoint = uniqueName('limit');
       const type = uniqueName('Limited');
@@ -369,7 +392,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect(peak).toBeGreaterThanOrEqual(2);
     });
 
-    it('delivers messages published while no consumer runs once one starts', async () => {
+    test('delivers messages published while no consumer runs once one starts', async (scope) => {
       const transport = await scope.connect();
       const endpoint = uniqueName('offline');
       const type = uniqueName('WhileAway');
@@ -390,7 +413,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       );
     });
 
-    it('redelivers the unsettled messages of a consumer that died to another consumer', async () => {
+    test('redelivers the unsettled messages of a consumer that died to another consumer', async (scope) => {
       const publisher = await scope.connect();
       const endpoint = uniqueName('dies');
       const type = uniqueName('Orphaned');
@@ -422,7 +445,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       await expect(held[0]?.ack()).rejects.toBeDefined();
     });
 
-    it('closes idempotently and promptly while a handler is blocked', async () => {
+    test('closes idempotently and promptly while a handler is blocked', async (scope) => {
       const transport = await scope.connect();
       const endpoint = uniqueName('blocked');
       const type = uniqueName('Blocking');
@@ -440,7 +463,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       await expect(transport.publish(testMessage(type, json({})))).rejects.toSatisfy((e) => isMailroomError(e, ErrorCodes.TRANSPORT_CLOSED));
     });
 
-    it('rejects settling a delivery twice with MAILROOM_ERR_TRANSPORT_SETTLED, keeping the connection usable', async () => {
+    test('rejects settling a delivery twice with MAILROOM_ERR_TRANSPORT_SETTLED, keeping the connection usable', async (scope) => {
       const transport = await scope.connect();
       const endpoint = uniqueName('twice');
       const type = uniqueName('Twice');
@@ -462,7 +485,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect(errors.every((e) => isMailroomError(e, ErrorCodes.TRANSPORT_SETTLED))).toBe(true);
     });
 
-    it('reports queue depth', async () => {
+    test('reports queue depth', async (scope) => {
       const transport = await scope.connect();
       const endpoint = uniqueName('depth');
       const type = uniqueName('Counted');
@@ -477,7 +500,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
       expect(info?.events).toContain(type);
     });
 
-    it('keeps messages across closing every connection when durable', async (ctx) => {
+    test('keeps messages across closing every connection when durable', async (scope, ctx) => {
       const transport = await scope.connect();
       if (!transport.capabilities.durable) ctx.skip();
       const endpoint = uniqueName('durable');
@@ -500,7 +523,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
     describe('through an endpoint', () => {
       const Poison = (type: string) => defineEvent(type, { version: 2, schema: zodLikeObject(), upcast: { 1: (v: { n: number }) => ({ n: v.n }) } });
 
-      it('dead-letters a failing message after exactly 1 + immediate + delayed attempts', async () => {
+      test('dead-letters a failing message after exactly 1 + immediate + delayed attempts', async (scope) => {
         const transport = await scope.connect();
         const type = uniqueName('AlwaysFails');
         const contract = Poison(type);
@@ -535,7 +558,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
         expect(gaps[3]).toBeGreaterThanOrEqual(199);
       });
 
-      it('dead-letters undecodable, invalid, unknown-version and unrecoverable messages at once, with their reasons', async () => {
+      test('dead-letters undecodable, invalid, unknown-version and unrecoverable messages at once, with their reasons', async (scope) => {
         const transport = await scope.connect();
         const type = uniqueName('Strict');
         const contract = Poison(type);
@@ -584,7 +607,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
 
     const parallel = options.stressParallelism ?? 4;
     describe.runIf(parallel > 0)('stress', () => {
-      it(`runs ${parallel} round trips with competing consumers in parallel without loss or duplicates`, async () => {
+      test(`runs ${parallel} round trips with competing consumers in parallel without loss or duplicates`, async (scope) => {
         await Promise.all(
           Array.from({ length: parallel }, async () => {
             const publisher = await scope.connect();
@@ -613,7 +636,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
         );
       });
     });
-  });
+  }
 }
 
 async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {

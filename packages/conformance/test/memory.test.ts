@@ -1,4 +1,4 @@
-import { createMemoryTransport, MemoryBroker } from '@mailroom/core';
+import { MemoryBroker, createMemoryTransport } from '@mailroom/core';
 import { describeTransport } from '../src/index.js';
 
 const broker = new MemoryBroker();
@@ -6,4 +6,5 @@ describeTransport({
   name: 'memory',
   connect: async () => createMemoryTransport({ broker }),
   teardown: async () => broker.dispose(),
+  stressRounds: 3,
 });

@@ -10,5 +10,6 @@ const path = join(dir, 'broker.db');
 describeTransport({
   name: 'sqlite',
   connect: async () => createSqliteTransport({ path, leaseMs: 2000 }),
+  stressRounds: 2,
   teardown: async () => rmSync(dir, { recursive: true, force: true }),
 });
