@@ -3,5 +3,7 @@
  * Call them from a vitest file: `describeTransport({ name: 'my-broker', connect })`.
  */
 export { createScope, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
+export { describeInboxStore } from './inbox-suite.js';
+export { describeOutboxStore, numberSchema, type StoreFixture, type StoreSet, type StoreSuiteOptions, testEvent } from './outbox-suite.js';
 export { type ServiceRequirement, Services, serviceAvailable } from './services.js';
 export { describeTransport, type TransportSuiteOptions, testMessage } from './transport-suite.js';

@@ -85,6 +85,8 @@ export interface RelayErrorEvent {
 
 /** Counters since the relay was created; read them for metrics. */
 export interface RelayStats {
+  /** Claims made, empty or not (each is one look at the outbox). */
+  claims: number;
   /** Batches claimed that held at least one row. */
   batches: number;
   claimed: number;
@@ -115,7 +117,7 @@ const MAX_CLEANUP_CHUNKS = 20;
  */
 export class Relay {
   /** Counters for metrics; see {@link RelayStats}. */
-  readonly stats: RelayStats = { batches: 0, claimed: 0, sent: 0, failed: 0, errors: 0, purged: 0, wakes: 0 };
+  readonly stats: RelayStats = { claims: 0, batches: 0, claimed: 0, sent: 0, failed: 0, errors: 0, purged: 0, wakes: 0 };
   private readonly store: OutboxStore<any>;
   private readonly transport: Transport;
   private readonly log: Logger;
@@ -196,6 +198,7 @@ export class Relay {
     let claim: OutboxClaim;
     try {
       claim = await this.store.claim(this.settings.batchSize);
+      this.stats.claims += 1;
     } catch (error) {
       throw new PhaseError('claim', error);
     }

@@ -1,0 +1,74 @@
+import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from '@mailroom/core';
+import type { PgPool } from './pg-client.js';
+import { withTransaction } from './pg-transaction.js';
+import type { PostgresTables } from './postgres-tables.js';
+
+/** The schema version this package writes; a database with a newer one is refused. */
+export const POSTGRES_SCHEMA_VERSION = 1;
+
+function migrations(t: PostgresTables): string[] {
+  return [
+    // 1: the outbox (one row per message, sent rows kept until their retention ends) and the inbox.
+    `CREATE TABLE IF NOT EXISTS ${t.outbox} (
+       seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+       route_kind text NOT NULL CHECK (route_kind IN ('event', 'command')),
+       type text NOT NULL,
+       destination text,
+       headers json NOT NULL,
+       body bytea NOT NULL,
+       ordering_key text,
+       attempts integer NOT NULL DEFAULT 0,
+       last_error text,
+       available_at timestamptz NOT NULL DEFAULT now(),
+       created_at timestamptz NOT NULL DEFAULT now(),
+       sent_at timestamptz
+     );
+     CREATE INDEX IF NOT EXISTS ${t.prefix}outbox_unsent ON ${t.outbox} (seq) WHERE sent_at IS NULL;
+     CREATE INDEX IF NOT EXISTS ${t.prefix}outbox_key ON ${t.outbox} (ordering_key, seq) WHERE sent_at IS NULL AND ordering_key IS NOT NULL;
+     CREATE INDEX IF NOT EXISTS ${t.prefix}outbox_sent ON ${t.outbox} (sent_at) WHERE sent_at IS NOT NULL;
+     CREATE TABLE IF NOT EXISTS ${t.inbox} (
+       endpoint text NOT NULL,
+       message_id text NOT NULL,
+       processed_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (endpoint, message_id)
+     );
+     CREATE INDEX IF NOT EXISTS ${t.prefix}inbox_processed ON ${t.inbox} (processed_at);`,
+  ];
+}
+
+/**
+ * Creates or upgrades the Mailroom tables in one transaction under an advisory lock, so several
+ * processes starting at once are safe; a no-op when up to date. Throws
+ * `MAILROOM_ERR_PERSISTENCE_SCHEMA` when the database is newer than this package or a step fails.
+ */
+export async function migratePostgres(pool: PgPool, tables: PostgresTables): Promise<void> {
+  const steps = migrations(tables);
+  try {
+    await withTransaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`mailroom:migrate:${tables.migrations}`]);
+      if (tables.schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${tables.schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${tables.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${tables.migrations}`);
+      const current = rows[0]?.version ?? 0;
+      if (current > steps.length) {
+        throw new MailroomError(
+          ErrorCodes.PERSISTENCE_SCHEMA,
+          `The Mailroom tables in ${tables.schema} are at schema version ${current}, newer than this @mailroom/postgres knows (${steps.length}); upgrade the package`,
+        );
+      }
+      for (let version = current + 1; version <= steps.length; version++) {
+        await client.query(steps[version - 1] as string);
+        await client.query(`INSERT INTO ${tables.migrations} (version) VALUES ($1)`, [version]);
+      }
+    });
+  } catch (error) {
+    if (isMailroomError(error)) throw error;
+    throw new MailroomError(
+      ErrorCodes.PERSISTENCE_SCHEMA,
+      `Could not create the Mailroom tables in PostgreSQL schema ${tables.schema}: ${errorMessage(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

@@ -1,0 +1,54 @@
+import { type StoreFixture, type StoreSet, uniqueName } from '@mailroom/conformance';
+import pg from 'pg';
+import { createPostgresDatabase, migratePostgres, PostgresInboxStore, PostgresOutboxStore, type PostgresTables, postgresTables } from '../src/index.js';
+
+/** The database the tests use; trust auth on the developer machine. */
+export const POSTGRES_URL = process.env.MAILROOM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A pool on the test database that ignores errors of idle clients (a restarted server), as pg asks users to do. */
+export function testPool(max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+/** A unique schema name for one test. */
+export function uniqueSchema(): string {
+  return uniqueName('mr').replace('-', '_');
+}
+
+function storeSet(pool: pg.Pool, tables: PostgresTables): StoreSet<pg.PoolClient> {
+  return {
+    database: createPostgresDatabase<pg.PoolClient>(pool, tables),
+    outbox: new PostgresOutboxStore({ pool, tables }),
+    inbox: new PostgresInboxStore(pool, tables),
+  };
+}
+
+/** A migrated, empty set of stores in a fresh schema, with a `business` table; dispose drops the schema. */
+export async function createPostgresFixture(): Promise<StoreFixture<pg.PoolClient>> {
+  const pool = testPool();
+  const others: pg.Pool[] = [];
+  const tables = postgresTables({ schema: uniqueSchema() });
+  await migratePostgres(pool, tables);
+  await pool.query(`CREATE TABLE ${tables.schema}.business (key text NOT NULL)`);
+  return {
+    ...storeSet(pool, tables),
+    business: {
+      insert: async (tx, key) => {
+        await tx.query(`INSERT INTO ${tables.schema}.business (key) VALUES ($1)`, [key]);
+      },
+      count: async (key) => Number((await pool.query(`SELECT count(*) AS n FROM ${tables.schema}.business WHERE key = $1`, [key])).rows[0].n),
+    },
+    another: async () => {
+      const other = testPool(4);
+      others.push(other);
+      return storeSet(other, tables);
+    },
+    dispose: async () => {
+      await Promise.all(others.map((other) => other.end()));
+      await pool.query(`DROP SCHEMA ${tables.schema} CASCADE`);
+      await pool.end();
+    },
+  };
+}
