@@ -1,0 +1,310 @@
+import { ErrorCodes, errorMessage, isMailroomError, type Logger, MailroomError, redactUrl } from '@mailroom/core';
+import { connect as amqpConnect } from 'amqplib';
+import type { AmqpChannel, AmqpConfirmChannel, AmqpConnection, AmqpListener } from './amqp-types.js';
+import { RabbitMqErrorCodes } from './errors.js';
+import { type ResolvedOptions, withHeartbeat } from './options.js';
+import { withTimeout } from './timing.js';
+
+type State = 'ready' | 'down' | 'lost' | 'closed';
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Follows one AMQP connection through losses and reconnects: knows whether it is ready, blocked
+ * (RabbitMQ's resource alarm), reconnecting, lost for good or closed, counts connection
+ * generations, and lets callers wait for readiness with a deadline. Opened from a URL it owns an
+ * amqplib recovering connection (exponential backoff); given the user's connection it only listens.
+ */
+export class ConnectionSupervisor {
+  /** Increases on every (re)connect; channels from an older generation are dead. */
+  generation = 1;
+  private state: State = 'ready';
+  private connectedOnce = true;
+  private blocked = false;
+  private downSince = 0;
+  private lastError = '';
+  private waiters = new Set<Waiter>();
+  private readyListeners = new Set<() => void>();
+  private readonly detach: () => void;
+
+  private constructor(
+    readonly connection: AmqpConnection,
+    private readonly owned: boolean,
+    private readonly where: string,
+    private readonly log: Logger,
+  ) {
+    const recovering = typeof (connection as { waitForConnect?: unknown }).waitForConnect === 'function';
+    const listeners: [string, AmqpListener][] = [
+      ['error', (error: unknown) => this.log.warn({ error: errorMessage(error) }, 'RabbitMQ connection error')],
+      ['blocked', (reason: unknown) => this.setBlocked(true, String(reason))],
+      ['unblocked', () => this.setBlocked(false, '')],
+    ];
+    if (recovering) {
+      listeners.push(
+        ['disconnect', (error: unknown) => this.markDown(error)],
+        ['connect', () => this.markUp()],
+        ['connect-failed', (error: unknown) => this.noteFailure(error)],
+        ['reconnect-failed', (error: unknown) => this.markLost(error)],
+      );
+    } else {
+      listeners.push(['close', (error: unknown) => this.markLost(error)]);
+    }
+    for (const [event, listener] of listeners) connection.on(event, listener);
+    this.detach = () => {
+      for (const [event, listener] of listeners) connection.removeListener(event, listener);
+    };
+  }
+
+  /** Listens to the user's own connection; it is never closed by the transport. */
+  static adopt(connection: AmqpConnection, log: Logger): ConnectionSupervisor {
+    return new ConnectionSupervisor(connection, false, 'the given amqplib connection', log);
+  }
+
+  /**
+   * Opens a reconnecting connection to `options.url` and waits for it. Throws
+   * `MAILROOM_ERR_RABBITMQ_ACCESS_REFUSED` at once for bad credentials or vhost, and
+   * `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when nothing answers within `connectTimeoutMs`.
+   */
+  static async open(options: ResolvedOptions): Promise<ConnectionSupervisor> {
+    const url = options.url as string;
+    const where = redactUrl(url);
+    const socketOptions = {
+      ...options.socketOptions,
+      clientProperties: { connection_name: options.connectionName, ...(options.socketOptions.clientProperties as object | undefined) },
+      recovery: {
+        initialDelay: options.reconnectInitialDelayMs,
+        maxDelay: options.reconnectMaxDelayMs,
+        factor: 2,
+        jitter: 0.2,
+        waitForConnect: false,
+      },
+    };
+    let connection: AmqpConnection;
+    try {
+      connection = (await amqpConnect(withHeartbeat(url, options.heartbeatSeconds), socketOptions as never)) as unknown as AmqpConnection;
+    } catch (error) {
+      throw new MailroomError(ErrorCodes.TRANSPORT_URL, `Cannot connect to ${where}: ${scrub(errorMessage(error), url)}`);
+    }
+    const supervisor = new ConnectionSupervisor(connection, true, where, options.logger);
+    supervisor.state = 'down';
+    supervisor.connectedOnce = false;
+    supervisor.downSince = Date.now();
+    try {
+      await supervisor.firstConnect(options.connectTimeoutMs, url);
+    } catch (error) {
+      await supervisor.close();
+      throw error;
+    }
+    return supervisor;
+  }
+
+  private firstConnect(timeoutMs: number, url: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new MailroomError(
+            ErrorCodes.TRANSPORT_UNAVAILABLE,
+            `RabbitMQ at ${this.where} did not accept a connection within ${timeoutMs} ms${this.lastError ? ` (last error: ${scrub(this.lastError, url)})` : ''}; is it running? Start it with: rabbitmq-server -detached`,
+          ),
+        );
+      }, timeoutMs);
+      const onConnect = () => {
+        cleanup();
+        resolve();
+      };
+      const onFailed = (error: unknown) => {
+        const refused = refusal(errorMessage(error));
+        if (!refused) return;
+        cleanup();
+        reject(new MailroomError(RabbitMqErrorCodes.ACCESS_REFUSED, `RabbitMQ at ${this.where} refused the connection: ${refused}`));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.connection.removeListener('connect', onConnect);
+        this.connection.removeListener('connect-failed', onFailed);
+      };
+      this.connection.on('connect', onConnect);
+      this.connection.on('connect-failed', onFailed);
+    });
+  }
+
+  /** True while channels can be opened and publishes are read by the broker. */
+  get ready(): boolean {
+    return this.state === 'ready' && !this.blocked;
+  }
+
+  /** False once closed or lost for good: waiting for it is pointless. */
+  get usable(): boolean {
+    return this.state !== 'closed' && this.state !== 'lost';
+  }
+
+  /** Registers a listener called after every reconnect. Returns its remover. */
+  onReady(listener: () => void): () => void {
+    this.readyListeners.add(listener);
+    return () => this.readyListeners.delete(listener);
+  }
+
+  /**
+   * Resolves once the connection is ready (connected and not blocked). Rejects with
+   * `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` at `deadline` (epoch ms; default: never) or at once when
+   * the connection is lost for good, and with `MAILROOM_ERR_TRANSPORT_CLOSED` once closed.
+   */
+  waitReady(deadline = Number.POSITIVE_INFINITY): Promise<void> {
+    if (this.state === 'closed') return Promise.reject(this.closedError());
+    if (this.state === 'lost') return Promise.reject(this.lostError());
+    if (this.ready) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          reject(error);
+        },
+      };
+      if (Number.isFinite(deadline)) {
+        timer = setTimeout(() => waiter.reject(this.unavailableError()), Math.max(0, deadline - Date.now()));
+        timer.unref();
+      }
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Opens a channel once ready; rejects like {@link waitReady} at `deadline`. */
+  async createChannel(deadline?: number): Promise<AmqpChannel> {
+    return this.openChannel(() => this.connection.createChannel(), deadline);
+  }
+
+  /** Opens a confirm channel once ready; rejects like {@link waitReady} at `deadline`. */
+  async createConfirmChannel(deadline?: number): Promise<AmqpConfirmChannel> {
+    return this.openChannel(() => this.connection.createConfirmChannel(), deadline);
+  }
+
+  private async openChannel<C extends AmqpChannel>(create: () => Promise<C>, deadline = Number.POSITIVE_INFINITY): Promise<C> {
+    await this.waitReady(deadline);
+    const opening = create().then((channel) => {
+      channel.on('error', (error: unknown) => this.log.debug({ error: errorMessage(error) }, 'RabbitMQ channel error'));
+      return channel;
+    });
+    try {
+      return await withTimeout(opening, deadline - Date.now(), () => this.unavailableError());
+    } catch (error) {
+      void opening.then((late) => late.close().catch(() => undefined)).catch(() => undefined);
+      if (this.state === 'closed') throw this.closedError();
+      if (isMailroomError(error)) throw error;
+      throw new MailroomError(ErrorCodes.TRANSPORT_UNAVAILABLE, `Cannot open a channel to RabbitMQ at ${this.where}: ${errorMessage(error)}`, { cause: error });
+    }
+  }
+
+  /** An `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` error describing the current outage. */
+  unavailableError(): MailroomError {
+    if (this.state === 'lost') return this.lostError();
+    if (this.state === 'closed') return this.closedError();
+    const why = this.blocked
+      ? 'RabbitMQ blocked the connection (a memory or disk alarm)'
+      : this.state === 'down'
+        ? `the connection is down since ${Math.round((Date.now() - this.downSince) / 100) / 10} s${this.lastError ? ` (${this.lastError})` : ''}`
+        : 'the broker did not answer';
+    return new MailroomError(ErrorCodes.TRANSPORT_UNAVAILABLE, `RabbitMQ at ${this.where} is unavailable: ${why}`);
+  }
+
+  /** Closes the connection when the transport owns it; rejects every waiter. Idempotent; never hangs. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.detach();
+    this.connection.on('error', () => undefined);
+    for (const waiter of [...this.waiters]) waiter.reject(this.closedError());
+    if (this.owned) await withTimeout(this.connection.close(), 2000, () => new Error('close timed out')).catch(() => undefined);
+  }
+
+  private markDown(error: unknown): void {
+    if (this.state !== 'ready') return;
+    this.state = 'down';
+    this.blocked = false;
+    this.downSince = Date.now();
+    this.lastError = errorMessage(error);
+    this.log.warn({ event: 'connection-lost', error: this.lastError }, 'RabbitMQ connection lost; reconnecting');
+  }
+
+  private markUp(): void {
+    if (this.state === 'closed' || this.state === 'lost') return;
+    const wasDown = this.state === 'down';
+    const downtimeMs = Date.now() - this.downSince;
+    this.state = 'ready';
+    this.generation += 1;
+    const reconnected = this.connectedOnce;
+    this.connectedOnce = true;
+    if (wasDown && reconnected) this.log.info({ event: 'reconnected', downtimeMs }, `RabbitMQ connection restored after ${downtimeMs} ms`);
+    this.wake();
+    for (const listener of [...this.readyListeners]) listener();
+  }
+
+  private noteFailure(error: unknown): void {
+    this.lastError = errorMessage(error);
+    this.log.debug({ error: this.lastError }, 'RabbitMQ reconnect attempt failed');
+  }
+
+  private markLost(error: unknown): void {
+    if (this.state === 'closed') return;
+    this.state = 'lost';
+    this.lastError = errorMessage(error ?? 'closed');
+    this.log.error({ event: 'connection-lost-for-good', error: this.lastError }, 'RabbitMQ connection closed and will not reconnect');
+    for (const waiter of [...this.waiters]) waiter.reject(this.lostError());
+  }
+
+  private setBlocked(blocked: boolean, reason: string): void {
+    this.blocked = blocked;
+    if (blocked) this.log.warn({ event: 'blocked', reason }, 'RabbitMQ blocked the connection; publishes wait');
+    else {
+      this.log.info({ event: 'unblocked' }, 'RabbitMQ unblocked the connection');
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    if (!this.ready) return;
+    for (const waiter of [...this.waiters]) waiter.resolve();
+  }
+
+  private closedError(): MailroomError {
+    return new MailroomError(ErrorCodes.TRANSPORT_CLOSED, 'The RabbitMQ transport is closed');
+  }
+
+  private lostError(): MailroomError {
+    return new MailroomError(
+      ErrorCodes.TRANSPORT_UNAVAILABLE,
+      `The connection to RabbitMQ (${this.where}) closed${this.lastError ? ` (${this.lastError})` : ''} and cannot reconnect: pass a url, or a connection made with amqplib.connect(url, { recovery: true })`,
+    );
+  }
+}
+
+/** Why RabbitMQ refused a connection, or undefined when the failure is not a refusal (e.g. the broker is down). */
+function refusal(message: string): string | undefined {
+  if (/ACCESS[-_]REFUSED|403/.test(message)) return 'wrong user name or password (ACCESS_REFUSED); fix the credentials in the URL';
+  if (/Expected ConnectionOpenOk; got <ConnectionClose|NOT[-_]ALLOWED|530/.test(message)) {
+    return 'the vhost does not exist or the user may not use it (NOT_ALLOWED); fix the vhost in the URL path or the user permissions';
+  }
+  return undefined;
+}
+
+/** Removes the URL and its password from a driver message, in case a driver ever echoes it. */
+function scrub(message: string, url: string): string {
+  let text = message.split(url).join(redactUrl(url));
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    if (password.length > 0) text = text.split(password).join('***');
+  } catch {
+    // not a URL: nothing else to remove
+  }
+  return text;
+}

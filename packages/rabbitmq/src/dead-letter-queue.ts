@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import {
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterQueue,
+  type DeadLetterRequest,
+  ErrorCodes,
+  HeaderNames,
+  type Headers,
+  MailroomError,
+  matchesFilter,
+} from '@mailroom/core';
+import type { AmqpMessage } from './amqp-types.js';
+import { type Browse, browseQueue } from './browse.js';
+import type { ConnectionSupervisor } from './connection-supervisor.js';
+import { RabbitMqErrorCodes } from './errors.js';
+import { amqpProperties, Bookkeeping, bookkeeping, truncate, userHeaders } from './headers.js';
+import type { TopologyNames } from './names.js';
+import type { Outbound } from './outbound.js';
+import type { Topology } from './topology.js';
+
+/** Longest error message kept on a dead letter (characters); longer ones are cut, marked. */
+export const MAX_ERROR_MESSAGE = 4000;
+/** Longest error stack kept on a dead letter (characters). */
+export const MAX_ERROR_STACK = 16_000;
+
+/** The headers of a dead letter in the error queue: the original headers, then the failure details. */
+export function deadLetterHeaders(
+  original: Headers,
+  request: DeadLetterRequest,
+  endpoint: string,
+  queue: string,
+  id: string,
+  now = new Date(),
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    ...original,
+    [Bookkeeping.deadLetterId]: id,
+    [Bookkeeping.endpoint]: endpoint,
+    [Bookkeeping.queue]: queue,
+    [Bookkeeping.reason]: request.reason,
+    [Bookkeeping.errorMessage]: truncate(request.errorMessage, MAX_ERROR_MESSAGE),
+    [Bookkeeping.deadLetterAttempts]: String(request.attempts),
+    [Bookkeeping.firstFailure]: request.firstFailureAt.toISOString(),
+    [Bookkeeping.lastFailure]: request.lastFailureAt.toISOString(),
+    [Bookkeeping.deadLetteredAt]: now.toISOString(),
+  };
+  if (request.errorStack !== undefined) headers[Bookkeeping.errorStack] = truncate(request.errorStack, MAX_ERROR_STACK);
+  return headers;
+}
+
+/** What the dead-letter queue needs from its transport. */
+export interface DeadLetterQueueContext {
+  readonly supervisor: ConnectionSupervisor;
+  readonly topology: Topology;
+  readonly outbound: Outbound;
+  readonly names: TopologyNames;
+  readonly lockTimeoutMs: number;
+  readonly unavailableTimeoutMs: number;
+  /** The endpoint whose queue is `queue` (for messages RabbitMQ dead-lettered itself). */
+  endpointOf(queue: string): string;
+}
+
+interface Parsed {
+  readonly letter: DeadLetter;
+  readonly queue: string;
+  readonly message: AmqpMessage;
+}
+
+/**
+ * The dead letters of every endpoint, kept in the one error queue `<namespace>.error` and read by
+ * browsing it under a lock (see `browseQueue`). Guarantees: a dead letter keeps the original headers
+ * and body byte for byte; `replay` resolves only once the message is confirmed in its endpoint's
+ * queue, then removes the dead letter (a crash in between leaves both: at least once). Messages
+ * RabbitMQ dead-lettered itself (e.g. a quorum queue's delivery limit) are listed too, with reason
+ * `MAILROOM_ERR_RABBITMQ_BROKER_DEAD_LETTERED`.
+ */
+export class RabbitMqDeadLetterQueue implements DeadLetterQueue {
+  constructor(private readonly context: DeadLetterQueueContext) {}
+
+  /** Dead letters matching the filter, oldest first. */
+  async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+    const letters = await this.browse(async ({ messages }) => messages.map((message) => this.parse(message).letter));
+    const matches = letters.filter((letter) => matchesFilter(letter, filter)).sort((a, b) => a.deadLetteredAt.getTime() - b.deadLetteredAt.getTime());
+    return filter.limit === undefined ? matches : matches.slice(0, filter.limit);
+  }
+
+  /** The dead letter with this id; throws `MAILROOM_ERR_DEAD_LETTER_NOT_FOUND`. */
+  async get(id: string): Promise<DeadLetter> {
+    const found = await this.browse(async ({ messages }) => this.find(messages, id));
+    if (!found) throw notFound(id);
+    return found.letter;
+  }
+
+  /** Sends the dead letter back to its endpoint's queue as it was first published (attempts start again at 1), then removes it. */
+  async replay(id: string): Promise<void> {
+    const replayed = await this.browse(async (browse) => {
+      const found = this.find(browse.messages, id);
+      if (!found) return false;
+      const deadline = Date.now() + this.context.unavailableTimeoutMs;
+      const { letter, queue, message } = found;
+      await this.context.outbound.toQueue(queue, Buffer.from(letter.body), amqpProperties({ ...letter.headers }), deadline);
+      browse.remove(message);
+      return true;
+    });
+    if (!replayed) throw notFound(id);
+  }
+
+  /** Deletes the matching dead letters; returns how many. */
+  async purge(filter: DeadLetterFilter = {}): Promise<number> {
+    return this.browse(async (browse) => {
+      const matches = browse.messages
+        .map((message) => this.parse(message))
+        .filter(({ letter }) => matchesFilter(letter, filter))
+        .sort((a, b) => a.letter.deadLetteredAt.getTime() - b.letter.deadLetteredAt.getTime());
+      const chosen = filter.limit === undefined ? matches : matches.slice(0, filter.limit);
+      for (const { message } of chosen) browse.remove(message);
+      return chosen.length;
+    });
+  }
+
+  /** How many dead letters each endpoint has. */
+  async countByEndpoint(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const letter of await this.list()) counts.set(letter.endpoint, (counts.get(letter.endpoint) ?? 0) + 1);
+    return counts;
+  }
+
+  private browse<T>(visit: (browse: Browse) => Promise<T>): Promise<T> {
+    const { supervisor, topology, names, lockTimeoutMs } = this.context;
+    return browseQueue(supervisor, topology, names.errorQueue, names.lock(names.errorQueue), lockTimeoutMs, visit);
+  }
+
+  private find(messages: readonly AmqpMessage[], id: string): Parsed | undefined {
+    for (const message of messages) {
+      const parsed = this.parse(message);
+      if (parsed.letter.id === id) return parsed;
+    }
+    return undefined;
+  }
+
+  private parse(message: AmqpMessage): Parsed {
+    const headers = userHeaders(message);
+    const body = new Uint8Array(message.content);
+    const common = { messageId: headers[HeaderNames.id] ?? '', type: headers[HeaderNames.type] ?? '', headers, body };
+    const id = bookkeeping(message, Bookkeeping.deadLetterId);
+    if (id !== undefined) {
+      const queue = bookkeeping(message, Bookkeeping.queue) ?? '';
+      const deadLetteredAt = date(bookkeeping(message, Bookkeeping.deadLetteredAt));
+      return {
+        queue,
+        message,
+        letter: {
+          id,
+          endpoint: bookkeeping(message, Bookkeeping.endpoint) ?? queue,
+          ...common,
+          reason: bookkeeping(message, Bookkeeping.reason) ?? ErrorCodes.HANDLER_FAILED,
+          errorMessage: bookkeeping(message, Bookkeeping.errorMessage) ?? '',
+          errorStack: bookkeeping(message, Bookkeeping.errorStack),
+          attempts: Number(bookkeeping(message, Bookkeeping.deadLetterAttempts) ?? 1),
+          firstFailureAt: date(bookkeeping(message, Bookkeeping.firstFailure), deadLetteredAt),
+          lastFailureAt: date(bookkeeping(message, Bookkeeping.lastFailure), deadLetteredAt),
+          deadLetteredAt,
+        },
+      };
+    }
+    return this.parseBrokerDeadLetter(message, common);
+  }
+
+  /** A message RabbitMQ moved here itself: its history is in the `x-death` header. */
+  private parseBrokerDeadLetter(message: AmqpMessage, common: Pick<DeadLetter, 'messageId' | 'type' | 'headers' | 'body'>): Parsed {
+    const raw = message.properties.headers ?? {};
+    const queue = typeof raw['x-first-death-queue'] === 'string' ? raw['x-first-death-queue'] : '';
+    const why = typeof raw['x-first-death-reason'] === 'string' ? raw['x-first-death-reason'] : 'unknown';
+    const deaths = Array.isArray(raw['x-death']) ? (raw['x-death'] as { queue?: unknown; time?: unknown; count?: unknown }[]) : [];
+    const death = deaths.find((entry) => entry.queue === queue) ?? deaths[0];
+    const seconds = timestampSeconds(death?.time);
+    const at = seconds === undefined ? new Date(0) : new Date(seconds * 1000);
+    const deliveries = typeof raw['x-delivery-count'] === 'number' ? raw['x-delivery-count'] : 0;
+    const id = `rabbitmq-${createHash('sha256')
+      .update(`${queue}\n${why}\n${at.getTime()}\n${common.messageId}\n`)
+      .update(message.content)
+      .digest('hex')
+      .slice(0, 32)}`;
+    return {
+      queue,
+      message,
+      letter: {
+        id,
+        endpoint: queue ? this.context.endpointOf(queue) : '',
+        ...common,
+        reason: RabbitMqErrorCodes.BROKER_DEAD_LETTERED,
+        errorMessage: `RabbitMQ dead-lettered the message from queue ${queue || '(unknown)'} (reason: ${why})`,
+        errorStack: undefined,
+        attempts: Number(bookkeeping(message, Bookkeeping.attempts) ?? 0) + Math.max(1, deliveries),
+        firstFailureAt: at,
+        lastFailureAt: at,
+        deadLetteredAt: at,
+      },
+    };
+  }
+}
+
+/** amqplib reads an AMQP timestamp as `{ '!': 'timestamp', value: seconds }`. */
+function timestampSeconds(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  const inner = typeof value === 'object' && value !== null ? (value as { value?: unknown }).value : undefined;
+  return typeof inner === 'number' ? inner : undefined;
+}
+
+function date(value: string | undefined, fallback?: Date): Date {
+  const ms = value === undefined ? Number.NaN : Date.parse(value);
+  return Number.isFinite(ms) ? new Date(ms) : (fallback ?? new Date(0));
+}
+
+function notFound(id: string): MailroomError {
+  return new MailroomError(ErrorCodes.DEAD_LETTER_NOT_FOUND, `No dead letter with id ${id}`);
+}

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { type DeadLetterRequest, type Delivery, ErrorCodes, type FailureInfo, isMailroomError, MailroomError } from '@mailroom/core';
+import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
+import { deadLetterHeaders } from './dead-letter-queue.js';
+import { amqpProperties, attemptOf, Bookkeeping, firstFailureOf, userHeaders } from './headers.js';
+import { delayRoute } from './names.js';
+import type { Outbound } from './outbound.js';
+
+/** What a delivery needs from its subscription. */
+export interface DeliveryContext {
+  readonly endpoint: string;
+  readonly queue: string;
+  readonly errorQueue: string;
+  readonly outbound: Outbound;
+  readonly unavailableTimeoutMs: number;
+  /** False once the channel the message came on closed (RabbitMQ then returned the message to the queue). */
+  isLive(channel: AmqpChannel): boolean;
+}
+
+/**
+ * Wraps one AMQP message as a Mailroom {@link Delivery}. Guarantees: it settles at most once (a
+ * second settle, or a settle after its channel closed, rejects with `MAILROOM_ERR_TRANSPORT_SETTLED`
+ * without sending anything, so amqplib never closes the channel over an unknown delivery tag);
+ * `retry` and `deadLetter` acknowledge the original only after the broker confirmed its copy, and
+ * when the copy cannot be published they return the original to the queue and reject.
+ */
+export function createDelivery(context: DeliveryContext, channel: AmqpChannel, message: AmqpMessage): Delivery {
+  const headers = userHeaders(message);
+  const attempt = attemptOf(message);
+  const firstFailureAt = firstFailureOf(message);
+  let settled = false;
+
+  const claim = (action: string) => {
+    if (settled) throw new MailroomError(ErrorCodes.TRANSPORT_SETTLED, `This delivery was already settled; ${action} was not applied`);
+    if (!context.isLive(channel)) {
+      throw new MailroomError(
+        ErrorCodes.TRANSPORT_SETTLED,
+        `The channel of this delivery closed, so RabbitMQ returned the message to queue ${context.queue}; ${action} was not applied and it will be delivered again`,
+      );
+    }
+    settled = true;
+  };
+  const ack = () => {
+    try {
+      channel.ack(message);
+    } catch (error) {
+      throw new MailroomError(ErrorCodes.TRANSPORT_SETTLED, `The channel closed before the acknowledgement; RabbitMQ will deliver the message again`, {
+        cause: error,
+      });
+    }
+  };
+  const requeue = () => {
+    try {
+      channel.nack(message, false, true);
+    } catch {
+      // the channel is gone: RabbitMQ returns the message by itself
+    }
+  };
+  const copyThenAck = async (publish: () => Promise<void>) => {
+    try {
+      await publish();
+    } catch (error) {
+      requeue();
+      throw error;
+    }
+    ack();
+  };
+
+  return {
+    headers: { ...headers },
+    body: message.content,
+    attempt,
+    firstFailureAt,
+    async ack() {
+      claim('ack');
+      ack();
+    },
+    async retry(delayMs: number, _failure: FailureInfo) {
+      if (typeof delayMs !== 'number' || !(delayMs >= 0)) {
+        throw new MailroomError(ErrorCodes.TRANSPORT_CONFIG, `retry() needs a delay in milliseconds >= 0, got ${String(delayMs)}`);
+      }
+      if (delayMs > 0) delayRoute(delayMs, context.queue);
+      claim('retry');
+      const copy = amqpProperties({
+        ...headers,
+        [Bookkeeping.attempts]: String(attempt),
+        [Bookkeeping.firstFailureAt]: String((firstFailureAt ?? new Date()).getTime()),
+      });
+      const deadline = Date.now() + context.unavailableTimeoutMs;
+      await copyThenAck(() =>
+        delayMs > 0
+          ? context.outbound.toDelay(context.queue, delayMs, message.content, copy, deadline)
+          : context.outbound.toQueue(context.queue, message.content, copy, deadline),
+      );
+    },
+    async deadLetter(request: DeadLetterRequest) {
+      claim('deadLetter');
+      const id = randomUUID();
+      const deadline = Date.now() + context.unavailableTimeoutMs;
+      const publish = (details: DeadLetterRequest) =>
+        context.outbound.toOwnQueue(
+          context.errorQueue,
+          message.content,
+          amqpProperties(deadLetterHeaders(headers, details, context.endpoint, context.queue, id)),
+          deadline,
+        );
+      await copyThenAck(() =>
+        publish(request).catch((error: unknown) => {
+          if (!isMailroomError(error, ErrorCodes.CODEC_TOO_LARGE)) throw error;
+          // The failure details made the headers too large for an AMQP frame: keep the letter, cut the details.
+          return publish({ ...request, errorMessage: request.errorMessage.slice(0, 500), errorStack: undefined });
+        }),
+      );
+    },
+  };
+}

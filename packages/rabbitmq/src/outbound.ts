@@ -1,0 +1,61 @@
+import { ErrorCodes, MailroomError } from '@mailroom/core';
+import type { AmqpPublishOptions } from './amqp-types.js';
+import { delayRoute } from './names.js';
+import type { Publisher } from './publisher.js';
+import type { Topology } from './topology.js';
+
+/**
+ * Publishes to the places of the topology, declaring them first: an endpoint queue (commands,
+ * immediate retries, replays), the delay levels (delayed retries), the error queue (dead letters).
+ * Each resolves only once RabbitMQ confirmed the message stored in a queue.
+ */
+export class Outbound {
+  constructor(
+    private readonly topology: Topology,
+    private readonly publisher: Publisher,
+  ) {}
+
+  /**
+   * Straight into `queue` through the default exchange, declared first so that it exists even if its
+   * endpoint never started. If the queue vanished meanwhile (the broker returns the message), it is
+   * declared again and the message published again, once.
+   */
+  async toQueue(queue: string, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await this.topology.endpointQueue(queue, deadline);
+      const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline);
+      if (outcome === 'stored') return;
+      this.topology.forget(queue);
+    }
+    throw new MailroomError(
+      ErrorCodes.TRANSPORT_PUBLISH_REJECTED,
+      `RabbitMQ returned a message for queue ${queue}: the queue was deleted twice while publishing`,
+    );
+  }
+
+  /** Into the delay levels, which hand it to `queue` after at least `delayMs`. */
+  async toDelay(queue: string, delayMs: number, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
+    const route = delayRoute(delayMs, queue);
+    await this.topology.delayLevels(route.topLevel, deadline);
+    const outcome = await this.publisher.publish(
+      { exchange: this.topology.names.delayLevel(route.topLevel), routingKey: route.routingKey, mandatory: true },
+      content,
+      options,
+      deadline,
+    );
+    if (outcome === 'returned') {
+      this.topology.forget(queue);
+      throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `RabbitMQ could not route a delayed retry for queue ${queue}; it was returned`);
+    }
+  }
+
+  /** Into the classic queue `queue` of the transport's own (error queue, registry). */
+  async toOwnQueue(queue: string, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
+    await this.topology.classicQueue(queue, deadline);
+    const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline);
+    if (outcome === 'returned') {
+      this.topology.forget(queue);
+      throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `RabbitMQ returned a message for ${queue}: the queue was deleted; try again`);
+    }
+  }
+}

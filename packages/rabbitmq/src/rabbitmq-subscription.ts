@@ -1,0 +1,154 @@
+import { type DeliveryHandler, errorMessage, isMailroomError, type Logger, type SubscribeOptions, type Subscription } from '@mailroom/core';
+import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
+import type { ConnectionSupervisor } from './connection-supervisor.js';
+import { createDelivery } from './delivery.js';
+import type { Outbound } from './outbound.js';
+import { backoff, settleWithin, sleep } from './timing.js';
+import type { Topology } from './topology.js';
+
+/** What a subscription needs from its transport. */
+export interface SubscriptionContext {
+  readonly supervisor: ConnectionSupervisor;
+  readonly topology: Topology;
+  readonly outbound: Outbound;
+  readonly errorQueue: string;
+  readonly unavailableTimeoutMs: number;
+  readonly reconnectInitialDelayMs: number;
+  readonly reconnectMaxDelayMs: number;
+  readonly log: Logger;
+}
+
+/**
+ * One consumer of an endpoint's queue on a channel of its own, with prefetch = the endpoint's
+ * concurrency. Guarantees: it declares the queue and its bindings before consuming; when its
+ * channel or the connection is lost, or RabbitMQ cancels the consumer (the queue was deleted,
+ * amqplib #176), it declares them again and resumes consuming, with exponential backoff, until
+ * closed; `close()` never waits for handlers, and RabbitMQ returns unsettled messages to the queue.
+ */
+export class RabbitMqSubscription implements Subscription {
+  private channel: AmqpChannel | undefined;
+  private consumerTag: string | undefined;
+  private readonly dead = new WeakSet<AmqpChannel>();
+  private paused = false;
+  private closed = false;
+  private recovering = false;
+
+  constructor(
+    private readonly context: SubscriptionContext,
+    private readonly options: SubscribeOptions,
+    readonly queue: string,
+    private readonly handler: DeliveryHandler,
+    private readonly onClose: () => void,
+  ) {}
+
+  /** Declares and starts consuming; rejects with the typed error when that fails. */
+  async start(): Promise<void> {
+    await this.setup(Date.now() + this.context.unavailableTimeoutMs);
+  }
+
+  /** Stops taking new deliveries; deliveries handed out can still be settled. Idempotent. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    const { channel, consumerTag } = this;
+    this.consumerTag = undefined;
+    if (channel && consumerTag && !this.dead.has(channel)) await settleWithin(channel.cancel(consumerTag), 2000);
+  }
+
+  /** Stops consuming and closes the channel, so RabbitMQ returns every unsettled delivery to the queue. Idempotent; never waits for handlers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.paused = true;
+    this.onClose();
+    const channel = this.channel;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    if (channel) {
+      this.dead.add(channel);
+      await settleWithin(channel.close(), 2000);
+    }
+  }
+
+  private async setup(deadline: number): Promise<void> {
+    const { topology, supervisor } = this.context;
+    await topology.bindEndpoint(this.queue, this.options.events, deadline);
+    let channel = this.channel;
+    if (!channel || this.dead.has(channel)) {
+      channel = await supervisor.createChannel(deadline);
+      const opened = channel;
+      opened.on('close', () => this.lost(opened));
+      await opened.prefetch(this.options.concurrency, false);
+      this.channel = opened;
+    }
+    if (this.paused) return;
+    const consuming = channel;
+    const { consumerTag } = await consuming.consume(this.queue, (message) => this.receive(consuming, message), { noAck: false });
+    this.consumerTag = consumerTag;
+    if (this.paused && !this.closed) await this.pause();
+  }
+
+  private receive(channel: AmqpChannel, message: AmqpMessage | null): void {
+    if (message === null) {
+      this.consumerTag = undefined;
+      this.context.topology.forget(this.queue);
+      this.recover(`RabbitMQ cancelled the consumer of ${this.queue} (the queue was deleted or its leader moved)`);
+      return;
+    }
+    if (this.paused || this.channel !== channel) return; // left unsettled: RabbitMQ returns it when the channel closes
+    const delivery = createDelivery(
+      {
+        endpoint: this.options.endpoint,
+        queue: this.queue,
+        errorQueue: this.context.errorQueue,
+        outbound: this.context.outbound,
+        unavailableTimeoutMs: this.context.unavailableTimeoutMs,
+        isLive: (of) => of === this.channel && !this.dead.has(of),
+      },
+      channel,
+      message,
+    );
+    void (async () => {
+      try {
+        await this.handler(delivery);
+      } catch (error) {
+        this.context.log.error(
+          { error: errorMessage(error), queue: this.queue },
+          'a delivery handler threw; the message stays unsettled until the channel closes',
+        );
+      }
+    })();
+  }
+
+  private lost(channel: AmqpChannel): void {
+    this.dead.add(channel);
+    if (this.channel !== channel) return;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    this.recover(`the channel consuming ${this.queue} closed`);
+  }
+
+  private recover(reason: string): void {
+    if (this.recovering || this.closed || this.paused) return;
+    this.recovering = true;
+    const since = Date.now();
+    const { log, supervisor, reconnectInitialDelayMs, reconnectMaxDelayMs } = this.context;
+    log.warn({ event: 'consumer-lost', queue: this.queue, reason }, `${reason}; consuming again once possible`);
+    void (async () => {
+      for (let attempt = 1; !this.closed && !this.paused; attempt++) {
+        try {
+          await supervisor.waitReady();
+          if (this.closed || this.paused) break;
+          await this.setup(Date.now() + this.context.unavailableTimeoutMs);
+          log.info({ event: 'consumer-resumed', queue: this.queue, afterMs: Date.now() - since }, `consuming ${this.queue} again`);
+          break;
+        } catch (error) {
+          if (this.closed || !supervisor.usable) break;
+          if (isMailroomError(error)) log.warn({ error: error.message, queue: this.queue }, 'cannot consume yet; retrying');
+          await sleep(backoff(attempt, reconnectInitialDelayMs, reconnectMaxDelayMs));
+        }
+      }
+      this.recovering = false;
+      if (!this.closed && !this.paused && (!this.channel || this.consumerTag === undefined)) this.recover('the channel closed again while resuming');
+    })();
+  }
+}

@@ -1,0 +1,180 @@
+import { ErrorCodes, errorMessage, isMailroomError, type Logger, MailroomError } from '@mailroom/core';
+import type { AmqpChannel } from './amqp-types.js';
+import type { ConnectionSupervisor } from './connection-supervisor.js';
+import { RabbitMqErrorCodes } from './errors.js';
+import {
+  classicQueueArguments,
+  DELAY_LEVELS,
+  delayQueueArguments,
+  deliverPattern,
+  endpointQueueArguments,
+  levelPatterns,
+  type TopologyNames,
+} from './names.js';
+import type { RabbitMqQueueType } from './options.js';
+import { backoff, sleep } from './timing.js';
+
+/**
+ * Declares exchanges, queues and bindings on a channel of its own, each at most once per
+ * connection generation (they are durable; after a reconnect they are declared again in case the
+ * broker lost or someone deleted them). A declaration that conflicts with what exists fails fast
+ * with `MAILROOM_ERR_RABBITMQ_TOPOLOGY_MISMATCH`; a lost connection is waited out until the deadline.
+ */
+export class Topology {
+  private channel: AmqpChannel | undefined;
+  private opening: Promise<AmqpChannel> | undefined;
+  private generation = 0;
+  private readonly done = new Set<string>();
+  private readonly running = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly supervisor: ConnectionSupervisor,
+    readonly names: TopologyNames,
+    private readonly queueType: RabbitMqQueueType,
+    private readonly log: Logger,
+  ) {}
+
+  /** The topic exchange events are published to. */
+  eventsExchange(deadline: number): Promise<void> {
+    return this.once('x:events', deadline, (ch) => ch.assertExchange(this.names.events, 'topic', { durable: true }));
+  }
+
+  /** An endpoint's queue (quorum or classic, with RabbitMQ's own dead-lettering into the error queue). */
+  endpointQueue(queue: string, deadline: number): Promise<void> {
+    return this.once(`q:${queue}`, deadline, (ch) =>
+      ch.assertQueue(queue, { durable: true, arguments: endpointQueueArguments(this.queueType, this.names.errorQueue) }),
+    );
+  }
+
+  /** Binds an endpoint's queue to the events it handles and to the delay-deliver exchange. */
+  async bindEndpoint(queue: string, events: readonly string[], deadline: number): Promise<void> {
+    await this.endpointQueue(queue, deadline);
+    await this.eventsExchange(deadline);
+    await this.deliverExchange(deadline);
+    await this.once(`b:${queue}:deliver`, deadline, (ch) => ch.bindQueue(queue, this.names.delayDeliver, deliverPattern(queue)));
+    for (const type of events) await this.once(`b:${queue}:event:${type}`, deadline, (ch) => ch.bindQueue(queue, this.names.events, type));
+  }
+
+  /** The delay levels 0..`topLevel`, each an exchange and a queue whose TTL is its level's delay. */
+  async delayLevels(topLevel: number, deadline: number): Promise<void> {
+    await this.deliverExchange(deadline);
+    for (let level = 0; level <= Math.min(topLevel, DELAY_LEVELS - 1); level++) {
+      const name = this.names.delayLevel(level);
+      const next = level === 0 ? this.names.delayDeliver : this.names.delayLevel(level - 1);
+      await this.once(`delay:${level}`, deadline, async (ch) => {
+        const { wait, skip } = levelPatterns(level);
+        await ch.assertExchange(name, 'topic', { durable: true });
+        await ch.assertQueue(name, { durable: true, arguments: delayQueueArguments(level, this.queueType, next) });
+        await ch.bindQueue(name, name, wait);
+        await ch.bindExchange(next, name, skip);
+      });
+    }
+  }
+
+  /** A classic durable queue of the transport's own (error queue, registry, locks). */
+  classicQueue(queue: string, deadline: number): Promise<void> {
+    return this.once(`q:${queue}`, deadline, (ch) => ch.assertQueue(queue, { durable: true, arguments: { ...classicQueueArguments } }));
+  }
+
+  /** Forgets what was declared for `queue`, so the next call declares it again (after the broker cancelled its consumer). */
+  forget(queue: string): void {
+    for (const key of [...this.done]) if (key === `q:${queue}` || key.startsWith(`b:${queue}:`)) this.done.delete(key);
+  }
+
+  /**
+   * Runs `work` on the topology channel, retrying after channel or connection loss until `deadline`.
+   * Maps RabbitMQ's refusals to typed errors.
+   */
+  async run<T>(what: string, deadline: number, work: (channel: AmqpChannel) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const channel = await this.open(deadline);
+      try {
+        return await work(channel);
+      } catch (error) {
+        const refused = refusal(error, what);
+        if (refused) throw refused;
+        if (isMailroomError(error)) throw error;
+        if (Date.now() >= deadline) throw this.supervisor.unavailableError();
+        this.log.debug({ error: errorMessage(error), what }, 'declaring failed; retrying');
+        await sleep(Math.min(backoff(attempt, 50, 1000), Math.max(0, deadline - Date.now())));
+      }
+    }
+  }
+
+  /** Closes the topology channel. */
+  async close(): Promise<void> {
+    const channel = this.channel;
+    this.channel = undefined;
+    await channel?.close().catch(() => undefined);
+  }
+
+  private deliverExchange(deadline: number): Promise<void> {
+    return this.once('x:deliver', deadline, (ch) => ch.assertExchange(this.names.delayDeliver, 'topic', { durable: true }));
+  }
+
+  private async once(key: string, deadline: number, work: (channel: AmqpChannel) => Promise<unknown>): Promise<void> {
+    if (this.generation !== this.supervisor.generation) {
+      this.generation = this.supervisor.generation;
+      this.done.clear();
+    }
+    if (this.done.has(key)) return;
+    let running = this.running.get(key);
+    if (!running) {
+      const generation = this.generation;
+      running = this.run(key, deadline, work).then(() => {
+        if (generation === this.generation) this.done.add(key);
+      });
+      this.running.set(key, running);
+      void running.finally(() => this.running.delete(key)).catch(() => undefined);
+    }
+    await running;
+  }
+
+  private async open(deadline: number): Promise<AmqpChannel> {
+    if (this.channel) return this.channel;
+    this.opening ??= this.supervisor.createChannel(deadline).then((channel) => {
+      channel.on('close', () => {
+        if (this.channel === channel) this.channel = undefined;
+      });
+      this.channel = channel;
+      return channel;
+    });
+    try {
+      return await this.opening;
+    } finally {
+      this.opening = undefined;
+    }
+  }
+}
+
+/** A typed error for RabbitMQ refusing a declaration, or undefined for a transient failure. */
+export function refusal(error: unknown, what: string): MailroomError | undefined {
+  const message = errorMessage(error);
+  if (/\b406\b|PRECONDITION[-_]FAILED/.test(message)) {
+    return new MailroomError(
+      RabbitMqErrorCodes.TOPOLOGY_MISMATCH,
+      `RabbitMQ refused ${describe(what)}: ${detail(message)}. It exists with other settings: set the transport's queueType to match it, or delete it if it holds nothing you need`,
+      { cause: error },
+    );
+  }
+  if (/\b403\b|ACCESS[-_]REFUSED/.test(message)) {
+    return new MailroomError(
+      RabbitMqErrorCodes.ACCESS_REFUSED,
+      `RabbitMQ refused ${describe(what)}: ${detail(message)}. Give the user configure, write and read permissions on the vhost`,
+      { cause: error },
+    );
+  }
+  if (/\b404\b|NOT[-_]FOUND/.test(message)) {
+    return new MailroomError(ErrorCodes.TRANSPORT_UNAVAILABLE, `RabbitMQ could not find what ${describe(what)} needs: ${detail(message)}`, { cause: error });
+  }
+  return undefined;
+}
+
+function describe(what: string): string {
+  return what.startsWith('q:') ? `to declare queue ${what.slice(2)}` : `to declare ${what}`;
+}
+
+function detail(message: string): string {
+  const match = /with message "([^"]*)"/.exec(message);
+  return match?.[1] ?? message;
+}

@@ -1,0 +1,15 @@
+import { describeTransport, Services, serviceAvailable } from '@mailroom/conformance';
+import { describe } from 'vitest';
+import { createRabbitMqTransport } from '../src/index.js';
+import { deleteNamespace, RABBITMQ_URL, testNamespace } from './support.js';
+
+const available = await serviceAvailable(Services.rabbitmq);
+const namespace = testNamespace('conformance');
+
+describe.runIf(available)('rabbitmq', () => {
+  describeTransport({
+    name: 'rabbitmq',
+    connect: () => createRabbitMqTransport({ url: RABBITMQ_URL, namespace }),
+    teardown: () => deleteNamespace(namespace),
+  });
+});
