@@ -1,0 +1,86 @@
+import { type CommandContract, type Endpoint, type Envelope, MailroomError, type PayloadOf } from '@mailroom/core';
+import { v7 as uuidv7 } from 'uuid';
+import { currentCorrelation, isValidCorrelationId } from './correlation-context.js';
+import { HttpErrorCodes } from './errors.js';
+import { type HttpError, isHttpError } from './http-error.js';
+
+/** Where {@link callOrQueue} sends its command when the call cannot be made now. */
+export interface QueueOptions<C extends CommandContract> {
+  /** The endpoint that sends the command: through its outbox when it has persistence, else straight to the transport. */
+  endpoint: Endpoint<any>;
+  command: C;
+  /** The command's payload, or a function making it from the error that made the call fail. */
+  data: PayloadOf<C> | ((reason: HttpError) => PayloadOf<C> | Promise<PayloadOf<C>>);
+  /**
+   * The correlation id of the queued command, returned as `operationId`. Default: the current
+   * correlation (the HTTP request's or the handled message's), else a new UUIDv7.
+   */
+  operationId?: string;
+  /** The command's message id, to make re-queuing idempotent (an idempotency key fits). Default a new UUIDv7. */
+  messageId?: string;
+  /** Send to this endpoint instead of the contract's owner. */
+  to?: string;
+}
+
+/** Options of {@link callOrQueue}. */
+export interface CallOrQueueOptions<T, C extends CommandContract> {
+  /** The synchronous call, usually through an {@link HttpClient} (whose breaker and retries apply). */
+  call: () => Promise<T>;
+  queue: QueueOptions<C>;
+}
+
+/** What {@link callOrQueue} did: called, queued the command, or got a non-transient refusal (4xx). */
+export type CallOrQueueResult<T> =
+  | { readonly status: 'completed'; readonly value: T }
+  | {
+      readonly status: 'queued';
+      /** The correlation id of the queued command: follow it as an operation. */
+      readonly operationId: string;
+      readonly envelope: Envelope;
+      /** Why the call was not made or failed. */
+      readonly reason: HttpError;
+    }
+  | { readonly status: 'rejected'; readonly error: HttpError };
+
+/**
+ * Tries a synchronous call; when the target's breaker is open, its bulkhead is full, or the call
+ * failed after its retries with a transient error (network, timeout, 408, 429, 5xx), sends a
+ * command instead and returns `{ status: 'queued', operationId }`. The command goes through
+ * `endpoint.transaction()` (the outbox, committed before this resolves) when the endpoint has
+ * persistence, else through `endpoint.send()` (resolved once the transport holds it durably).
+ * A non-transient status (4xx, 501, 505) is returned as `{ status: 'rejected' }`, never queued.
+ * Anything else the call throws (a caller abort, a too-large response, a non-`HttpError`), and a
+ * failure to queue, is rethrown.
+ */
+export async function callOrQueue<T, C extends CommandContract>(options: CallOrQueueOptions<T, C>): Promise<CallOrQueueResult<T>> {
+  const { call, queue } = options ?? {};
+  if (typeof call !== 'function') throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, 'callOrQueue needs call: a function making the synchronous call');
+  if (!queue?.endpoint || typeof queue.endpoint.send !== 'function' || queue.command?.kind !== 'command') {
+    throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, 'callOrQueue needs queue.endpoint (an Endpoint) and queue.command (a contract made by defineCommand)');
+  }
+  const operationId = queue.operationId ?? currentCorrelation()?.correlationId ?? uuidv7();
+  if (!isValidCorrelationId(operationId)) {
+    throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, 'callOrQueue: queue.operationId must be 1-128 letters, digits or . _ : @ -');
+  }
+  let value: T;
+  try {
+    value = await call();
+  } catch (error) {
+    if (!isHttpError(error)) throw error;
+    if (error.code === HttpErrorCodes.HTTP_STATUS && !error.transient) return { status: 'rejected', error };
+    if (!error.transient) throw error;
+    const data = typeof queue.data === 'function' ? await (queue.data as (reason: HttpError) => unknown)(error) : queue.data;
+    const sendOptions = {
+      correlationId: operationId,
+      id: queue.messageId ?? uuidv7(),
+      ...(queue.to !== undefined && { to: queue.to }),
+      ...(currentCorrelation()?.traceparent !== undefined && { traceparent: currentCorrelation()?.traceparent }),
+    };
+    const endpoint = queue.endpoint;
+    const envelope = endpoint.hasPersistence
+      ? await endpoint.transaction((scope) => scope.send(queue.command, data as PayloadOf<C>, sendOptions))
+      : await endpoint.send(queue.command, data as PayloadOf<C>, sendOptions);
+    return { status: 'queued', operationId, envelope, reason: error };
+  }
+  return { status: 'completed', value };
+}

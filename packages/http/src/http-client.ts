@@ -1,0 +1,372 @@
+import { createDefaultLogger, errorMessage, type Logger, MailroomError } from '@mailroom/core';
+import {
+  type BulkheadPolicy,
+  bulkhead,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  decorrelatedJitterGenerator,
+  ExponentialBackoff,
+  handleWhen,
+  type IPolicy,
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  noop,
+  type RetryPolicy,
+  retry,
+  SamplingBreaker,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+} from 'cockatiel';
+import { type Dispatcher, request } from 'undici';
+import { type HttpClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
+import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js';
+import { HttpErrorCodes } from './errors.js';
+import { countsAgainstBreaker, HttpError, type HttpResponse, isHttpError, isTransientHttpError, isTransientStatus } from './http-error.js';
+import { childTraceparent } from './traceparent.js';
+
+/** An HTTP method the client sends. */
+export type HttpMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Methods that are idempotent by RFC 9110: the client retries them without an idempotency key. */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
+/** The header carrying a request's idempotency key (IETF draft `Idempotency-Key`). */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+/** One call of {@link HttpClient.request}. */
+export interface HttpRequestOptions {
+  /** Default `GET`. */
+  method?: HttpMethod;
+  /** The path under the client's base URL, starting with `/`; may hold a query string. */
+  path: string;
+  /** Query parameters added to the path's own; `undefined` values are left out. */
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  /** A JSON body: serialized, with `content-type: application/json`. */
+  json?: unknown;
+  /** A raw body; exclusive with `json`. */
+  body?: string | Uint8Array;
+  /**
+   * Makes a non-idempotent request (POST, PATCH) safe to retry: sent as `Idempotency-Key`, the
+   * upstream must deduplicate on it. Without it only idempotent methods are retried.
+   */
+  idempotencyKey?: string;
+  /** Default: the current correlation (see `withCorrelation`); sent as `x-correlation-id`. */
+  correlationId?: string;
+  /** The parent trace context; default the current correlation's. A child span id is sent as `traceparent`. */
+  traceparent?: string;
+  /** Aborts the call (`MAILROOM_ERR_HTTP_ABORTED`); not retried, not counted by the breaker. */
+  signal?: AbortSignal;
+}
+
+/** The state of a target's circuit breaker, as in cockatiel. */
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+/** A breaker state change of one target. */
+export interface BreakerStateChange {
+  readonly target: string;
+  readonly state: BreakerState;
+  readonly at: Date;
+}
+
+/** A retry about to happen, after `delayMs`. */
+export interface RetryEvent {
+  readonly target: string;
+  readonly method: string;
+  readonly path: string;
+  /** The retry number, 1 for the first retry. */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** Why the previous attempt failed. */
+  readonly error: unknown;
+}
+
+/** A handle that stops a listener (cockatiel's `IDisposable`). */
+export interface Disposable {
+  dispose(): void;
+}
+
+/**
+ * A resilient HTTP client for one target: every call goes through bulkhead, retry (idempotent
+ * methods or requests with an idempotency key only), circuit breaker and a per-attempt timeout,
+ * built from cockatiel policies. Resolves with the whole response for statuses below 400;
+ * otherwise rejects with an {@link HttpError}.
+ */
+export interface HttpClient {
+  readonly name: string;
+  /** The current breaker state (`closed` when the breaker is disabled). */
+  readonly breakerState: BreakerState;
+  /** Sends one request through the policies. */
+  request(options: HttpRequestOptions): Promise<HttpResponse>;
+  /** Sends one request and parses the response body as JSON (undefined for an empty body). */
+  json<T = unknown>(options: HttpRequestOptions): Promise<T>;
+  /** Calls `listener` on every breaker state change; returns a handle that stops it. */
+  onBreakerStateChange(listener: (change: BreakerStateChange) => void): Disposable;
+  /** Calls `listener` before every retry; returns a handle that stops it. */
+  onRetry(listener: (event: RetryEvent) => void): Disposable;
+}
+
+const STATES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+/** What one call has done so far. */
+interface CallInfo {
+  method: string;
+  path: string;
+  attempts: number;
+  lastError: unknown;
+}
+
+/** Cockatiel 3.2.1's `isTaskCancelledError` tests the wrong property; this checks the right one. */
+function isTaskCancelled(error: unknown): boolean {
+  return error instanceof Error && 'isTaskCancelledError' in error;
+}
+
+function makeBreaker(options: ResolvedClientOptions): CircuitBreakerPolicy | undefined {
+  const settings = options.breaker;
+  if (!settings) return undefined;
+  const breaker =
+    settings.failureRate !== undefined
+      ? new SamplingBreaker({ threshold: settings.failureRate, duration: settings.windowMs, minimumRps: settings.minimumRps })
+      : new ConsecutiveBreaker(settings.consecutiveFailures);
+  return circuitBreaker(handleWhen(countsAgainstBreaker), { halfOpenAfter: settings.halfOpenAfterMs, breaker });
+}
+
+function makeRetry(options: ResolvedClientOptions): RetryPolicy | undefined {
+  const settings = options.retry;
+  if (!settings || settings.retries === 0) return undefined;
+  return retry(handleWhen(isTransientHttpError), {
+    maxAttempts: settings.retries,
+    backoff: new ExponentialBackoff({ generator: decorrelatedJitterGenerator, initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs }),
+  });
+}
+
+function stripQuery(path: string): string {
+  const index = path.search(/[?#]/);
+  return index === -1 ? path : path.slice(0, index);
+}
+
+async function readBody(body: Dispatcher.ResponseData['body'], limit: number, fail: () => HttpError): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      body.destroy();
+      throw fail();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function makeResponse(status: number, headers: HttpResponse['headers'], body: Buffer, attempts: number): HttpResponse {
+  return {
+    status,
+    headers,
+    body,
+    attempts,
+    text: () => body.toString('utf8'),
+    json: <T>() => JSON.parse(body.toString('utf8')) as T,
+  };
+}
+
+/**
+ * Creates an {@link HttpClient} for one target, on `undici.request` with cockatiel policies
+ * (outermost first): bulkhead, retry with decorrelated-jitter backoff, circuit breaker, timeout.
+ * The breaker and bulkhead are shared by every call of the client. Throws
+ * `MAILROOM_ERR_HTTP_CONFIG` for bad options.
+ */
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const settings = resolveClientOptions(options);
+  const { name } = settings;
+  const log: Logger = (options.logger ?? createDefaultLogger()).child({ httpTarget: name });
+  const dispatcher = options.dispatcher;
+  const breaker = makeBreaker(settings);
+  const bulkheadPolicy: BulkheadPolicy | undefined = settings.bulkhead ? bulkhead(settings.bulkhead.limit, settings.bulkhead.queue) : undefined;
+  const timeoutPolicy = timeout(settings.timeoutMs, TimeoutStrategy.Aggressive);
+  const basePath = settings.baseUrl.pathname.replace(/\/+$/, '');
+
+  // Every call shares the breaker and the bulkhead; the retry policy (stateless) is made per call
+  // so its events know which request they are about.
+  const inner: IPolicy[] = breaker ? [breaker] : [];
+  const outer: IPolicy[] = bulkheadPolicy ? [bulkheadPolicy] : [];
+  const withoutRetry: IPolicy = wrap(...outer, ...inner, noop);
+
+  const stateListeners = new Set<(change: BreakerStateChange) => void>();
+  const retryListeners = new Set<(event: RetryEvent) => void>();
+  breaker?.onStateChange((state) => {
+    const change: BreakerStateChange = { target: name, state: STATES[state], at: new Date() };
+    if (change.state === 'open') log.warn({ state: change.state }, `circuit breaker of ${name} opened`);
+    else log.info({ state: change.state }, `circuit breaker of ${name} is ${change.state}`);
+    for (const listener of [...stateListeners]) listener(change);
+  });
+
+  function pipelineFor(info: CallInfo, retryable: boolean): IPolicy {
+    const retryPolicy = retryable ? makeRetry(settings) : undefined;
+    if (!retryPolicy) return withoutRetry;
+    retryPolicy.onRetry((event) => {
+      const error = 'error' in event ? event.error : undefined;
+      log.debug(
+        { attempt: event.attempt, delayMs: event.delay, code: isHttpError(error) ? error.code : undefined },
+        `retrying ${info.method} ${name}${info.path}`,
+      );
+      const retryEvent: RetryEvent = { target: name, method: info.method, path: info.path, attempt: event.attempt, delayMs: event.delay, error };
+      for (const listener of [...retryListeners]) listener(retryEvent);
+    });
+    return wrap(...outer, retryPolicy, ...inner, noop);
+  }
+
+  function buildUrl(path: string, query: HttpRequestOptions['query']): URL {
+    if (typeof path !== 'string' || !path.startsWith('/')) throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, `HTTP client ${name}: path must start with '/'`);
+    const url = new URL(basePath + path, settings.baseUrl.origin);
+    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.append(key, String(value));
+    return url;
+  }
+
+  function buildHeaders(call: HttpRequestOptions): Record<string, string> {
+    const headers: Record<string, string> = { ...settings.headers };
+    for (const [key, value] of Object.entries(call.headers ?? {})) headers[key.toLowerCase()] = value;
+    const ambient = currentCorrelation();
+    const correlationId = call.correlationId ?? ambient?.correlationId;
+    if (correlationId !== undefined) headers[CORRELATION_HEADER] = correlationId;
+    headers.traceparent = childTraceparent(call.traceparent ?? ambient?.traceparent);
+    if (call.idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = call.idempotencyKey;
+    if (call.json !== undefined) headers['content-type'] ??= 'application/json';
+    return headers;
+  }
+
+  async function attempt(
+    info: CallInfo,
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: string | Uint8Array | undefined,
+    userSignal?: AbortSignal,
+  ) {
+    info.attempts += 1;
+    const base = { target: name, method, path: info.path, attempts: info.attempts };
+    const timedOut = (cause: unknown) =>
+      new HttpError(HttpErrorCodes.HTTP_TIMEOUT, `${method} ${name}${info.path} timed out after ${settings.timeoutMs} ms`, { ...base, transient: true, cause });
+    const aborted = (cause: unknown) =>
+      new HttpError(HttpErrorCodes.HTTP_ABORTED, `${method} ${name}${info.path} was aborted by the caller`, { ...base, transient: false, cause });
+    try {
+      return await timeoutPolicy.execute(async ({ signal }) => {
+        try {
+          const response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, signal, ...(dispatcher && { dispatcher }) });
+          const declared = Number(response.headers['content-length']);
+          const tooLarge = () =>
+            new HttpError(HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE, `${method} ${name}${info.path}: response body exceeds ${settings.maxResponseBytes} bytes`, {
+              ...base,
+              status: response.statusCode,
+              transient: false,
+            });
+          if (declared > settings.maxResponseBytes) {
+            response.body.destroy();
+            throw tooLarge();
+          }
+          const data = await readBody(response.body, settings.maxResponseBytes, tooLarge);
+          const result = makeResponse(response.statusCode, response.headers, data, info.attempts);
+          if (response.statusCode >= 400) {
+            throw new HttpError(HttpErrorCodes.HTTP_STATUS, `${method} ${name}${info.path} answered ${response.statusCode}`, {
+              ...base,
+              status: response.statusCode,
+              transient: isTransientStatus(response.statusCode),
+              response: result,
+            });
+          }
+          return result;
+        } catch (error) {
+          if (isHttpError(error)) throw error;
+          // Here the attempt's signal is aborted only by the timeout or by the caller.
+          if (signal.aborted) throw userSignal?.aborted ? aborted(error) : timedOut(error);
+          throw new HttpError(HttpErrorCodes.HTTP_NETWORK, `${method} ${name}${info.path} failed: ${errorMessage(error)}`, {
+            ...base,
+            transient: true,
+            cause: error,
+          });
+        }
+      }, userSignal);
+    } catch (error) {
+      if (isHttpError(error)) throw error;
+      if (userSignal?.aborted) throw aborted(error);
+      if (isTaskCancelled(error)) throw timedOut(error);
+      throw new HttpError(HttpErrorCodes.HTTP_NETWORK, `${method} ${name}${info.path} failed: ${errorMessage(error)}`, {
+        ...base,
+        transient: true,
+        cause: error,
+      });
+    }
+  }
+
+  async function send(call: HttpRequestOptions): Promise<HttpResponse> {
+    if (typeof call !== 'object' || call === null)
+      throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, `HTTP client ${name}: request() needs an options object`);
+    if (call.json !== undefined && call.body !== undefined) {
+      throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, `HTTP client ${name}: pass either json or body, not both`);
+    }
+    const method = (call.method ?? 'GET').toUpperCase();
+    const url = buildUrl(call.path, call.query);
+    const headers = buildHeaders(call);
+    const body = call.json !== undefined ? JSON.stringify(call.json) : call.body;
+    const info: CallInfo = { method, path: stripQuery(call.path), attempts: 0, lastError: undefined };
+    const retryable = IDEMPOTENT_METHODS.has(method) || call.idempotencyKey !== undefined;
+    try {
+      return await pipelineFor(info, retryable).execute(async () => {
+        try {
+          return await attempt(info, url, method, headers, body, call.signal);
+        } catch (error) {
+          info.lastError = error;
+          throw error;
+        }
+      }, call.signal);
+    } catch (error) {
+      if (isHttpError(error)) throw error;
+      const base = { target: name, method, path: info.path, attempts: info.attempts, cause: info.lastError ?? error };
+      if (isBrokenCircuitError(error)) {
+        throw new HttpError(HttpErrorCodes.HTTP_CIRCUIT_OPEN, `${method} ${name}${info.path} not sent: the circuit breaker of ${name} is open`, {
+          ...base,
+          breakerOpen: true,
+          transient: true,
+        });
+      }
+      if (isBulkheadRejectedError(error)) {
+        throw new HttpError(HttpErrorCodes.HTTP_BULKHEAD_FULL, `${method} ${name}${info.path} not sent: ${name} has too many calls in flight`, {
+          ...base,
+          transient: true,
+        });
+      }
+      if (call.signal?.aborted) {
+        throw new HttpError(HttpErrorCodes.HTTP_ABORTED, `${method} ${name}${info.path} was aborted by the caller`, { ...base, transient: false });
+      }
+      throw error;
+    }
+  }
+
+  return {
+    name,
+    get breakerState() {
+      return breaker ? STATES[breaker.state] : 'closed';
+    },
+    request: send,
+    async json<T>(call: HttpRequestOptions): Promise<T> {
+      const response = await send(call);
+      return (response.body.length === 0 ? undefined : response.json<T>()) as T;
+    },
+    onBreakerStateChange(listener) {
+      stateListeners.add(listener);
+      return { dispose: () => stateListeners.delete(listener) };
+    },
+    onRetry(listener) {
+      retryListeners.add(listener);
+      return { dispose: () => retryListeners.delete(listener) };
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { randomBytes } from 'node:crypto';
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** True when `value` is a well-formed W3C `traceparent` (version 00 layout, non-zero trace and span ids). */
+export function isTraceparent(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const match = TRACEPARENT.exec(value);
+  return match !== null && match[1] !== 'ff' && !/^0+$/.test(match[2] as string) && !/^0+$/.test(match[3] as string);
+}
+
+/**
+ * The `traceparent` of an outgoing call: the same trace id and flags as `parent` with a new span id,
+ * or a fresh sampled trace when `parent` is missing or malformed. Always well-formed.
+ */
+export function childTraceparent(parent?: string): string {
+  const span = randomBytes(8).toString('hex');
+  if (parent !== undefined && isTraceparent(parent)) {
+    const [, , trace, , flags] = TRACEPARENT.exec(parent) as RegExpExecArray;
+    return `00-${trace}-${span}-${flags}`;
+  }
+  return `00-${randomBytes(16).toString('hex')}-${span}-01`;
+}
