@@ -3,5 +3,12 @@
  * one machine) and the SQLite outbox/inbox stores.
  */
 export { BROKER_SCHEMA_VERSION, migrateBroker } from './broker-schema.js';
+export { ConnectionLock, connectionLock } from './sqlite-connection-lock.js';
+export { createSqliteDatabase } from './sqlite-database.js';
+export { SqliteInboxStore } from './sqlite-inbox-store.js';
+export { migrateSqlite } from './sqlite-migrations.js';
+export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './sqlite-outbox-store.js';
+export { createSqlitePersistence, type SqlitePersistenceOptions } from './sqlite-persistence.js';
+export { type SqliteTables, sqliteTables } from './sqlite-tables.js';
 export { createSqliteTransport, type SqliteTransportOptions } from './sqlite-transport.js';
 export { createTransportFromUrl } from './url.js';

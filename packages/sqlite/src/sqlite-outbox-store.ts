@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import {
+  assertPositiveInteger,
+  ErrorCodes,
+  type Headers,
+  MailroomError,
+  type OutboxClaim,
+  type OutboxCounts,
+  type OutboxMessage,
+  type OutboxOutcome,
+  type OutboxRecord,
+  type OutboxStore,
+  orderingKeysOf,
+  type Route,
+  selectInKeyOrder,
+} from '@mailroom/core';
+import type { Database, Statement } from 'better-sqlite3';
+import { connectionLock } from './sqlite-connection-lock.js';
+import type { SqliteTables } from './sqlite-tables.js';
+
+/** Options of {@link SqliteOutboxStore}. */
+export interface SqliteOutboxStoreOptions {
+  database: Database;
+  tables: SqliteTables;
+  /**
+   * How long a relay's claim holds its rows. A relay that dies leaves them claimed until then;
+   * a relay slower than this may see them published again by another (the inbox drops the
+   * duplicate). Default 30 000 ms.
+   */
+  leaseMs?: number;
+}
+
+interface OutboxRow {
+  id: number;
+  route_kind: 'event' | 'command';
+  type: string;
+  destination: string | null;
+  headers: string;
+  body: Buffer;
+  ordering_key: string | null;
+  attempts: number;
+  created_at: number;
+}
+
+type Statements = Record<'insert' | 'due' | 'candidates' | 'claimRow' | 'markSent' | 'markFailed' | 'release' | 'unsentOfKeys' | 'purge' | 'counts', Statement>;
+
+const COLUMNS = 'id, route_kind, type, destination, headers, body, ordering_key, attempts, created_at';
+
+/**
+ * The outbox in SQLite. `add` inserts in the caller's transaction. `claim` marks due rows with a
+ * lease (claim token and expiry) in a short `BEGIN IMMEDIATE` transaction, so relays of several
+ * processes on one file never hold the same row while their leases run; a relay that dies leaves
+ * its rows until the lease expires. `complete` only touches rows still leased to its claim.
+ */
+export class SqliteOutboxStore implements OutboxStore<Database> {
+  private readonly db: Database;
+  private readonly t: SqliteTables;
+  private readonly leaseMs: number;
+  private statements: Statements | undefined;
+
+  constructor(options: SqliteOutboxStoreOptions) {
+    this.db = options.database;
+    this.t = options.tables;
+    this.leaseMs = assertPositiveInteger(options.leaseMs ?? 30_000, 'SQLite outbox leaseMs');
+  }
+
+  async add(tx: Database, messages: readonly OutboxMessage[]): Promise<void> {
+    if (tx !== this.db) throw new MailroomError(ErrorCodes.PERSISTENCE_CONFIG, 'SQLite outbox: tx must be the Database connection the store was created with');
+    if (!tx.inTransaction) {
+      throw new MailroomError(
+        ErrorCodes.PERSISTENCE_NO_TRANSACTION,
+        'SQLite outbox: messages must be added inside a transaction (endpoint.transaction, persistence.transaction or a handler)',
+      );
+    }
+    const insert = this.prepared().insert;
+    const now = Date.now();
+    for (const message of messages) {
+      const route = message.route;
+      insert.run(
+        route.kind,
+        route.type,
+        route.kind === 'command' ? route.destination : null,
+        JSON.stringify(message.headers),
+        Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+        message.orderingKey ?? null,
+        now,
+        now,
+      );
+    }
+  }
+
+  claim(limit: number): Promise<OutboxClaim> {
+    return connectionLock(this.db).run(() => {
+      const s = this.prepared();
+      const now = Date.now();
+      if (s.due.get(now, now) === undefined) return emptyClaim;
+      const token = randomUUID();
+      const records = this.immediate(() => {
+        const candidates = (s.candidates.all(now, now, limit) as OutboxRow[]).map(toRecord);
+        const selected = this.inKeyOrder(candidates);
+        for (const record of selected) s.claimRow.run(token, now + this.leaseMs, record.id);
+        return selected;
+      });
+      if (records.length === 0) return emptyClaim;
+      return { records, complete: (outcome: OutboxOutcome) => this.complete(token, records, outcome) };
+    });
+  }
+
+  purgeSent(before: Date, limit: number): Promise<number> {
+    return connectionLock(this.db).run(() => this.prepared().purge.run(before.getTime(), limit).changes);
+  }
+
+  counts(): Promise<OutboxCounts> {
+    return connectionLock(this.db).run(() => {
+      const row = this.prepared().counts.get() as { unsent: number | null; sent: number | null };
+      return { unsent: row.unsent ?? 0, sent: row.sent ?? 0 };
+    });
+  }
+
+  private complete(token: string, records: readonly OutboxRecord[], outcome: OutboxOutcome): Promise<void> {
+    return connectionLock(this.db).run(() => {
+      const s = this.prepared();
+      const now = Date.now();
+      const settled = new Set([...outcome.sent, ...outcome.failed.map((f) => f.id)]);
+      this.immediate(() => {
+        for (const id of outcome.sent) s.markSent.run(now, Number(id), token);
+        for (const failure of outcome.failed) s.markFailed.run(failure.error, failure.retryAt.getTime(), Number(failure.id), token);
+        for (const record of records) if (!settled.has(record.id)) s.release.run(Number(record.id), token);
+      });
+    });
+  }
+
+  /** Keeps, per ordering key, only the run of candidates that starts at the key's oldest unsent row (claimed by anyone or not). */
+  private inKeyOrder(candidates: OutboxRecord[]): OutboxRecord[] {
+    const keys = orderingKeysOf(candidates);
+    if (keys.length === 0) return candidates;
+    const newest = Number(candidates[candidates.length - 1]?.id);
+    const rows = this.prepared().unsentOfKeys.all(JSON.stringify(keys), newest) as { ordering_key: string; id: number }[];
+    const unsentByKey = new Map<string, string[]>();
+    for (const row of rows) {
+      const list = unsentByKey.get(row.ordering_key) ?? [];
+      list.push(String(row.id));
+      unsentByKey.set(row.ordering_key, list);
+    }
+    return selectInKeyOrder(candidates, unsentByKey);
+  }
+
+  /** Runs synchronous `work` in a `BEGIN IMMEDIATE` transaction (the caller holds the connection lock). */
+  private immediate<T>(work: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  private prepared(): Statements {
+    const o = this.t.outbox;
+    const dueWhere = 'sent_at IS NULL AND available_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)';
+    this.statements ??= {
+      insert: this.db.prepare(
+        `INSERT INTO ${o} (route_kind, type, destination, headers, body, ordering_key, available_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      due: this.db.prepare(`SELECT 1 FROM ${o} WHERE ${dueWhere} LIMIT 1`),
+      candidates: this.db.prepare(`SELECT ${COLUMNS} FROM ${o} WHERE ${dueWhere} ORDER BY id LIMIT ?`),
+      claimRow: this.db.prepare(`UPDATE ${o} SET claimed_by = ?, claimed_until = ? WHERE id = ?`),
+      markSent: this.db.prepare(`UPDATE ${o} SET sent_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?`),
+      markFailed: this.db.prepare(
+        `UPDATE ${o} SET attempts = attempts + 1, last_error = ?, available_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?`,
+      ),
+      release: this.db.prepare(`UPDATE ${o} SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?`),
+      unsentOfKeys: this.db.prepare(
+        `SELECT ordering_key, id FROM ${o} WHERE sent_at IS NULL AND ordering_key IN (SELECT value FROM json_each(?)) AND id <= ? ORDER BY id`,
+      ),
+      purge: this.db.prepare(`DELETE FROM ${o} WHERE id IN (SELECT id FROM ${o} WHERE sent_at IS NOT NULL AND sent_at < ? LIMIT ?)`),
+      counts: this.db.prepare(`SELECT sum(sent_at IS NULL) AS unsent, sum(sent_at IS NOT NULL) AS sent FROM ${o}`),
+    };
+    return this.statements;
+  }
+}
+
+const emptyClaim: OutboxClaim = Object.freeze({ records: [], complete: async () => undefined });
+
+function toRecord(row: OutboxRow): OutboxRecord {
+  const route: Route =
+    row.route_kind === 'command' ? { kind: 'command', type: row.type, destination: row.destination ?? '' } : { kind: 'event', type: row.type };
+  const message: OutboxMessage = {
+    route,
+    headers: JSON.parse(row.headers) as Headers,
+    body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength),
+    ...(row.ordering_key !== null && { orderingKey: row.ordering_key }),
+  };
+  return { id: String(row.id), message, attempts: row.attempts, createdAt: new Date(row.created_at) };
+}

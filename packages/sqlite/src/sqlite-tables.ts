@@ -1,0 +1,15 @@
+import { assertSqlIdentifier } from '@mailroom/core';
+
+/** Names of the Mailroom tables in the service's SQLite database. */
+export interface SqliteTables {
+  readonly prefix: string;
+  readonly outbox: string;
+  readonly inbox: string;
+  readonly migrations: string;
+}
+
+/** Resolves the table names for a prefix (default `mailroom_`); throws `MAILROOM_ERR_PERSISTENCE_CONFIG` for a bad prefix. */
+export function sqliteTables(tablePrefix: string | undefined = 'mailroom_'): SqliteTables {
+  const prefix = assertSqlIdentifier(tablePrefix, 'SQLite tablePrefix', true);
+  return { prefix, outbox: `${prefix}outbox`, inbox: `${prefix}inbox`, migrations: `${prefix}migrations` };
+}
