@@ -1,7 +1,7 @@
 import { MailroomError } from '@mailroom/core';
 import { HttpErrorCodes } from '../errors.js';
 import type { OperationStore } from './operation-store.js';
-import { checkIdentifier, type SqlDialect, type SqlExecutor, SqlOperationStore } from './sql-operation-store.js';
+import { checkIdentifier, type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from './sql-operation-store.js';
 
 /** The part of a pg client the store uses to run a query. */
 export interface PgQueryable {
@@ -28,21 +28,26 @@ function placeholders(sql: string): string {
   return sql.replace(/\?/g, () => `$${++index}`);
 }
 
-function executorOf(client: PgQueryable): SqlExecutor {
-  return {
-    all: async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(placeholders(sql), [...params])).rows as R[],
-    run: async (sql: string, params: readonly unknown[] = []) => (await client.query(placeholders(sql), [...params])).rowCount ?? 0,
-  };
+async function drive<T>(client: PgQueryable, program: SqlProgram<T>): Promise<T> {
+  let next = program.next();
+  while (!next.done) {
+    const step: SqlStep = next.value;
+    const result = await client.query(placeholders(step.sql), [...step.params]);
+    next = program.next(step.op === 'all' ? result.rows : (result.rowCount ?? 0));
+  }
+  return next.value;
 }
 
 function postgresDialect(pool: PgPoolLike, schema: string | undefined, prefix: string): SqlDialect {
   const scope = `${schema ?? ''}.${prefix}`;
-  const transaction = async <T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> => {
+  const inTransaction = async <T>(lockKey: string, work: (client: PgQueryable) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const result = await work(executorOf(client));
+      // A transaction-scoped advisory lock: writers of one operation are serialized across every process.
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey]);
+      const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -56,21 +61,14 @@ function postgresDialect(pool: PgPoolLike, schema: string | undefined, prefix: s
   };
   return {
     name: 'postgres',
-    ...executorOf(pool),
-    transaction,
-    // A transaction-scoped advisory lock per operation: creating, appending and expiring one
-    // operation are serialized across every process sharing the database.
-    lock: async (sql, id) => {
-      await sql.run('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`mailroom-operation:${scope}:${id}`]);
-    },
-    async migrate(statements: readonly string[]) {
-      await transaction(async (sql) => {
-        await sql.run('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`mailroom-operations-migrate:${scope}`]);
-        if (schema !== undefined) await sql.run(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-        for (const statement of statements) await sql.run(statement);
-      });
-    },
-    table: (name: string) => (schema === undefined ? `"${name}"` : `"${schema}"."${name}"`),
+    read: (program) => drive(pool, program()),
+    transaction: (lockKey, program) => inTransaction(`mailroom-operation:${scope}:${lockKey}`, (client) => drive(client, program())),
+    migrate: (statements) =>
+      inTransaction(`mailroom-operations-migrate:${scope}`, async (client) => {
+        if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        for (const statement of statements) await client.query(statement);
+      }),
+    table: (name) => (schema === undefined ? `"${name}"` : `"${schema}"."${name}"`),
   };
 }
 

@@ -14,24 +14,42 @@ import type {
   StoredOperation,
 } from './operation-store.js';
 
-/** Runs SQL with `?` placeholders. */
-export interface SqlExecutor {
-  all<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
-  /** Resolves with the number of rows changed. */
-  run(sql: string, params?: readonly unknown[]): Promise<number>;
+/** One SQL statement (with `?` placeholders) a {@link SqlProgram} asks its dialect to run. */
+export interface SqlStep {
+  readonly op: 'all' | 'run';
+  readonly sql: string;
+  readonly params: readonly unknown[];
 }
 
-/** What differs between databases: transactions, per-operation locking and qualified table names. */
-export interface SqlDialect extends SqlExecutor {
+/**
+ * Store logic written once for every database: a generator that yields statements and receives
+ * their results (rows for `all`, changed-row count for `run`). A synchronous driver (SQLite) runs a
+ * whole program inside one synchronous transaction; an asynchronous one (PostgreSQL) awaits each step.
+ */
+export type SqlProgram<T> = Generator<SqlStep, T, unknown>;
+
+/** What differs between databases: how programs run, transactions, per-operation locking, table names. */
+export interface SqlDialect {
   readonly name: string;
-  /** Runs `work` in one transaction: commits when it resolves, rolls back when it rejects. */
-  transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T>;
-  /** Inside a transaction: serializes every writer of the operation `id` until the transaction ends. */
-  lock(sql: SqlExecutor, id: string): Promise<void>;
+  /** Runs `program` outside a transaction (reads). */
+  read<T>(program: () => SqlProgram<T>): Promise<T>;
+  /**
+   * Runs `program` in one transaction that first takes the write lock of `lockKey` (serializing
+   * every writer of that operation across processes): commits when it returns, rolls back when it throws.
+   */
+  transaction<T>(lockKey: string, program: () => SqlProgram<T>): Promise<T>;
   /** Runs the DDL statements, idempotently, safe against concurrent migrations. */
   migrate(statements: readonly string[]): Promise<void>;
   /** The quoted, qualified name of a table. */
   table(name: string): string;
+}
+
+function* all<R>(sql: string, params: readonly unknown[] = []): Generator<SqlStep, R[], unknown> {
+  return (yield { op: 'all', sql, params }) as R[];
+}
+
+function* run(sql: string, params: readonly unknown[] = []): Generator<SqlStep, number, unknown> {
+  return Number(yield { op: 'run', sql, params });
 }
 
 const TERMINAL: Partial<Record<EntryKind, OperationStatus>> = { completed: 'completed', failed: 'failed', 'timed-out': 'timed-out' };
@@ -153,16 +171,16 @@ export class SqlOperationStore implements OperationStore {
   }
 
   async create(operation: NewOperation, classify: Classifier): Promise<boolean> {
-    const created = await this.db.transaction(async (sql) => {
-      await this.db.lock(sql, operation.id);
+    const self = this;
+    const created = await this.db.transaction(operation.id, function* () {
       const now = Date.now();
-      const inserted = await sql.run(
-        `INSERT INTO ${this.operations} (id, name, status, steps, started_at, updated_at, deadline, ended_at, last_seq)
+      const inserted = yield* run(
+        `INSERT INTO ${self.operations} (id, name, status, steps, started_at, updated_at, deadline, ended_at, last_seq)
          VALUES (?, ?, 'pending', ?, ?, ?, ?, NULL, 1) ON CONFLICT (id) DO NOTHING`,
         [operation.id, operation.name, JSON.stringify(operation.steps), operation.startedAt.getTime(), now, operation.deadline?.getTime() ?? null],
       );
       if (inserted === 0) return false;
-      await sql.run(`INSERT INTO ${this.entries} (operation_id, seq, kind, type, message_id, at, recorded_at, data) VALUES (?, 1, 'started', ?, ?, ?, ?, ?)`, [
+      yield* run(`INSERT INTO ${self.entries} (operation_id, seq, kind, type, message_id, at, recorded_at, data) VALUES (?, 1, 'started', ?, ?, ?, ?, ?)`, [
         operation.id,
         operation.started.type,
         operation.started.messageId,
@@ -170,12 +188,11 @@ export class SqlOperationStore implements OperationStore {
         now,
         json(operation.started.data),
       ]);
-      const early = await sql.all<EarlyRow>(
-        `SELECT message_id, type, at, data FROM ${this.early} WHERE operation_id = ? ORDER BY at, received_at, message_id`,
-        [operation.id],
-      );
+      const early = yield* all<EarlyRow>(`SELECT message_id, type, at, data FROM ${self.early} WHERE operation_id = ? ORDER BY at, received_at, message_id`, [
+        operation.id,
+      ]);
       if (early.length > 0) {
-        await sql.run(`DELETE FROM ${this.early} WHERE operation_id = ?`, [operation.id]);
+        yield* run(`DELETE FROM ${self.early} WHERE operation_id = ?`, [operation.id]);
         const row: OperationRow = {
           id: operation.id,
           name: operation.name,
@@ -186,7 +203,7 @@ export class SqlOperationStore implements OperationStore {
           last_seq: 1,
         };
         for (const event of early) {
-          await this.apply(sql, row, { type: event.type, messageId: event.message_id, at: new Date(Number(event.at)), data: parse(event.data) }, classify);
+          yield* self.apply(row, { type: event.type, messageId: event.message_id, at: new Date(Number(event.at)), data: parse(event.data) }, classify);
         }
       }
       return true;
@@ -196,36 +213,36 @@ export class SqlOperationStore implements OperationStore {
   }
 
   async append(operationId: string, event: OperationEvent, classify: Classifier): Promise<AppendOutcome> {
-    const outcome = await this.db.transaction(async (sql) => {
-      await this.db.lock(sql, operationId);
-      const [row] = await sql.all<OperationRow>(`SELECT id, name, status, steps, started_at, deadline, last_seq FROM ${this.operations} WHERE id = ?`, [
+    const self = this;
+    const outcome = await this.db.transaction(operationId, function* (): SqlProgram<AppendOutcome> {
+      const [row] = yield* all<OperationRow>(`SELECT id, name, status, steps, started_at, deadline, last_seq FROM ${self.operations} WHERE id = ?`, [
         operationId,
       ]);
       if (!row) {
-        await sql.run(
-          `INSERT INTO ${this.early} (operation_id, message_id, type, at, received_at, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (operation_id, message_id) DO NOTHING`,
+        yield* run(
+          `INSERT INTO ${self.early} (operation_id, message_id, type, at, received_at, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (operation_id, message_id) DO NOTHING`,
           [operationId, event.messageId, event.type, event.at.getTime(), Date.now(), json(event.data)],
         );
-        return 'early' as const;
+        return 'early';
       }
-      return this.apply(sql, row, event, classify);
+      return yield* self.apply(row, event, classify);
     });
     if (outcome === 'recorded') this.notify(operationId);
     return outcome;
   }
 
   /** Applies an event to a locked operation row, updating `row` in place. */
-  private async apply(sql: SqlExecutor, row: OperationRow, event: OperationEvent, classify: Classifier): Promise<AppendOutcome> {
+  private *apply(row: OperationRow, event: OperationEvent, classify: Classifier): SqlProgram<AppendOutcome> {
     if (row.status !== 'pending') return 'final';
     const role = classify(row.name, { type: event.type, data: event.data });
     if (!role) return 'unrelated';
     if (role.kind === 'started') return 'duplicate';
-    const [existing] = await sql.all(`SELECT seq FROM ${this.entries} WHERE operation_id = ? AND message_id = ?`, [row.id, event.messageId]);
+    const [existing] = yield* all(`SELECT seq FROM ${this.entries} WHERE operation_id = ? AND message_id = ?`, [row.id, event.messageId]);
     if (existing) return 'duplicate';
     const seq = Number(row.last_seq) + 1;
     const now = Date.now();
     const status = TERMINAL[role.kind] ?? 'pending';
-    await sql.run(`INSERT INTO ${this.entries} (operation_id, seq, kind, type, message_id, at, recorded_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
+    yield* run(`INSERT INTO ${this.entries} (operation_id, seq, kind, type, message_id, at, recorded_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, [
       row.id,
       seq,
       role.kind,
@@ -235,7 +252,7 @@ export class SqlOperationStore implements OperationStore {
       now,
       json(role.data),
     ]);
-    await sql.run(`UPDATE ${this.operations} SET last_seq = ?, updated_at = ?, status = ?, ended_at = ? WHERE id = ?`, [
+    yield* run(`UPDATE ${this.operations} SET last_seq = ?, updated_at = ?, status = ?, ended_at = ? WHERE id = ?`, [
       seq,
       now,
       status,
@@ -248,14 +265,20 @@ export class SqlOperationStore implements OperationStore {
   }
 
   async read(operationId: string, afterSeq = 0): Promise<StoredOperation | undefined> {
-    const [row] = await this.db.all<OperationRow>(`SELECT id, name, status, steps, started_at, deadline, last_seq FROM ${this.operations} WHERE id = ?`, [
-      operationId,
-    ]);
-    if (!row) return undefined;
-    const entries = await this.db.all<EntryRow>(
-      `SELECT seq, kind, type, message_id, at, recorded_at, data FROM ${this.entries} WHERE operation_id = ? AND seq > ? ORDER BY seq`,
-      [operationId, afterSeq],
-    );
+    const self = this;
+    const found = await this.db.read(function* () {
+      const [row] = yield* all<OperationRow>(`SELECT id, name, status, steps, started_at, deadline, last_seq FROM ${self.operations} WHERE id = ?`, [
+        operationId,
+      ]);
+      if (!row) return undefined;
+      const entries = yield* all<EntryRow>(
+        `SELECT seq, kind, type, message_id, at, recorded_at, data FROM ${self.entries} WHERE operation_id = ? AND seq > ? ORDER BY seq`,
+        [operationId, afterSeq],
+      );
+      return { row, entries };
+    });
+    if (!found) return undefined;
+    const { row, entries } = found;
     return {
       operation: {
         id: row.id,
@@ -280,18 +303,20 @@ export class SqlOperationStore implements OperationStore {
   }
 
   async expire(now: Date = new Date()): Promise<string[]> {
-    const due = await this.db.all<{ id: string }>(
-      `SELECT id FROM ${this.operations} WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT ${EXPIRE_BATCH}`,
-      [now.getTime()],
+    const self = this;
+    const due = await self.db.read(() =>
+      all<{ id: string }>(
+        `SELECT id FROM ${this.operations} WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT ${EXPIRE_BATCH}`,
+        [now.getTime()],
+      ),
     );
     const expired: string[] = [];
     for (const { id } of due) {
-      const outcome = await this.db.transaction(async (sql) => {
-        await this.db.lock(sql, id);
-        const [row] = await sql.all<OperationRow>(`SELECT id, name, status, steps, started_at, deadline, last_seq FROM ${this.operations} WHERE id = ?`, [id]);
+      const outcome = await this.db.transaction(id, function* (): SqlProgram<AppendOutcome> {
+        const [row] = yield* all<OperationRow>(`SELECT id, name, status, steps, started_at, deadline, last_seq FROM ${self.operations} WHERE id = ?`, [id]);
         if (row?.status !== 'pending' || row.deadline === null || Number(row.deadline) > now.getTime()) return 'final';
         const data = { deadline: iso(row.deadline) };
-        return this.apply(sql, row, { type: TIMED_OUT_TYPE, messageId: 'mailroom:timed-out', at: now }, () => ({ kind: 'timed-out', data }));
+        return yield* self.apply(row, { type: TIMED_OUT_TYPE, messageId: 'mailroom:timed-out', at: now }, () => ({ kind: 'timed-out', data }));
       });
       if (outcome === 'recorded') {
         expired.push(id);
@@ -302,7 +327,7 @@ export class SqlOperationStore implements OperationStore {
   }
 
   purgeEarly(before: Date): Promise<number> {
-    return this.db.run(`DELETE FROM ${this.early} WHERE received_at < ?`, [before.getTime()]);
+    return this.db.read(() => run(`DELETE FROM ${this.early} WHERE received_at < ?`, [before.getTime()]));
   }
 
   onAppend(listener: (operationId: string) => void): Disposable {

@@ -1,7 +1,7 @@
 import { MailroomError } from '@mailroom/core';
 import { HttpErrorCodes } from '../errors.js';
 import type { OperationStore } from './operation-store.js';
-import { checkIdentifier, type SqlDialect, type SqlExecutor, SqlOperationStore } from './sql-operation-store.js';
+import { checkIdentifier, type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from './sql-operation-store.js';
 
 /** The part of a better-sqlite3 statement the store uses. */
 export interface SqliteStatementLike {
@@ -12,13 +12,15 @@ export interface SqliteStatementLike {
 /** The part of a better-sqlite3 `Database` the store uses: a `new Database(file)` fits as it is. */
 export interface SqliteDatabaseLike {
   prepare(sql: string): SqliteStatementLike;
-  exec(sql: string): unknown;
-  readonly inTransaction: boolean;
+  transaction(fn: () => unknown): { immediate(): unknown };
 }
 
 /** Options of {@link createSqliteOperationStore}. */
 export interface SqliteOperationStoreOptions {
-  /** Your better-sqlite3 connection. Give the store a connection of its own (its own file fits best): it opens `BEGIN IMMEDIATE` transactions on it. */
+  /**
+   * Your better-sqlite3 connection. Several processes may open the same file; better-sqlite3's
+   * busy timeout (5 s by default) makes a writer wait for another process's short transaction.
+   */
   database: SqliteDatabaseLike;
   /** Prefix of the store's table names. Default `mailroom_`. */
   tablePrefix?: string;
@@ -34,51 +36,43 @@ function sqliteDialect(db: SqliteDatabaseLike): SqlDialect {
     }
     return statement;
   };
-  const executor: SqlExecutor = {
-    all: async <R>(sql: string, params: readonly unknown[] = []) => prepare(sql).all(...params) as R[],
-    run: async (sql: string, params: readonly unknown[] = []) => Number(prepare(sql).run(...params).changes),
+  const execute = (step: SqlStep): unknown =>
+    step.op === 'all' ? prepare(step.sql).all(...step.params) : Number(prepare(step.sql).run(...step.params).changes);
+  // Runs a whole program synchronously: nothing else in this process can interleave with it.
+  const drive = <T>(program: SqlProgram<T>): T => {
+    let next = program.next();
+    while (!next.done) next = program.next(execute(next.value));
+    return next.value;
   };
-  // One connection runs one transaction at a time: later ones wait their turn in this process;
-  // other processes wait on SQLite's write lock (better-sqlite3's busy timeout, 5 s by default).
-  let queue: Promise<unknown> = Promise.resolve();
   return {
     name: 'sqlite',
-    ...executor,
-    transaction<T>(work: (sql: SqlExecutor) => Promise<T>): Promise<T> {
-      const run = queue.then(async () => {
-        db.exec('BEGIN IMMEDIATE');
-        try {
-          const result = await work(executor);
-          db.exec('COMMIT');
-          return result;
-        } catch (error) {
-          if (db.inTransaction) db.exec('ROLLBACK');
-          throw error;
-        }
-      });
-      queue = run.catch(() => undefined);
-      return run;
+    read: async (program) => drive(program()),
+    // BEGIN IMMEDIATE takes SQLite's single write lock at once, which serializes every writer.
+    transaction: async <T>(_lockKey: string, program: () => SqlProgram<T>) => {
+      let result: T | undefined;
+      db.transaction(() => {
+        result = drive(program());
+      }).immediate();
+      return result as T;
     },
-    lock: async () => {
-      // BEGIN IMMEDIATE already holds the database's single write lock.
+    async migrate(statements) {
+      db.transaction(() => {
+        for (const statement of statements) prepare(statement).run();
+      }).immediate();
     },
-    async migrate(statements: readonly string[]) {
-      await this.transaction(async (sql) => {
-        for (const statement of statements) await sql.run(statement);
-      });
-    },
-    table: (name: string) => `"${name}"`,
+    table: (name) => `"${name}"`,
   };
 }
 
 /**
- * An {@link OperationStore} in SQLite over your better-sqlite3 connection. Call `migrate()` once
- * (idempotent) before use; the tracker does it on start. Throws `MAILROOM_ERR_OPERATION_CONFIG`
- * for a missing connection or a malformed table prefix.
+ * An {@link OperationStore} in SQLite over your better-sqlite3 connection. Each store call runs as
+ * one synchronous `BEGIN IMMEDIATE` transaction, so it never interleaves with other work in the
+ * process. Call `migrate()` once (idempotent) before use; the tracker does it on start. Throws
+ * `MAILROOM_ERR_OPERATION_CONFIG` for a missing connection or a malformed table prefix.
  */
 export function createSqliteOperationStore(options: SqliteOperationStoreOptions): OperationStore {
   const database = options?.database;
-  if (!database || typeof database.prepare !== 'function' || typeof database.exec !== 'function') {
+  if (!database || typeof database.prepare !== 'function' || typeof database.transaction !== 'function') {
     throw new MailroomError(HttpErrorCodes.OPERATION_CONFIG, 'createSqliteOperationStore needs database: a better-sqlite3 Database (new Database(file))');
   }
   const prefix = checkIdentifier(options.tablePrefix ?? 'mailroom_', 'tablePrefix');

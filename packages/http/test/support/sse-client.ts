@@ -15,7 +15,7 @@ export interface SseConnection {
   /** Comment lines (heartbeats). */
   readonly comments: string[];
   /** The `retry:` value, if sent. */
-  retry: number | undefined;
+  readonly retry: number | undefined;
   /** Resolves when the server ended the stream or it was closed. */
   readonly ended: Promise<void>;
   /** Resolves once `count` events have arrived in all; rejects after `timeoutMs`. */
@@ -39,12 +39,15 @@ export async function openSse(url: string, options: { lastEventId?: string } = {
   const notify = () => {
     for (const listener of [...listeners]) listener();
   };
+  let retry: number | undefined;
   const connection: SseConnection = {
     status: response.statusCode,
     headers: response.headers,
     events,
     comments,
-    retry: undefined,
+    get retry() {
+      return retry;
+    },
     ended: (async () => {
       let buffer = '';
       let current: { id?: string; event?: string; data: string[] } = { data: [] };
@@ -68,7 +71,7 @@ export async function openSse(url: string, options: { lastEventId?: string } = {
               if (field === 'data') current.data.push(value);
               else if (field === 'id') current.id = value;
               else if (field === 'event') current.event = value;
-              else if (field === 'retry') connection.retry = Number(value);
+              else if (field === 'retry') retry = Number(value);
             }
             newline = buffer.search(/\r\n|\r|\n/);
           }
