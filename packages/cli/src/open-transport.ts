@@ -1,0 +1,67 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { connectTransport, ErrorCodes, errorMessage, isMailroomError, MailroomError, redactUrl, type Transport, transportScheme } from '@mailroom/core';
+import { CliErrorCodes } from './errors.js';
+import { withTimeout } from './with-timeout.js';
+
+/** Where and how long {@link openTransport} connects. */
+export interface OpenTransportOptions {
+  /** The transport URL: a SQLite file path, `sqlite:PATH`, `amqp://`, `amqps://`, `nats://` or `memory:`. */
+  url: string;
+  /** Resolves relative SQLite paths. */
+  cwd: string;
+  /** Gives up connecting after this many milliseconds. */
+  timeoutMs: number;
+}
+
+/** The path of the broker file a SQLite URL names (the same rules as `@mailroom/sqlite`), resolved against `cwd`. */
+export function sqliteFileOf(url: string, cwd: string): string {
+  let path = url;
+  const scheme = /^(sqlite|file):(\/\/)?/i.exec(url);
+  if (scheme) {
+    path = url.slice(scheme[0].length);
+    const query = path.indexOf('?');
+    if (query >= 0) path = path.slice(0, query);
+    path = decodeURIComponent(path);
+  }
+  return resolve(cwd, path);
+}
+
+/**
+ * Connects the transport a URL names, for a command that inspects or repairs it. Guarantees it
+ * never creates a SQLite broker file (throws `MAILROOM_ERR_CLI_BROKER_FILE_NOT_FOUND`), never
+ * waits longer than `timeoutMs` (throws `MAILROOM_ERR_TRANSPORT_UNAVAILABLE`, and closes a
+ * connection that arrives late), and reports any other failure as a `MailroomError` whose message
+ * names the URL with its password redacted.
+ */
+export async function openTransport({ url, cwd, timeoutMs }: OpenTransportOptions): Promise<Transport> {
+  const scheme = transportScheme(url);
+  let target = url;
+  if (scheme === 'sqlite:' || scheme === 'file:') {
+    const file = sqliteFileOf(url, cwd);
+    if (!existsSync(file)) {
+      throw new MailroomError(
+        CliErrorCodes.BROKER_FILE_NOT_FOUND,
+        `SQLite broker file ${file} does not exist (from transport ${JSON.stringify(redactUrl(url))}); check the path, or start an endpoint on it first`,
+      );
+    }
+    const plainPath = !/^(sqlite|file):/i.test(url);
+    if (plainPath) target = file;
+  }
+  const connecting = connectTransport(target);
+  try {
+    return await withTimeout(
+      connecting,
+      timeoutMs,
+      () =>
+        new MailroomError(
+          ErrorCodes.TRANSPORT_UNAVAILABLE,
+          `The broker at ${redactUrl(url)} did not answer within ${timeoutMs} ms (--timeout); is it running and reachable?`,
+        ),
+    );
+  } catch (error) {
+    void connecting.then((late) => late.close()).catch(() => undefined);
+    if (isMailroomError(error)) throw error;
+    throw new MailroomError(ErrorCodes.TRANSPORT_UNAVAILABLE, `Cannot connect to ${redactUrl(url)}: ${errorMessage(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,39 @@
+import { errorMessage, isMailroomError } from '@mailroom/core';
+import { CommanderError } from 'commander';
+import { type CliIo, processIo } from './cli-io.js';
+import type { CommandContext } from './command-context.js';
+import { type ExitCode, ExitCodes, exitCodeFor } from './exit-codes.js';
+import { createProgram } from './program.js';
+import { redactSecrets } from './redact-secrets.js';
+
+const DISPLAY_ONLY = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version', 'commander.executeSubCommandAsync']);
+
+function describe(error: unknown): string {
+  let text = errorMessage(error);
+  if (!isMailroomError(error) && error instanceof Error && error.name !== 'Error') text = `${error.name}: ${text}`;
+  if (isMailroomError(error)) text += ` (${error.code})`;
+  return text;
+}
+
+/**
+ * Runs the `mailroom` command with `args` (the arguments after `mailroom`) and resolves with its
+ * exit code (see `ExitCodes`); it never calls `process.exit` and never rejects. Errors are printed
+ * on standard error, one line, with their `MAILROOM_ERR_*` code and with every URL password and
+ * token replaced by `***`.
+ */
+export async function runCli(args: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
+  const ctx: CommandContext = { io, secrets: [] };
+  const program = createProgram(ctx);
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return ExitCodes.OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (DISPLAY_ONLY.has(error.code) || error.exitCode === 0) return ExitCodes.OK;
+      return ExitCodes.USAGE;
+    }
+    io.stderr(`mailroom: ${redactSecrets(describe(error), ctx.secrets)}\n`);
+    if (io.env.MAILROOM_DEBUG && error instanceof Error && error.stack) io.stderr(`${redactSecrets(error.stack, ctx.secrets)}\n`);
+    return exitCodeFor(error);
+  }
+}
