@@ -1,10 +1,17 @@
 import { describeInboxStore, describeOutboxStore, Services, serviceAvailable } from '@mailroom/conformance';
 import { describe } from 'vitest';
+import { describeCrashTest } from './crash.js';
 import { createPostgresFixture } from './pg-fixture.js';
+import { describeRaceTest } from './race.js';
+import { describeRestartTest } from './restart.js';
 
+// One file, so its tests run one after another: the restart test stops the server the others use.
 const available = await serviceAvailable(Services.postgres);
 
 describe.runIf(available)('postgres', () => {
   describeOutboxStore({ name: 'postgres', create: createPostgresFixture });
   describeInboxStore({ name: 'postgres', create: createPostgresFixture });
+  describeRaceTest();
+  describeCrashTest();
+  describeRestartTest();
 });
