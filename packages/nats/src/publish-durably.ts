@@ -1,0 +1,74 @@
+import { ErrorCodes, errorMessage, MailroomError } from '@mailroom/core';
+import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
+
+/** What {@link publishDurably} needs besides the message. */
+export interface PublishContext {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  /** Overall time allowed, outages included. */
+  readonly timeoutMs: number;
+  /** True once the transport was closed: stop retrying. */
+  readonly closed: () => boolean;
+  /** True while the client holds a connection to a server (false between a disconnect and the reconnect). */
+  readonly connected: () => boolean;
+  /** Called when no stream answered although connected (deleted streams): recreates them. */
+  readonly recreateTopology: () => Promise<void>;
+}
+
+const ATTEMPT_TIMEOUT_MS = 5000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Publishes one message to JetStream and resolves with the stream's acknowledgement, that is once
+ * the server stored it (on disk with file storage). While the server cannot be reached it retries
+ * with the same `Nats-Msg-Id`, so a message stored by an attempt whose answer was lost is stored
+ * only once. Throws `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when the server stayed unreachable for
+ * `timeoutMs`, `MAILROOM_ERR_TRANSPORT_CONFIRM_TIMEOUT` when connected but unconfirmed,
+ * `MAILROOM_ERR_TRANSPORT_PUBLISH_REJECTED` when the server refused the message (limits, size).
+ */
+export async function publishDurably(
+  context: PublishContext,
+  subject: string,
+  body: Uint8Array,
+  options: { headers: MsgHdrs; msgID?: string | undefined },
+): Promise<PubAck> {
+  const deadline = Date.now() + context.timeoutMs;
+  let lastError: unknown;
+  let recreated = false;
+  for (let attempt = 0; ; attempt++) {
+    if (context.closed()) throw new MailroomError(ErrorCodes.TRANSPORT_CLOSED, 'The NATS transport is closed; the message was not published');
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    try {
+      return await context.js.publish(subject, body, {
+        headers: options.headers,
+        ...(options.msgID !== undefined && { msgID: options.msgID }),
+        timeout: Math.max(50, Math.min(remaining, ATTEMPT_TIMEOUT_MS)),
+      });
+    } catch (error) {
+      lastError = error;
+      if (error instanceof JetStreamApiError || /max_payload|maximum payload/i.test(errorMessage(error))) {
+        throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `JetStream refused the message on ${subject}: ${errorMessage(error)}`, { cause: error });
+      }
+      // No stream answered the subject although connected: the streams were deleted (or JetStream is starting).
+      if ((error as Error)?.name === 'JetStreamNotEnabled' && !recreated && context.connected()) {
+        recreated = true;
+        await context.recreateTopology().catch(() => undefined);
+        continue;
+      }
+      if (context.nc.isClosed() && !context.closed()) break;
+      await sleep(Math.min(100 * 2 ** attempt, 1000, Math.max(0, deadline - Date.now())));
+    }
+  }
+  if (context.closed()) throw new MailroomError(ErrorCodes.TRANSPORT_CLOSED, 'The NATS transport is closed; the message was not published');
+  const reachable = context.connected();
+  throw new MailroomError(
+    reachable ? ErrorCodes.TRANSPORT_CONFIRM_TIMEOUT : ErrorCodes.TRANSPORT_UNAVAILABLE,
+    reachable
+      ? `JetStream did not confirm the message on ${subject} within ${context.timeoutMs} ms; it may or may not be stored (publishing it again with the same id stores it once)`
+      : `The NATS server could not be reached within ${context.timeoutMs} ms; the message on ${subject} was not confirmed (${errorMessage(lastError)})`,
+    { cause: lastError, details: { subject, timeoutMs: context.timeoutMs } },
+  );
+}
