@@ -1,5 +1,6 @@
 import { describeInboxStore, describeOutboxStore, Services, serviceAvailable } from '@mailroom/conformance';
 import { describe } from 'vitest';
+import { describeConfigTests } from './config.js';
 import { describeCrashTest } from './crash.js';
 import { createPostgresFixture } from './pg-fixture.js';
 import { describeRaceTest } from './race.js';
@@ -9,6 +10,7 @@ import { describeRestartTest } from './restart.js';
 const available = await serviceAvailable(Services.postgres);
 
 describe.runIf(available)('postgres', () => {
+  describeConfigTests();
   describeOutboxStore({ name: 'postgres', create: createPostgresFixture });
   describeInboxStore({ name: 'postgres', create: createPostgresFixture });
   describeRaceTest();
