@@ -115,9 +115,10 @@ export interface Gateway {
 export async function startGateway(
   store: OperationStore,
   endpoint: Endpoint<any>,
-  options: { pollIntervalMs?: number; heartbeatMs?: number } = {},
+  options: { pollIntervalMs?: number; heartbeatMs?: number; routes?: (app: FastifyInstance) => void } = {},
 ): Promise<Gateway> {
   const app = Fastify();
+  options.routes?.(app);
   await app.register(mailroomFastify, { operationsPath: '/api/operations' });
   await app.register(operationRoutes, {
     prefix: '/api/operations',
@@ -151,7 +152,7 @@ export interface OperationsRig {
 }
 
 /** Starts the tracker (its own endpoint on the shared broker) and a gateway; `services` adds orders, warehouse and shipping handlers. */
-export async function startRig(dialect: Dialect, options: { services?: boolean } = {}): Promise<OperationsRig> {
+export async function startRig(dialect: Dialect, options: { services?: boolean; routes?: (app: FastifyInstance) => void } = {}): Promise<OperationsRig> {
   const db = await dialect.open();
   const harness = createTestHarness();
   const trackerTransport = createMemoryTransport({ broker: harness.broker });
@@ -177,7 +178,7 @@ export async function startRig(dialect: Dialect, options: { services?: boolean }
   }
   await tracker.start();
   await harness.start();
-  const gateway = await startGateway(trackerStore, gatewayEndpoint);
+  const gateway = await startGateway(trackerStore, gatewayEndpoint, { ...(options.routes && { routes: options.routes }) });
   return {
     harness,
     trackerTransport,
