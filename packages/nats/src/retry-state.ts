@@ -18,7 +18,7 @@ export class RetryStateStore {
   async firstFailureAt(key: string): Promise<Date | undefined> {
     try {
       const entry = await (await this.bucket()).get(key);
-      if (!entry || entry.operation !== 'PUT') return undefined;
+      if (entry?.operation !== 'PUT') return undefined;
       const time = new Date(entry.string());
       return Number.isNaN(time.getTime()) ? undefined : time;
     } catch (error) {
