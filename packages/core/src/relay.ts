@@ -246,10 +246,10 @@ export class Relay {
     let failures = 0;
     while (this.running) {
       this.woken = false;
+      let batch: RelayBatchEvent | undefined;
       try {
-        const batch = await this.runOnce();
+        batch = await this.runOnce();
         failures = 0;
-        if (batch && batch.claimed === this.settings.batchSize) continue;
       } catch (error) {
         failures += 1;
         this.recordError(error instanceof PhaseError ? error.phase : 'claim', error instanceof PhaseError ? error.cause : error, failures);
@@ -257,7 +257,8 @@ export class Relay {
         continue;
       }
       if (Date.now() >= this.nextCleanupAt) await this.cleanupQuietly();
-      await this.pause(this.settings.pollIntervalMs, false);
+      // After a batch, look again at once: more rows may be due. Sleep only when the outbox had nothing.
+      if (!batch) await this.pause(this.settings.pollIntervalMs, false);
     }
   }
 
