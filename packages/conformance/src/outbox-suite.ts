@@ -197,6 +197,18 @@ export function describeOutboxStore<Tx>(options: StoreSuiteOptions<Tx>): void {
       expect(await f.outbox.counts()).toEqual({ unsent: 0, sent: 4 });
     });
 
+    it('holds back only the key of a refused row: rows of other keys and without a key still go', async () => {
+      const type = uniqueName('HeadOfLine');
+      for (let i = 1; i <= 5; i++) await add([outboxMessage(type, i, 'stuck')]);
+      const head = await f.outbox.claim(1);
+      await head.complete({ sent: [], failed: [{ id: head.records[0]?.id as string, error: 'poison', retryAt: new Date(Date.now() + 60_000) }] });
+      await add([outboxMessage(type, 6), outboxMessage(type, 7, 'other')]);
+      const claim = await f.outbox.claim(3);
+      expect(claim.records.map((r) => decode(r.message.body).n)).toEqual([6, 7]);
+      await claim.complete({ sent: claim.records.map((r) => r.id), failed: [] });
+      expect(await f.outbox.counts()).toEqual({ unsent: 5, sent: 2 });
+    });
+
     it('hands each row to exactly one of several concurrent claimers', async () => {
       const type = uniqueName('Shared');
       for (let i = 0; i < 10; i++) await add(Array.from({ length: 20 }, (_, j) => outboxMessage(type, i * 20 + j, j % 4 === 0 ? `key-${j % 3}` : undefined)));

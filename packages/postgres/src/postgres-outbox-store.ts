@@ -96,6 +96,9 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
         `SELECT o.seq::text AS id, o.route_kind, o.type, o.destination, o.headers, o.body, o.ordering_key, o.attempts, o.created_at
            FROM ${this.t.outbox} AS o
           WHERE o.sent_at IS NULL AND o.available_at <= now()
+            AND (o.ordering_key IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM ${this.t.outbox} AS p
+                   WHERE p.ordering_key = o.ordering_key AND p.sent_at IS NULL AND p.seq < o.seq AND p.available_at > now()))
           ORDER BY o.seq
           LIMIT $1
           FOR UPDATE SKIP LOCKED`,

@@ -93,10 +93,10 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
     return connectionLock(this.db).run(() => {
       const s = this.prepared();
       const now = Date.now();
-      if (s.due.get(now, now) === undefined) return emptyClaim;
+      if (s.due.get({ now }) === undefined) return emptyClaim;
       const token = randomUUID();
       const records = this.immediate(() => {
-        const candidates = (s.candidates.all(now, now, limit) as OutboxRow[]).map(toRecord);
+        const candidates = (s.candidates.all({ now, limit }) as OutboxRow[]).map(toRecord);
         const selected = this.inKeyOrder(candidates);
         for (const record of selected) s.claimRow.run(token, now + this.leaseMs, record.id);
         return selected;
@@ -160,13 +160,22 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
 
   private prepared(): Statements {
     const o = this.t.outbox;
-    const dueWhere = 'sent_at IS NULL AND available_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?)';
+    const dueWhere = 'sent_at IS NULL AND available_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now)';
     this.statements ??= {
       insert: this.db.prepare(
         `INSERT INTO ${o} (route_kind, type, destination, headers, body, ordering_key, available_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       due: this.db.prepare(`SELECT 1 FROM ${o} WHERE ${dueWhere} LIMIT 1`),
-      candidates: this.db.prepare(`SELECT ${COLUMNS} FROM ${o} WHERE ${dueWhere} ORDER BY id LIMIT ?`),
+      // A row whose key has an older row waiting for a retry or leased to another relay cannot go yet:
+      // leaving it out keeps it from filling the batch and holding back the rows of other keys.
+      candidates: this.db.prepare(
+        `SELECT ${COLUMNS} FROM ${o} AS o WHERE ${dueWhere}
+           AND (ordering_key IS NULL OR NOT EXISTS (
+                 SELECT 1 FROM ${o} AS p
+                  WHERE p.ordering_key = o.ordering_key AND p.sent_at IS NULL AND p.id < o.id
+                    AND (p.available_at > @now OR p.claimed_until > @now)))
+         ORDER BY id LIMIT @limit`,
+      ),
       claimRow: this.db.prepare(`UPDATE ${o} SET claimed_by = ?, claimed_until = ? WHERE id = ?`),
       markSent: this.db.prepare(`UPDATE ${o} SET sent_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?`),
       markFailed: this.db.prepare(
