@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { isMailroomError } from '@mailroom/core';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -163,11 +164,13 @@ for (const dialect of dialects) {
     it('follows an operation over SSE from start to completed, with steps and timestamps', async () => {
       const rig = await startRig(dialect, { services: true });
       cleanups.push(() => rig.dispose());
+      const posted = performance.now();
       const { operationId, location } = await placeOrder(rig.gateway.base, { orderId: 'A-1', amount: 40 });
       const stream = await openSse(`${location}/events`);
       expect(stream.status).toBe(200);
       expect(stream.headers['content-type']).toBe('text/event-stream; charset=utf-8');
       await stream.ended; // the server ends the stream after the terminal entry
+      console.log(`[http] ${dialect.name}: POST to 202 to SSE 'completed' across 3 services and the tracker: ${(performance.now() - posted).toFixed(0)} ms`);
       expect(stream.retry).toBe(100);
       expect(stream.events.map((e) => [e.id, e.event])).toEqual([
         ['1', 'started'],
@@ -260,8 +263,12 @@ for (const dialect of dialects) {
       await stream.waitForEvents(1);
       await stream.waitForComments(2); // idle: heartbeats every 100 ms
       expect(stream.comments[0]).toMatch(/^heartbeat /);
+      const published = performance.now();
       await rig.driver.publish(PaymentCaptured, { orderId: 'E-1' }, { correlationId: operationId });
       await stream.waitForEvents(2);
+      console.log(
+        `[http] ${dialect.name}: event published to SSE event on another gateway (polling every 50 ms): ${(performance.now() - published).toFixed(0)} ms`,
+      );
       await rig.driver.publish(PaymentDeclined, { orderId: 'E-1', reason: 'fraud check' }, { correlationId: operationId });
       await stream.ended;
       expect(stream.events.map((e) => e.event)).toEqual(['started', 'step', 'failed']);

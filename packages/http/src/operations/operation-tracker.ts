@@ -28,7 +28,12 @@ export interface OperationTrackerOptions {
   sweepIntervalMs?: number;
   /** How long an event for an operation not recorded yet is kept, waiting for it. Default 10 minutes. */
   earlyEventTtlMs?: number;
-  /** Messages handled at once. Default 8. */
+  /**
+   * Events handled at once by this process. Default 1, which records the events of an operation in
+   * the order the transport delivers them. With more (or with several tracker processes), events of
+   * one operation may be recorded out of order, and a step recorded after the terminal event is
+   * ignored like any event for a finished operation.
+   */
   concurrency?: number;
   recoverability?: Partial<RecoverabilityConfig>;
   logger?: Logger;
@@ -83,7 +88,7 @@ export function createOperationTracker(options: OperationTrackerOptions): Operat
     name: options.name ?? 'operations',
     transport,
     logger: log,
-    ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+    concurrency: options.concurrency ?? 1,
     ...(options.recoverability !== undefined && { recoverability: options.recoverability }),
   });
 
