@@ -132,6 +132,8 @@ export class Relay {
   private woken = false;
   private wakeUp: (() => void) | undefined;
   private nextCleanupAt = 0;
+  /** What the loop was doing when an error came: the phase reported by `onError`. */
+  private phase: 'claim' | 'complete' = 'claim';
 
   constructor(options: RelayOptions) {
     if (typeof options !== 'object' || options === null || !options.store || typeof options.store.claim !== 'function') {
@@ -195,13 +197,9 @@ export class Relay {
    */
   async runOnce(): Promise<RelayBatchEvent | undefined> {
     const started = performance.now();
-    let claim: OutboxClaim;
-    try {
-      claim = await this.store.claim(this.settings.batchSize);
-      this.stats.claims += 1;
-    } catch (error) {
-      throw new PhaseError('claim', error);
-    }
+    this.phase = 'claim';
+    const claim = await this.store.claim(this.settings.batchSize);
+    this.stats.claims += 1;
     if (claim.records.length === 0) {
       await this.complete(claim, [], []);
       return undefined;
@@ -252,7 +250,7 @@ export class Relay {
         failures = 0;
       } catch (error) {
         failures += 1;
-        this.recordError(error instanceof PhaseError ? error.phase : 'claim', error instanceof PhaseError ? error.cause : error, failures);
+        this.recordError(this.phase, error, failures);
         await this.pause(Math.min(this.settings.maxErrorBackoffMs, 50 * 2 ** Math.min(failures, 10)), true);
         continue;
       }
@@ -293,11 +291,8 @@ export class Relay {
   }
 
   private async complete(claim: OutboxClaim, sent: string[], failed: OutboxFailure[]): Promise<void> {
-    try {
-      await claim.complete({ sent, failed });
-    } catch (error) {
-      throw new PhaseError('complete', error);
-    }
+    this.phase = 'complete';
+    await claim.complete({ sent, failed });
   }
 
   /** Publishes records: rows without a key in parallel, rows of one key one after another; a refused row stops its key. */
@@ -363,15 +358,6 @@ export class Relay {
         this.log.warn({ err: error }, 'a relay listener threw');
       }
     }
-  }
-}
-
-class PhaseError extends Error {
-  constructor(
-    readonly phase: 'claim' | 'complete',
-    override readonly cause: unknown,
-  ) {
-    super(errorMessage(cause));
   }
 }
 

@@ -112,20 +112,16 @@ export class StorePersistence<Tx> implements Persistence<Tx> {
 
   /** Runs `work` in one transaction; after a commit that wrote outbox rows, wakes the relay at once. */
   async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    let state: { wroteOutbox: boolean } | undefined;
-    let tx: Tx | undefined;
-    const result = await this.database.transaction(async (opened) => {
-      tx = opened;
-      state = { wroteOutbox: false };
-      this.openTransactions.set(opened, state);
+    const state = { wroteOutbox: false };
+    const result = await this.database.transaction(async (tx) => {
+      this.openTransactions.set(tx, state);
       try {
-        return await work(opened);
+        return await work(tx);
       } finally {
-        // The entry goes before commit; the flag below is read afterwards.
-        this.openTransactions.delete(opened);
+        this.openTransactions.delete(tx);
       }
     });
-    if (state?.wroteOutbox && tx !== undefined) this.wake();
+    if (state.wroteOutbox) this.wake();
     return result;
   }
 
