@@ -57,7 +57,7 @@ export const ErrorCodes = {
   PERSISTENCE_CONFIG: 'MAILROOM_ERR_PERSISTENCE_CONFIG',
   /** The database holds Mailroom tables of a newer schema version than this package knows, or a migration failed. */
   PERSISTENCE_SCHEMA: 'MAILROOM_ERR_PERSISTENCE_SCHEMA',
-  /** An outbox write was attempted outside an open transaction of the service's database. */
+  /** An outbox or inbox write was attempted outside an open transaction of the service's database. */
   PERSISTENCE_NO_TRANSACTION: 'MAILROOM_ERR_PERSISTENCE_NO_TRANSACTION',
   /** A persistence method was called in a state that does not allow it (e.g. started twice by two endpoints). */
   PERSISTENCE_STATE: 'MAILROOM_ERR_PERSISTENCE_STATE',
