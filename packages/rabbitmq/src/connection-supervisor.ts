@@ -117,10 +117,15 @@ export class ConnectionSupervisor {
         resolve();
       };
       const onFailed = (error: unknown) => {
+        const tls = tlsFailure(error);
         const refused = refusal(errorMessage(error));
-        if (!refused) return;
+        if (!tls && !refused) return;
         cleanup();
-        reject(new MailroomError(RabbitMqErrorCodes.ACCESS_REFUSED, `RabbitMQ at ${this.where} refused the connection: ${refused}`));
+        reject(
+          tls
+            ? new MailroomError(RabbitMqErrorCodes.TLS, `The TLS handshake with RabbitMQ at ${this.where} failed: ${tls}`, { cause: error })
+            : new MailroomError(RabbitMqErrorCodes.ACCESS_REFUSED, `RabbitMQ at ${this.where} refused the connection: ${refused}`),
+        );
       };
       const cleanup = () => {
         clearTimeout(timer);
@@ -295,6 +300,20 @@ function refusal(message: string): string | undefined {
     return 'the vhost does not exist or the user may not use it (NOT_ALLOWED); fix the vhost in the URL path or the user permissions';
   }
   return undefined;
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
+
+/** What went wrong in a TLS handshake, with how to fix it, or undefined for other failures. */
+function tlsFailure(error: unknown): string | undefined {
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
+  if (!TLS_CODES.test(code)) return undefined;
+  const fix = /ALTNAME|HOST/.test(code)
+    ? 'the certificate does not name this host; connect with the host name it was issued for'
+    : /EXPIRED|NOT_YET_VALID/.test(code)
+      ? 'the certificate is not valid now'
+      : 'the broker certificate is not trusted; give its CA in socketOptions.ca';
+  return `${errorMessage(error)} (${code}): ${fix}`;
 }
 
 /** Removes the URL and its password from a driver message, in case a driver ever echoes it. */

@@ -6,6 +6,8 @@
 export const RabbitMqErrorCodes = {
   /** RabbitMQ refused the connection or a declaration: wrong user name or password, a vhost that does not exist or that the user may not use, or missing permissions. */
   ACCESS_REFUSED: 'MAILROOM_ERR_RABBITMQ_ACCESS_REFUSED',
+  /** The TLS handshake with RabbitMQ failed: its certificate is not trusted (give the CA in `socketOptions.ca`), has expired, or does not match the host name. */
+  TLS: 'MAILROOM_ERR_RABBITMQ_TLS',
   /** A queue or exchange already exists with other settings than this transport's (e.g. a classic queue where a quorum queue is configured). */
   TOPOLOGY_MISMATCH: 'MAILROOM_ERR_RABBITMQ_TOPOLOGY_MISMATCH',
   /** A header cannot travel over AMQP: its name is longer than 255 bytes, or it is reserved for the transport's bookkeeping (`x-mailroom-*`, `x-death`...). */

@@ -34,7 +34,7 @@ export interface RabbitMqTransportOptions {
   connectTimeoutMs?: number;
   /** First reconnect delay after a lost connection or channel; doubles up to `reconnectMaxDelayMs`. Default 100 ms. */
   reconnectInitialDelayMs?: number;
-  /** Longest reconnect delay. Default 5000 ms. */
+  /** Longest reconnect delay. Default 2000 ms. */
   reconnectMaxDelayMs?: number;
   /** AMQP heartbeat asked for with `url` (unless the URL sets `heartbeat`): a dead peer is noticed after about twice this. Default 10 s. */
   heartbeatSeconds?: number;
@@ -109,7 +109,7 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
     unavailableTimeoutMs: positive(options.unavailableTimeoutMs, 30_000, 'unavailableTimeoutMs'),
     connectTimeoutMs: positive(options.connectTimeoutMs, 15_000, 'connectTimeoutMs'),
     reconnectInitialDelayMs: positive(options.reconnectInitialDelayMs, 100, 'reconnectInitialDelayMs'),
-    reconnectMaxDelayMs: positive(options.reconnectMaxDelayMs, 5000, 'reconnectMaxDelayMs'),
+    reconnectMaxDelayMs: positive(options.reconnectMaxDelayMs, 2000, 'reconnectMaxDelayMs'),
     heartbeatSeconds: positive(options.heartbeatSeconds, 10, 'heartbeatSeconds'),
     maxUnconfirmed: positiveInteger(options.maxUnconfirmed, 1000, 'maxUnconfirmed'),
     lockTimeoutMs: positive(options.lockTimeoutMs, 10_000, 'lockTimeoutMs'),

@@ -69,8 +69,9 @@ export class Publisher {
       let outcome: Attempt;
       try {
         const channel = await this.openChannel(deadline);
-        await this.waitWritable(channel, deadline);
-        outcome = await this.send(channel, target, content, options);
+        do await this.waitWritable(channel, deadline);
+        while (!this.writable && this.channel === channel); // checked again right before writing: others may have filled the buffer meanwhile
+        outcome = this.channel === channel ? await this.send(channel, target, content, options) : 'channel-lost';
       } finally {
         this.releaseSlot();
       }

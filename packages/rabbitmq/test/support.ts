@@ -1,4 +1,5 @@
 import { uniqueName } from '@mailroom/conformance';
+import type { Logger } from '@mailroom/core';
 import { connect } from 'amqplib';
 import { DELAY_LEVELS, topologyNames } from '../src/index.js';
 
@@ -58,4 +59,30 @@ async function withChannel(
   } finally {
     await channel.close().catch(() => undefined);
   }
+}
+
+/** One log call captured by {@link capturingLogger}. */
+export interface LogLine {
+  readonly level: string;
+  readonly fields: object;
+  readonly message: string | undefined;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** A logger that records every line (children included), to check what the transport logs. */
+export function capturingLogger(lines: LogLine[] = []): Logger & { readonly lines: LogLine[] } {
+  const make = (bindings: object): Logger & { readonly lines: LogLine[] } => {
+    const log = (level: string) => (fields: object, message?: string) => lines.push({ level, fields: { ...bindings, ...fields }, message, at: Date.now() });
+    return {
+      lines,
+      trace: log('trace'),
+      debug: log('debug'),
+      info: log('info'),
+      warn: log('warn'),
+      error: log('error'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return make({});
 }

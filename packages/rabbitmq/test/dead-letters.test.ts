@@ -1,0 +1,185 @@
+import { Services, serviceAvailable, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
+import { createEndpoint, type DeadLetter, defineEvent, ErrorCodes, HeaderNames, type Headers, isMailroomError } from '@mailroom/core';
+import { connect } from 'amqplib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createRabbitMqTransport, RabbitMqErrorCodes, type RabbitMqTransport } from '../src/index.js';
+import { holdSharedBrokerLock } from './broker-lock.js';
+import { deleteNamespace, RABBITMQ_URL, testNamespace } from './support.js';
+
+const available = await serviceAvailable(Services.rabbitmq);
+const namespace = testNamespace('dlq');
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+async function waitForLetters(transport: RabbitMqTransport, endpoint: string, count: number): Promise<DeadLetter[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const letters = await transport.deadLetters.list({ endpoint });
+    if (letters.length >= count) return letters;
+    if (Date.now() > deadline) throw new Error(`${letters.length}/${count} dead letters for ${endpoint}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe.runIf(available)('rabbitmq dead letters', () => {
+  holdSharedBrokerLock();
+  const transports: RabbitMqTransport[] = [];
+  const open = async () => {
+    const transport = await createRabbitMqTransport({ url: RABBITMQ_URL, namespace });
+    transports.push(transport);
+    return transport;
+  };
+  afterAll(async () => {
+    await Promise.all(transports.map((t) => t.close()));
+    await deleteNamespace(namespace);
+  });
+
+  it('dead-letters a poison message through an endpoint after exactly the configured attempts, with the delays respected', async () => {
+    const transport = await open();
+    const name = uniqueName('poison');
+    const contract = defineEvent(uniqueName('PoisonPill'), { version: 1, schema: z.object({ n: z.number() }) });
+    const delays = [0, 300, 600, 1200];
+    const endpoint = createEndpoint({
+      name,
+      transport,
+      recoverability: { immediateRetries: 1, delayedRetries: 3, initialDelayMs: 300, factor: 2, jitter: 0 },
+    });
+    const attempts: number[] = [];
+    const at: number[] = [];
+    let firstHeaders: Readonly<Headers> = {};
+    let healed = false;
+    const handled: number[] = [];
+    endpoint.on(contract, async (_message, ctx) => {
+      if (healed) {
+        handled.push(ctx.attempt);
+        return;
+      }
+      if (ctx.attempt === 1) firstHeaders = { ...ctx.headers };
+      attempts.push(ctx.attempt);
+      at.push(performance.now());
+      throw new Error(`fails on attempt ${ctx.attempt}`);
+    });
+    await endpoint.start();
+    try {
+      const started = new Date();
+      const { id } = await endpoint.publish(contract, { n: 42 });
+      const [letter] = await waitForLetters(transport, name, 1);
+      expect(attempts).toEqual([1, 2, 3, 4, 5]);
+      const gaps = at.slice(1).map((t, i) => t - (at[i] as number));
+      const lateness = gaps.map((gap, i) => Math.round(gap - (delays[i] as number)));
+      console.log(
+        `[rabbitmq] poison message: retry gaps ${gaps.map(Math.round).join(', ')} ms for delays ${delays.join(', ')} ms (late by ${lateness.join(', ')} ms)`,
+      );
+      for (const [i, gap] of gaps.entries()) {
+        expect(gap, `retry ${i + 1} waited at least its delay`).toBeGreaterThanOrEqual((delays[i] as number) - 1);
+        expect(gap, `retry ${i + 1} came back within a generous tolerance`).toBeLessThan((delays[i] as number) + 2000);
+      }
+
+      expect(letter?.messageId).toBe(id);
+      expect(letter?.endpoint).toBe(name);
+      expect(letter?.type).toBe(contract.type);
+      expect(letter?.reason).toBe(ErrorCodes.HANDLER_FAILED);
+      expect(letter?.attempts).toBe(5);
+      expect(letter?.errorMessage).toBe('fails on attempt 5');
+      expect(letter?.errorStack).toMatch(/Error: fails on attempt 5\n\s+at /);
+      expect(letter?.headers).toEqual(firstHeaders);
+      expect(Buffer.from(letter?.body ?? []).toString()).toBe('{"n":42}');
+      const { firstFailureAt, lastFailureAt, deadLetteredAt } = letter as DeadLetter;
+      expect(firstFailureAt.getTime()).toBeGreaterThanOrEqual(started.getTime() - 1000);
+      expect(lastFailureAt.getTime() - firstFailureAt.getTime()).toBeGreaterThanOrEqual(2000);
+      expect(deadLetteredAt.getTime()).toBeGreaterThanOrEqual(lastFailureAt.getTime());
+      const info = (await transport.queues()).find((q) => q.endpoint === name);
+      expect(info?.deadLetters).toBe(1);
+      expect(info?.events).toEqual([contract.type]);
+
+      healed = true;
+      await transport.deadLetters.replay(letter?.id as string);
+      await waitUntil(
+        () => handled.length === 1,
+        10_000,
+        () => 'the replayed message was not handled',
+      );
+      expect(handled).toEqual([1]);
+      expect(await transport.deadLetters.list({ endpoint: name })).toEqual([]);
+    } finally {
+      await endpoint.stop({ timeoutMs: 100 });
+    }
+  });
+
+  it('lists, gets and purges with every filter, from another process-like connection too', async () => {
+    const transport = await open();
+    const other = await open();
+    const [a, b] = [uniqueName('dlq-a'), uniqueName('dlq-b')];
+    const [typeX, typeY] = [uniqueName('TypeX'), uniqueName('TypeY')];
+    for (const endpoint of [a, b]) {
+      await transport.subscribe({ endpoint, events: [typeX, typeY], commands: [], concurrency: 4 }, (d) =>
+        d.deadLetter({ reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'no', attempts: d.attempt, firstFailureAt: new Date(), lastFailureAt: new Date() }),
+      );
+    }
+    for (let i = 0; i < 2; i++) await transport.publish(testMessage(typeX, json({ i })));
+    await waitForLetters(other, a, 2);
+    await waitForLetters(other, b, 2);
+    const middle = new Date();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await transport.publish(testMessage(typeY, json({ y: true })));
+    await waitForLetters(other, a, 3);
+    await waitForLetters(other, b, 3);
+
+    const all = await other.deadLetters.list({ endpoint: a });
+    expect(all.map((l) => l.type)).toEqual([typeX, typeX, typeY]);
+    expect(all.every((l, i) => i === 0 || l.deadLetteredAt >= (all[i - 1] as DeadLetter).deadLetteredAt)).toBe(true);
+    expect((await other.deadLetters.list({ endpoint: a, type: typeY })).map((l) => l.type)).toEqual([typeY]);
+    expect((await other.deadLetters.list({ endpoint: a, since: middle })).map((l) => l.type)).toEqual([typeY]);
+    expect((await other.deadLetters.list({ endpoint: a, limit: 2 })).length).toBe(2);
+    const first = all[0] as DeadLetter;
+    expect((await other.deadLetters.list({ ids: [first.id] })).map((l) => l.id)).toEqual([first.id]);
+    expect((await other.deadLetters.get(first.id)).messageId).toBe(first.messageId);
+    await expect(other.deadLetters.get('no-such-id')).rejects.toSatisfy((e) => isMailroomError(e, ErrorCodes.DEAD_LETTER_NOT_FOUND));
+    await expect(other.deadLetters.replay('no-such-id')).rejects.toSatisfy((e) => isMailroomError(e, ErrorCodes.DEAD_LETTER_NOT_FOUND));
+
+    expect(await other.deadLetters.purge({ type: typeY, endpoint: b })).toBe(1);
+    expect(await other.deadLetters.purge({ endpoint: b })).toBe(2);
+    expect(await other.deadLetters.list({ endpoint: b })).toEqual([]);
+    expect((await other.deadLetters.list({ endpoint: a })).length).toBe(3);
+    expect(await other.deadLetters.purge({ endpoint: a, limit: 1 })).toBe(1);
+    expect((await other.deadLetters.list({ endpoint: a })).length).toBe(2);
+  });
+
+  it('lists a message RabbitMQ dead-lettered itself (another client rejected it), and replays it', async () => {
+    const transport = await open();
+    const endpoint = uniqueName('rejected');
+    const type = uniqueName('Rejected');
+    const subscription = await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, (d) => d.ack());
+    await subscription.close();
+    const message = testMessage(type, json({ rejected: true }), { 'x-extra': 'kept ✓' });
+    await transport.publish(message);
+
+    const admin = await connect(RABBITMQ_URL);
+    try {
+      const channel = await admin.createChannel();
+      let got: Awaited<ReturnType<typeof channel.get>> = false;
+      while (got === false) got = await channel.get(transport.queueOf(endpoint));
+      channel.nack(got, false, false);
+      await channel.close();
+    } finally {
+      await admin.close();
+    }
+    const letters = await waitForLetters(transport, endpoint, 1);
+    const letter = letters[0] as DeadLetter;
+    expect(letter.reason).toBe(RabbitMqErrorCodes.BROKER_DEAD_LETTERED);
+    expect(letter.errorMessage).toContain('rejected');
+    expect(letter.messageId).toBe(message.headers[HeaderNames.id]);
+    expect(letter.headers).toEqual(message.headers);
+    expect((await transport.deadLetters.get(letter.id)).id).toBe(letter.id);
+
+    const received: Headers[] = [];
+    await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+      received.push(d.headers);
+      await d.ack();
+    });
+    await transport.deadLetters.replay(letter.id);
+    await waitUntil(() => received.length === 1, 10_000);
+    expect(received[0]).toEqual(message.headers);
+    expect(await transport.deadLetters.list({ endpoint })).toEqual([]);
+  });
+});
