@@ -5,5 +5,8 @@ import { runCli } from './run-cli.js';
 process.env.MAILROOM_LOG_LEVEL ??= 'warn';
 const code = await runCli(process.argv.slice(2));
 process.exitCode = code;
-// A client library may keep a socket or timer alive after close; never let that hang the shell.
-setTimeout(() => process.exit(code), 2000).unref();
+const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+// A client library may keep a socket or timer alive after close (a connection attempt that timed
+// out goes on in the background): never let that hang the shell. The timer itself keeps nothing alive.
+setTimeout(() => process.exit(code), 200).unref();

@@ -56,6 +56,10 @@ export async function loadConfig(cwd: string, explicitPath?: string): Promise<Lo
   try {
     const module = (await importConfig(path)) as { default?: unknown };
     exported = module.default;
+    // A .ts file outside an ESM package is compiled as CommonJS: its default export arrives one level down.
+    if (typeof exported === 'object' && exported !== null && !('endpoints' in exported) && 'default' in exported) {
+      exported = (exported as { default: unknown }).default;
+    }
     if (typeof exported === 'function') exported = await (exported as () => unknown)();
   } catch (error) {
     throw new MailroomError(CliErrorCodes.CONFIG_INVALID, `Cannot load config ${path}: ${errorMessage(error)}`, { cause: error });

@@ -198,6 +198,7 @@ export function diffSchemas(before: JsonSchema, after: JsonSchema): SchemaChange
       walk(oldNode.additionalProperties, newNode.additionalProperties, `${path}{}`, depth + 1);
     }
   };
+  seen.add('#\u0000#');
   walk(before, after, '', 0);
   return changes;
 }

@@ -83,7 +83,7 @@ async function deadLettersOf(system: { deadLetters(): Promise<DeadLetter[]> }, c
   return deadLetters;
 }
 
-describe.each(transports)('mailroom dlq on $name', ({ url, available }) => {
+describe.each(transports)('mailroom dlq on $name', ({ name, url, available }) => {
   it.runIf(available)('lists poisoned messages grouped by reason, shows one, replays it (same id and body) and the endpoint handles it', async () => {
     const env = { MAILROOM_TRANSPORT: url };
     const system = await poisonedEndpoint(url);
@@ -106,17 +106,18 @@ describe.each(transports)('mailroom dlq on $name', ({ url, available }) => {
       const invalid = list.groups.find((g) => g.reason === ErrorCodes.CONTRACT_VALIDATION)?.ids[0] as string;
       expect(list.deadLetters.find((d) => d.id === poisoned)?.messageId).toBe(published.id);
 
-      const text = await mailroom(['dlq', 'list', '--endpoint', system.endpointName], { env });
-      expect(text.code).toBe(ExitCodes.OK);
-      expect(text.stdout).toContain('2 dead letters (endpoint');
-      expect(text.stdout).toContain(`${ErrorCodes.HANDLER_UNRECOVERABLE} (1)`);
-      expect(text.stdout).toContain('payment provider rejected order o-1');
-
-      const filtered = await mailroom(
-        ['dlq', 'list', '--endpoint', system.endpointName, '--reason', ErrorCodes.CONTRACT_VALIDATION, '--since', '1h', '--json'],
-        { env },
+      const filtered = await mailroom(['dlq', 'list', '--endpoint', system.endpointName, '--reason', ErrorCodes.HANDLER_UNRECOVERABLE, '--since', '1h'], {
+        env,
+      });
+      expect(filtered.code).toBe(ExitCodes.OK);
+      expect(filtered.stdout).toMatch(
+        new RegExp(`^1 dead letter \\(endpoint ${system.endpointName}, since .*, reason ${ErrorCodes.HANDLER_UNRECOVERABLE}\\), 1 reason\n`),
       );
-      expect((JSON.parse(filtered.stdout) as { total: number }).total).toBe(1);
+      expect(filtered.stdout).toContain(`${ErrorCodes.HANDLER_UNRECOVERABLE} (1)`);
+      expect(filtered.stdout).toMatch(
+        new RegExp(`\\n  ${poisoned}\\s+${system.endpointName}\\s+${system.type}\\s+${published.id}\\s+1\\s+\\S+Z\\s+payment provider rejected order o-1\\n`),
+      );
+      expect(filtered.stdout).not.toContain(ErrorCodes.CONTRACT_VALIDATION);
 
       const shown = await mailroom(['dlq', 'show', poisoned, '--json'], { env });
       expect(shown.code).toBe(ExitCodes.OK);
@@ -167,8 +168,11 @@ describe.each(transports)('mailroom dlq on $name', ({ url, available }) => {
         (q) => q.endpoint === system.endpointName,
       );
       expect(queue).toMatchObject({ deadLetters: 5, events: [system.type] });
-      const table = await mailroom(['topology'], { env });
-      expect(table.stdout).toMatch(new RegExp(`${system.endpointName}\\s+\\S+\\s+\\d+`));
+      if (name === 'SQLite') {
+        // The table is the same for every transport: check it once.
+        const table = await mailroom(['topology'], { env });
+        expect(table.stdout).toMatch(new RegExp(`\\n${system.endpointName}\\s+${system.endpointName}\\s+0\\s+0\\s+\\d+\\s+5\\s+${system.type}\\n`));
+      }
 
       system.state.broken = false;
       const replayed = await mailroom(['dlq', 'replay', '--all', '--endpoint', system.endpointName, '--type', system.type, '--json'], { env });

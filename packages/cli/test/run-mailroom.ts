@@ -2,6 +2,7 @@
 // or the built dist/bin.js when `built` is set.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 /** What a `mailroom` run printed and how it exited. */
 export interface MailroomRun {
@@ -12,6 +13,8 @@ export interface MailroomRun {
 
 /** Where the package lives. */
 export const cliRoot = join(import.meta.dirname, '..');
+// tsx by absolute URL, so a run from any working directory (a temporary project) finds it.
+const tsxLoader = pathToFileURL(join(cliRoot, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** Options of {@link mailroom}. */
 export interface MailroomRunOptions {
@@ -23,7 +26,7 @@ export interface MailroomRunOptions {
 
 /** Runs `mailroom ...args` and resolves when it exits. Standard input is /dev/null (not a terminal), as in CI. */
 export function mailroom(args: readonly string[], options: MailroomRunOptions = {}): Promise<MailroomRun> {
-  const entry = options.built ? [join(cliRoot, 'dist', 'bin.js')] : ['--conditions=source', '--import', 'tsx', join(cliRoot, 'src', 'bin.ts')];
+  const entry = options.built ? [join(cliRoot, 'dist', 'bin.js')] : ['--conditions=source', '--import', tsxLoader, join(cliRoot, 'src', 'bin.ts')];
   const env: Record<string, string | undefined> = { ...process.env, MAILROOM_LOG_LEVEL: 'silent', MAILROOM_TRANSPORT: undefined, ...options.env };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
   const child = spawn(process.execPath, [...entry, ...args], { cwd: options.cwd ?? cliRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,88 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCodes } from '@mailroom/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CliErrorCodes } from '../src/errors.js';
+import { ExitCodes } from '../src/exit-codes.js';
+import { mailroom } from './run-mailroom.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mailroom-cli-errors-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function adapterReady(name: string): Promise<boolean> {
+  try {
+    return typeof ((await import(name)) as { createTransportFromUrl?: unknown }).createTransportFromUrl === 'function';
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP server that accepts connections and never says a word: a broker that hangs. */
+async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('mailroom error handling', () => {
+  it('refuses a SQLite broker file that does not exist, and does not create it', async () => {
+    const file = join(dir, 'missing', 'broker.db');
+    const run = await mailroom(['dlq', 'list', '--transport', file]);
+    expect(run.code).toBe(ExitCodes.TRANSPORT);
+    expect(run.stderr).toContain(`SQLite broker file ${file} does not exist`);
+    expect(run.stderr).toContain(CliErrorCodes.BROKER_FILE_NOT_FOUND);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+
+  it('names the supported schemes for an unsupported URL, without its password', async () => {
+    const run = await mailroom(['topology'], { env: { MAILROOM_TRANSPORT: 'redis://admin:hunter2@cache:6379' } });
+    expect(run.code).toBe(ExitCodes.TRANSPORT);
+    expect(run.stderr).toContain(ErrorCodes.TRANSPORT_URL);
+    expect(run.stderr).toContain('redis://admin:***@cache:6379');
+    expect(run.stderr).not.toContain('hunter2');
+  });
+
+  const adapters = [
+    { name: 'RabbitMQ', adapter: '@mailroom/rabbitmq', url: (port: number) => `amqp://bob:hunter%2F2@127.0.0.1:${port}`, secret: /hunter/ },
+    { name: 'NATS', adapter: '@mailroom/nats', url: (port: number) => `nats://s3cr3t-t0ken@127.0.0.1:${port}`, secret: /s3cr3t/ },
+  ];
+  describe.each(adapters)('with the $name adapter', ({ adapter, url, secret }) => {
+    it('gives up on a broker that accepts the connection but never answers, after --timeout, without printing credentials', async (context) => {
+      if (!(await adapterReady(adapter))) context.skip();
+      const server = await silentServer();
+      try {
+        const run = await mailroom(['dlq', 'list', '--transport', url(server.port), '--timeout', '1000']);
+        expect(run.code).toBe(ExitCodes.TRANSPORT);
+        expect(run.stderr).toContain('did not answer within 1000 ms');
+        expect(run.stderr).toContain(ErrorCodes.TRANSPORT_UNAVAILABLE);
+        expect(run.stderr + run.stdout).not.toMatch(secret);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('reports a refused connection as a transport error, without printing credentials', async (context) => {
+      if (!(await adapterReady(adapter))) context.skip();
+      const server = await silentServer();
+      await server.close(); // a port nothing listens on any more
+      const run = await mailroom(['topology', '--transport', url(server.port), '--timeout', '3000']);
+      expect(run.code).toBe(ExitCodes.TRANSPORT);
+      expect(run.stderr).toMatch(/MAILROOM_ERR_TRANSPORT_UNAVAILABLE/);
+      expect(run.stderr + run.stdout).not.toMatch(secret);
+    });
+  });
+});
