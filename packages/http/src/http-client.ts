@@ -226,7 +226,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
   function buildUrl(path: string, query: HttpRequestOptions['query']): URL {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, `HTTP client ${name}: path must start with '/'`);
-    const url = new URL(basePath + path, settings.baseUrl.origin);
+    // Concatenated, never resolved: a path like `//other.host/x` stays on this target.
+    const url = new URL(`${settings.baseUrl.origin}${basePath}${path}`);
     for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.append(key, String(value));
     return url;
   }

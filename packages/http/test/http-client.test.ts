@@ -178,6 +178,10 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
     expect(span).not.toBe('b7ad6b7169203331');
     expect(flags).toBe('01');
 
+    // A path cannot leave the target, even one that looks like another host.
+    expect((await failure(client.request({ path: '//evil.example/echo' }))).status).toBe(404);
+    expect(upstream.hits.at(-1)?.path).toBe('//evil.example/echo');
+
     const explicit = await client.json<{ headers: Record<string, string> }>({ path: '/echo', correlationId: 'mine' });
     expect(explicit.headers['x-correlation-id']).toBe('mine');
     expect(explicit.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
