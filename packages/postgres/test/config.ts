@@ -1,13 +1,16 @@
 import { createMemoryTransport, ErrorCodes, isMailroomError } from '@mailroom/core';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresPersistence, migratePostgres, postgresTables } from '../src/index.js';
 import { testPool, uniqueSchema } from './pg-fixture.js';
 
 /** Options checked up front, migrations that are idempotent and safe to race, typed errors for misuse. */
 export function describeConfigTests(): void {
   describe('configuration and migrations', () => {
-    const pool = testPool(8);
+    let pool: pg.Pool;
+    beforeAll(() => {
+      pool = testPool(8);
+    });
     const schemas: string[] = [];
     afterAll(async () => {
       for (const schema of schemas) await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

@@ -36,14 +36,16 @@ export function describeCrashTest(): void {
   describe('relays killed with SIGKILL between broker confirm and mark-sent', () => {
     const schema = uniqueSchema();
     const tables = postgresTables({ schema });
-    const dir = mkdtempSync(join(tmpdir(), 'mailroom-pg-crash-'));
-    const brokerPath = join(dir, 'broker.db');
+    let dir: string;
+    let brokerPath: string;
     let pool: pg.Pool;
     let child: { path: string; remove: () => void };
     const endpoints: Endpoint<pg.PoolClient>[] = [];
     const transports: Transport[] = [];
 
     beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'mailroom-pg-crash-'));
+      brokerPath = join(dir, 'broker.db');
       pool = testPool(12);
       child = await bundleChild(join(import.meta.dirname, 'fixtures', 'crash-relay.ts'));
     });

@@ -6,8 +6,8 @@ import { createPostgresDatabase, migratePostgres, PostgresInboxStore, PostgresOu
 export const POSTGRES_URL = process.env.MAILROOM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A pool on the test database that ignores errors of idle clients (a restarted server), as pg asks users to do. */
-export function testPool(max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max });
+export function testPool(max = 10, applicationName = 'mailroom-test'): pg.Pool {
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max, application_name: applicationName });
   pool.on('error', () => undefined);
   return pool;
 }
@@ -27,9 +27,10 @@ function storeSet(pool: pg.Pool, tables: PostgresTables): StoreSet<pg.PoolClient
 
 /** A migrated, empty set of stores in a fresh schema, with a `business` table; dispose drops the schema. */
 export async function createPostgresFixture(): Promise<StoreFixture<pg.PoolClient>> {
-  const pool = testPool();
+  const schema = uniqueSchema();
+  const pool = testPool(10, schema);
   const others: pg.Pool[] = [];
-  const tables = postgresTables({ schema: uniqueSchema() });
+  const tables = postgresTables({ schema });
   await migratePostgres(pool, tables);
   await pool.query(`CREATE TABLE ${tables.schema}.business (key text NOT NULL)`);
   return {
@@ -41,11 +42,13 @@ export async function createPostgresFixture(): Promise<StoreFixture<pg.PoolClien
       count: async (key) => Number((await pool.query(`SELECT count(*) AS n FROM ${tables.schema}.business WHERE key = $1`, [key])).rows[0].n),
     },
     another: async () => {
-      const other = testPool(4);
+      const other = testPool(4, schema);
       others.push(other);
       return storeSet(other, tables);
     },
     dispose: async () => {
+      // A failed test may leave a claim open: end those sessions so the pools close and the schema drops at once.
+      await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()', [schema]);
       await Promise.all(others.map((other) => other.end()));
       await pool.query(`DROP SCHEMA ${tables.schema} CASCADE`);
       await pool.end();

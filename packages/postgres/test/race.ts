@@ -1,7 +1,7 @@
 import { testEvent, waitUntil } from '@mailroom/conformance';
 import { createEndpoint, createMemoryTransport, type Endpoint, MemoryBroker, type Transport } from '@mailroom/core';
 import type pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresPersistence, postgresTables } from '../src/index.js';
 import { testPool, uniqueSchema } from './pg-fixture.js';
 
@@ -16,7 +16,10 @@ export function describeRaceTest(): void {
   describe('two handlers racing on one message id', () => {
     const schema = uniqueSchema();
     const tables = postgresTables({ schema });
-    const pool = testPool(20);
+    let pool: pg.Pool;
+    beforeAll(() => {
+      pool = testPool(20);
+    });
     const endpoints: Endpoint<any>[] = [];
     const transports: Transport[] = [];
     afterAll(async () => {
