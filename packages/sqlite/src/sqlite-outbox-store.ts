@@ -98,7 +98,7 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
       const records = this.immediate(() => {
         const candidates = (s.candidates.all({ now, limit }) as OutboxRow[]).map(toRecord);
         const selected = this.inKeyOrder(candidates);
-        for (const record of selected) s.claimRow.run(token, now + this.leaseMs, record.id);
+        for (const record of selected) s.claimRow.run(token, now + this.leaseMs, Number(record.id));
         return selected;
       });
       if (records.length === 0) return emptyClaim;
