@@ -1,0 +1,200 @@
+import { sleep, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
+import { connectTransport, createEndpoint, type Delivery, defineEvent, ErrorCodes, HeaderNames, type Transport } from '@mailroom/core';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createNatsTransport, NATS_DELAY_PRECISION_MS } from '../src/index.js';
+import { deleteStreams, NATS_URL, uniquePrefix } from './helpers.js';
+
+const prefix = uniquePrefix('dlv');
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+
+/** Registers the NATS-specific delivery tests: poison through endpoints, crash and AckWait, working(), delays, queues. */
+export function describeNatsDeliveries(): void {
+  describe('NATS JetStream deliveries', () => {
+    const open: Transport[] = [];
+    const transport = async (ackWaitMs = 5000) => {
+      const created = await createNatsTransport({ prefix, ackWaitMs });
+      open.push(created);
+      return created;
+    };
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((t) => t.close()));
+    });
+    afterAll(() => deleteStreams(prefix));
+
+    it('dead-letters a poison message through two competing endpoint processes after exactly the configured attempts', async () => {
+      const Poison = defineEvent(uniqueName('Poison'), { version: 1, schema: numberSchema() });
+      const name = uniqueName('poisoned');
+      const attempts: { attempt: number; process: number; at: number }[] = [];
+      const endpoints = [];
+      for (const process of [0, 1]) {
+        const endpoint = createEndpoint({
+          name,
+          transport: await transport(),
+          concurrency: 1,
+          recoverability: { immediateRetries: 1, delayedRetries: 2, initialDelayMs: 150, factor: 2, jitter: 0 },
+        });
+        endpoint.on(Poison, async (_message, ctx) => {
+          attempts.push({ attempt: ctx.attempt, process, at: Date.now() });
+          throw new Error(`poison, attempt ${ctx.attempt}`);
+        });
+        await endpoint.start();
+        endpoints.push(endpoint);
+      }
+      const [publisher] = open as [Transport];
+      const { id } = await (endpoints[0] as (typeof endpoints)[0]).publish(Poison, { n: 1 });
+      await waitUntil(
+        () => attempts.length >= 4,
+        15_000,
+        () => `attempts ${attempts.length}`,
+      );
+      const letters = await waitForLetters(publisher, name, 1);
+      await sleep(500);
+      await Promise.all(endpoints.map((e) => e.stop({ timeoutMs: 100 })));
+      expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4]);
+      const letter = letters[0];
+      expect(letter?.messageId).toBe(id);
+      expect(letter?.attempts).toBe(4);
+      expect(letter?.reason).toBe(ErrorCodes.HANDLER_FAILED);
+      expect(letter?.errorMessage).toBe('poison, attempt 4');
+      // The first failure time comes from the retry-state bucket, whichever process got the retry.
+      const first = attempts[0]?.at as number;
+      expect(letter?.firstFailureAt.getTime()).toBeGreaterThanOrEqual(first - 5);
+      expect(letter?.firstFailureAt.getTime()).toBeLessThanOrEqual(attempts[1]?.at as number);
+      console.log(`[nats poison] attempts by process: ${attempts.map((a) => `${a.attempt}@p${a.process}`).join(' ')}`);
+    });
+
+    it('redelivers the messages of a consumer whose connection died without a word after AckWait', async () => {
+      const ackWaitMs = 1000;
+      const own = await connect({ servers: NATS_URL });
+      const doomed = await createNatsTransport({ prefix, ackWaitMs, connection: own });
+      const publisher = await transport(ackWaitMs);
+      const endpoint = uniqueName('crash');
+      const type = uniqueName('Crashed');
+      const held: Delivery[] = [];
+      await doomed.subscribe({ endpoint, events: [type], commands: [], concurrency: 3 }, (d) => {
+        held.push(d);
+      });
+      for (let i = 0; i < 3; i++) await publisher.publish(testMessage(type, json({ i })));
+      await waitUntil(() => held.length === 3, 10_000);
+      // A crash: the connection goes away, nothing is nak'd.
+      await own.close();
+      const crashedAt = Date.now();
+      const survivor = await transport(ackWaitMs);
+      const got: { attempt: number; at: number }[] = [];
+      await survivor.subscribe({ endpoint, events: [type], commands: [], concurrency: 3 }, async (d) => {
+        got.push({ attempt: d.attempt, at: Date.now() });
+        await d.ack();
+      });
+      await waitUntil(
+        () => got.length === 3,
+        15_000,
+        () => `redelivered ${got.length}/3`,
+      );
+      expect(got.every((g) => g.attempt === 2)).toBe(true);
+      console.log(`[nats crash] redelivered ${Math.max(...got.map((g) => g.at)) - crashedAt} ms after the crash (AckWait ${ackWaitMs} ms)`);
+      await doomed.close();
+      expect(own.isClosed()).toBe(true);
+    });
+
+    it('keeps a handler that runs longer than AckWait from being redelivered (working)', async () => {
+      const ackWaitMs = 600;
+      const endpoint = uniqueName('slow');
+      const type = uniqueName('Slow');
+      const deliveries: number[] = [];
+      for (let c = 0; c < 2; c++) {
+        const consumer = await transport(ackWaitMs);
+        await consumer.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+          deliveries.push(d.attempt);
+          await sleep(ackWaitMs * 4);
+          await d.ack();
+        });
+      }
+      await (open[0] as Transport).publish(testMessage(type, json({})));
+      await waitUntil(() => deliveries.length >= 1, 10_000);
+      await sleep(ackWaitMs * 5);
+      expect(deliveries).toEqual([1]);
+    });
+
+    it('holds delayed retries for at least their delay and reports how late they come', async () => {
+      const consumer = await transport();
+      const endpoint = uniqueName('delays');
+      const type = uniqueName('Delayed');
+      const delays = [50, 200, 500, 1000, 50, 200, 500, 1000];
+      const nakedAt = new Map<number, number>();
+      const lateness: number[] = [];
+      await consumer.subscribe({ endpoint, events: [type], commands: [], concurrency: delays.length }, async (d) => {
+        const index = JSON.parse(new TextDecoder().decode(d.body)).i as number;
+        if (d.attempt === 1) {
+          nakedAt.set(index, performance.now());
+          await d.retry(delays[index] as number, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'later' });
+        } else {
+          lateness.push(performance.now() - (nakedAt.get(index) as number) - (delays[index] as number));
+          await d.ack();
+        }
+      });
+      for (let i = 0; i < delays.length; i++) await consumer.publish(testMessage(type, json({ i })));
+      await waitUntil(
+        () => lateness.length === delays.length,
+        15_000,
+        () => `${lateness.length}/${delays.length}`,
+      );
+      const sorted = [...lateness].sort((a, b) => a - b);
+      console.log(
+        `[nats delay] lateness over ${delays.length} delayed retries: min ${sorted[0]?.toFixed(1)} ms, median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(1)} ms, max ${sorted.at(-1)?.toFixed(1)} ms (declared precision ${NATS_DELAY_PRECISION_MS} ms)`,
+      );
+      expect(sorted[0]).toBeGreaterThanOrEqual(-1);
+    });
+
+    it('reports queues with waiting commands, running consumers and dead letters; connects from a nats:// URL', async () => {
+      const viaUrl = await connectTransport(`${NATS_URL}`, { prefix });
+      open.push(viaUrl);
+      expect(viaUrl.name).toBe('nats');
+      const never = uniqueName('never-started');
+      const type = uniqueName('Waiting');
+      for (let i = 0; i < 3; i++) await viaUrl.publish(testMessage(type, json({ i }), {}, never));
+      const running = uniqueName('running');
+      const event = uniqueName('Watched');
+      for (let c = 0; c < 2; c++) {
+        const consumer = await transport();
+        await consumer.subscribe({ endpoint: running, events: [event], commands: [], concurrency: 2 }, (d) =>
+          d.deadLetter({ reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'no', attempts: d.attempt, firstFailureAt: new Date(), lastFailureAt: new Date() }),
+        );
+      }
+      await viaUrl.publish(testMessage(event, json({})));
+      await waitForLetters(viaUrl, running, 1);
+      const queues = await viaUrl.queues();
+      const waiting = queues.find((q) => q.endpoint === never);
+      expect(waiting).toMatchObject({ depth: 3, consumers: 0, deadLetters: 0 });
+      const active = queues.find((q) => q.endpoint === running);
+      expect(active).toMatchObject({ depth: 0, consumers: 2, deadLetters: 1, events: [event] });
+      const [letter] = await viaUrl.deadLetters.list({ endpoint: running });
+      expect(letter?.headers[HeaderNames.type]).toBe(event);
+    });
+  });
+}
+
+async function waitForLetters(transport: Transport, endpoint: string, count: number) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const letters = await transport.deadLetters.list({ endpoint });
+    if (letters.length >= count) return letters;
+    if (Date.now() > deadline) throw new Error(`${letters.length}/${count} dead letters for ${endpoint}`);
+    await sleep(50);
+  }
+}
+
+/** A minimal Standard Schema for `{ n: number }`. */
+function numberSchema() {
+  return {
+    '~standard': {
+      version: 1 as const,
+      vendor: 'mailroom-nats-test',
+      validate: (value: unknown) =>
+        typeof value === 'object' && value !== null && typeof (value as { n?: unknown }).n === 'number'
+          ? { value: value as { n: number } }
+          : { issues: [{ message: 'expected { n: number }', path: ['n'] }] },
+      types: undefined as unknown as { input: { n: number }; output: { n: number } },
+    },
+  };
+}
