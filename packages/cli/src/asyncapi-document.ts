@@ -21,15 +21,18 @@ function relocate(schema: unknown, home: string): unknown {
   return out;
 }
 
-function headersSchema(contract: AnyContract, version: number): JsonSchema {
+/** The name, under `components.schemas`, of the headers every Mailroom message carries. */
+const HEADERS_SCHEMA = 'MailroomHeaders';
+
+function commonHeaders(): JsonSchema {
   const text = { type: 'string' };
   return {
     type: 'object',
     description: 'CloudEvents 1.0 attributes in binary mode (ce- headers), plus Mailroom extensions.',
     properties: {
       'ce-id': { ...text, description: 'Message id (UUIDv7 unless chosen by the producer); unchanged by retries and replays.' },
-      'ce-type': { type: 'string', const: contract.type },
-      'ce-dataversion': { type: 'string', const: String(version), description: 'The contract version the data was written with.' },
+      'ce-type': { ...text, description: 'The message type.' },
+      'ce-dataversion': { ...text, description: 'The contract version the data was written with.' },
       'ce-source': { ...text, description: 'The producer, urn:mailroom:<endpoint> for Mailroom endpoints.' },
       'ce-specversion': { type: 'string', const: '1.0' },
       'ce-time': { ...text, format: 'date-time' },
@@ -42,6 +45,15 @@ function headersSchema(contract: AnyContract, version: number): JsonSchema {
   };
 }
 
+function headersSchema(contract: AnyContract, version: number): JsonSchema {
+  return {
+    allOf: [
+      { $ref: `#/components/schemas/${HEADERS_SCHEMA}` },
+      { type: 'object', properties: { 'ce-type': { const: contract.type }, 'ce-dataversion': { const: String(version) } } },
+    ],
+  };
+}
+
 /**
  * The AsyncAPI 3.0 document of a system: one channel per message type (its address is the type),
  * one message per accepted version with its JSON Schema payload and CloudEvents headers, and per
@@ -51,7 +63,7 @@ function headersSchema(contract: AnyContract, version: number): JsonSchema {
 export function asyncApiDocument(system: System): AsyncApiDocument {
   const channels: Record<string, unknown> = {};
   const messages: Record<string, unknown> = {};
-  const schemas: Record<string, unknown> = {};
+  const schemas: Record<string, unknown> = { [HEADERS_SCHEMA]: commonHeaders() };
   for (const contract of system.contracts) {
     const channelMessages: Record<string, unknown> = {};
     for (const version of contract.acceptedVersions) {

@@ -49,13 +49,9 @@ export function mermaidGraph(system: System): string {
     for (const producer of flow.producers) lines.push(`  ${endpointIds.get(producer)} -->|${flow.kind === 'event' ? 'publishes' : 'sends'}| ${id}`);
     for (const consumer of flow.consumers) lines.push(`  ${id} --> ${endpointIds.get(consumer)}`);
   });
-  lines.push(
-    ...orphans,
-    '  classDef endpoint fill:#eef,stroke:#447',
-    '  classDef event fill:#efe,stroke:#474',
-    '  classDef command fill:#fee,stroke:#744',
-    '  classDef eventOrphan fill:#efe,stroke:#474,stroke-dasharray: 4 3',
-    '  classDef commandOrphan fill:#fee,stroke:#744,stroke-dasharray: 4 3',
-  );
+  lines.push(...orphans, '  classDef endpoint fill:#eef,stroke:#447', '  classDef event fill:#efe,stroke:#474', '  classDef command fill:#fee,stroke:#744');
+  if (orphans.length > 0) {
+    lines.push('  classDef eventOrphan fill:#efe,stroke:#474,stroke-dasharray: 4 3', '  classDef commandOrphan fill:#fee,stroke:#744,stroke-dasharray: 4 3');
+  }
   return `${lines.join('\n')}\n`;
 }

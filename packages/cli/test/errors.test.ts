@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes } from '@mailroom/core';
+import { connectTransport, ErrorCodes } from '@mailroom/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CliErrorCodes } from '../src/errors.js';
 import { ExitCodes } from '../src/exit-codes.js';
@@ -54,6 +54,20 @@ describe('mailroom error handling', () => {
     expect(run.stderr).toContain(ErrorCodes.TRANSPORT_URL);
     expect(run.stderr).toContain('redis://admin:***@cache:6379');
     expect(run.stderr).not.toContain('hunter2');
+  });
+
+  it('takes the transport from the config file (here an async function) when neither --transport nor MAILROOM_TRANSPORT is given', async () => {
+    const broker = join(dir, 'from-config.db');
+    const project = mkdtempSync(join(dir, 'project-'));
+    writeFileSync(join(project, 'mailroom.config.mjs'), `export default async () => ({ transport: ${JSON.stringify(broker)}, endpoints: [] });\n`);
+    const missing = await mailroom(['topology'], { cwd: project });
+    expect(missing.code).toBe(ExitCodes.TRANSPORT);
+    expect(missing.stderr).toContain(`SQLite broker file ${broker} does not exist`);
+    const transport = await connectTransport(broker);
+    await transport.close();
+    const run = await mailroom(['topology', '--json'], { cwd: project });
+    expect(run.code).toBe(ExitCodes.OK);
+    expect(JSON.parse(run.stdout)).toEqual({ transport: 'sqlite', queues: [] });
   });
 
   const adapters = [

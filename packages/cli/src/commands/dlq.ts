@@ -189,7 +189,7 @@ function purgeCommand(ctx: CommandContext): Command {
       const found = await matching(transport, options, ids.length > 0 ? { ids } : {});
       const foundIds = found.map((d) => d.id);
       const notFound = ids.filter((id) => !foundIds.includes(id));
-      const what = `${plural(found.length, 'dead letter')}${ids.length > 0 ? '' : hasFilters(options) ? describeFilters(options) : ' (all of them)'}`;
+      const what = `${plural(found.length, 'dead letter')}${ids.length > 0 ? '' : hasFilters(options) ? describeFilters(options) : ' (every dead letter: no filter given)'}`;
       if (found.length > 0 && !options.yes) {
         if (!ctx.io.stdinIsTTY) {
           throw new MailroomError(
