@@ -1,0 +1,118 @@
+// `npm start`: the shop under its supervisor. Every service runs as its own OS process with its own
+// database; the supervisor prefixes their logs, restarts them when they crash, serves the gateway's
+// stop/start requests on a loopback control channel, and prints the URL of the web UI.
+//
+//   node dist/start.js [--workers payments=3,shipping=2]
+//   MAILROOM_TRANSPORT=amqp://guest:guest@localhost | nats://localhost:4222   (default: SQLite broker file)
+//   SHOP_PG_URL=postgres://postgres@127.0.0.1:5432                           (default: a SQLite file per service)
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensurePgDatabase, pgDatabaseName } from './runtime/pg-databases.js';
+import { SERVICE_NAMES, type ServiceName } from './service-names.js';
+import { describeTransport, readShopConfig, type ShopConfig, ShopConfigError } from './shop-config.js';
+import { startControlServer } from './supervisor/control-server.js';
+import { LogPrefixer, useColor } from './supervisor/log-prefixer.js';
+import { probePort } from './supervisor/ports.js';
+import { Supervisor } from './supervisor/supervisor.js';
+import { parseWorkers } from './supervisor/workers-option.js';
+
+const extension = extname(fileURLToPath(import.meta.url));
+const scriptOf = (service: ServiceName) => fileURLToPath(new URL(`./services/${service}${extension}`, import.meta.url));
+const STARTUP_TIMEOUT_MS = 90_000;
+
+function exitWith(message: string, code = 1): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(code);
+}
+
+async function prepareDatabases(config: ShopConfig): Promise<string> {
+  if (config.pgUrl === undefined) return `a SQLite file per service in ${config.dataDir}`;
+  for (const service of SERVICE_NAMES) {
+    try {
+      await ensurePgDatabase(config.pgUrl, pgDatabaseName(config, service));
+    } catch (error) {
+      exitWith(`Cannot prepare the PostgreSQL database of ${service} on SHOP_PG_URL: ${(error as Error).message}. Is PostgreSQL running there?`);
+    }
+  }
+  return `a PostgreSQL database per service (${pgDatabaseName(config, '*')})`;
+}
+
+async function main(): Promise<void> {
+  let config: ShopConfig;
+  let workers: Record<ServiceName, number>;
+  try {
+    config = readShopConfig();
+    workers = parseWorkers(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof ShopConfigError) exitWith(error.message, 2);
+    throw error;
+  }
+  const width = Math.max(10, ...SERVICE_NAMES.map((name) => name.length + (workers[name] > 1 ? 2 : 0)));
+  const logs = new LogPrefixer(width, useColor());
+  const say = (text: string) => logs.line('supervisor', text);
+
+  if (config.port !== 0) {
+    await probePort(config.port, config.host).catch((error: NodeJS.ErrnoException) =>
+      exitWith(`Cannot listen on ${config.host}:${config.port} (${error.code ?? error.message}): set another port, e.g. PORT=3001 npm start`),
+    );
+  }
+  const databases = await prepareDatabases(config);
+  const inventoryPort = await probePort(Number(process.env.SHOP_INVENTORY_PORT ?? 0), '127.0.0.1');
+  const scaled = SERVICE_NAMES.filter((name) => workers[name] > 1).map((name) => `${name} x${workers[name]}`);
+  say(`Mailroom shop: ${SERVICE_NAMES.length} services${scaled.length > 0 ? ` (${scaled.join(', ')})` : ''}`);
+  say(`transport: ${describeTransport(config)}`);
+  say(`databases: ${databases}`);
+
+  let gatewayUrl: string | undefined;
+  let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
+  const supervisor: Supervisor = new Supervisor({
+    scriptOf,
+    execArgv: process.execArgv,
+    workers,
+    logs,
+    restartDelayMs: config.restartDelayMs,
+    faults: { poison: config.poisonFault },
+    envOf: (service, worker) => ({
+      ...process.env,
+      SHOP_DATA_DIR: config.dataDir,
+      SHOP_SERVICE: service,
+      SHOP_WORKER: String(worker),
+      ...(service === 'inventory' && { SHOP_INVENTORY_PORT: String(inventoryPort) }),
+      ...(service === 'gateway' && {
+        SHOP_INVENTORY_URL: `http://127.0.0.1:${inventoryPort}`,
+        SHOP_CONTROL_URL: control?.url,
+        SHOP_CONTROL_TOKEN: control?.token,
+      }),
+    }),
+    onGatewayUrl: (url) => {
+      gatewayUrl = url;
+    },
+  });
+  control = await startControlServer(supervisor);
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    say(`${signal}: stopping every service`);
+    await supervisor.stop();
+    await control?.close();
+    say('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const within = (work: Promise<void>, what: string) =>
+    Promise.race([work.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), STARTUP_TIMEOUT_MS).unref())]).then(
+      (ok) => ok || say(`${what} not ready after ${STARTUP_TIMEOUT_MS / 1000} s; still trying (see the logs above)`),
+    );
+  await within(supervisor.start(SERVICE_NAMES.filter((name) => name !== 'gateway')), 'some services are');
+  await within(supervisor.start(['gateway']), 'the gateway is');
+  if (shuttingDown) return;
+  say('');
+  say(`The shop is ready: ${gatewayUrl ?? `http://localhost:${config.port}`}   (Ctrl-C stops it)`);
+  say('');
+}
+
+await main();

@@ -1,0 +1,25 @@
+/** Three things to try, each showing one of Mailroom's ideas. */
+export function Guide() {
+  return (
+    <section class="card guide">
+      <div class="card-head">
+        <h2>Try this</h2>
+      </div>
+      <ol>
+        <li>
+          <b>A service down loses nothing.</b> Stop <i>payments</i>, place two orders: they wait in its queue. Start it: both complete.
+        </li>
+        <li>
+          <b>Failures are retried, then parked.</b> Order the poisoned apple: inventory fails, retries, dead-letters it. Switch the fault off and replay.
+        </li>
+        <li>
+          <b>HTTP has a plan B.</b> Stop <i>inventory</i> and ask for a quote: the breaker opens and the question is queued as a command, answered when
+          inventory is back.
+        </li>
+        <li>
+          <b>Contracts have versions.</b> Place an order with API v1: it publishes <code>OrderPlaced</code> v1, and every consumer upcasts it.
+        </li>
+      </ol>
+    </section>
+  );
+}
