@@ -142,6 +142,11 @@ export class ConnectionSupervisor {
     return this.state === 'ready' && !this.blocked;
   }
 
+  /** True while RabbitMQ blocks the connection (a memory or disk alarm): it reads nothing this process publishes. */
+  get isBlocked(): boolean {
+    return this.blocked;
+  }
+
   /** False once closed or lost for good: waiting for it is pointless. */
   get usable(): boolean {
     return this.state !== 'closed' && this.state !== 'lost';

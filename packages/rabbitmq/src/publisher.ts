@@ -71,7 +71,7 @@ export class Publisher {
         const channel = await this.openChannel(deadline);
         do await this.waitWritable(channel, deadline);
         while (!this.writable && this.channel === channel); // checked again right before writing: others may have filled the buffer meanwhile
-        outcome = this.channel === channel ? await this.send(channel, target, content, options) : 'channel-lost';
+        outcome = this.channel === channel ? await this.send(channel, target, content, options, deadline) : 'channel-lost';
       } finally {
         this.releaseSlot();
       }
@@ -93,7 +93,7 @@ export class Publisher {
     await channel?.close().catch(() => undefined);
   }
 
-  private send(channel: AmqpConfirmChannel, target: PublishTarget, content: Buffer, options: AmqpPublishOptions): Promise<Attempt> {
+  private send(channel: AmqpConfirmChannel, target: PublishTarget, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<Attempt> {
     return new Promise<Attempt>((resolve, reject) => {
       const publishId = target.mandatory ? randomUUID() : undefined;
       const entry: Pending = { returned: false };
@@ -103,16 +103,32 @@ export class Publisher {
         clearTimeout(timer);
         if (publishId) this.pending.delete(publishId);
       };
-      const timer = setTimeout(() => {
+      const where = `${target.exchange || 'the default exchange'} (${target.routingKey})`;
+      const confirmBy = Date.now() + this.settings.confirmTimeoutMs;
+      // No confirm by `confirmBy` is a confirm timeout; but while RabbitMQ blocks the connection (it reads it again once
+      // its alarm clears) the publish waits up to the outage deadline instead.
+      const expire = () => {
         if (finished) return;
+        const blocked = this.supervisor.isBlocked;
+        const expiry = blocked ? deadline : confirmBy;
+        if (Date.now() < expiry) {
+          timer = setTimeout(expire, expiry - Date.now());
+          return;
+        }
         finish();
         reject(
-          new MailroomError(
-            ErrorCodes.TRANSPORT_CONFIRM_TIMEOUT,
-            `RabbitMQ did not confirm a publish to ${target.exchange || 'the default exchange'} (${target.routingKey}) within ${this.settings.confirmTimeoutMs} ms; it may or may not be stored`,
-          ),
+          blocked
+            ? new MailroomError(
+                ErrorCodes.TRANSPORT_UNAVAILABLE,
+                `RabbitMQ blocked the connection (a memory or disk alarm) while a publish to ${where} awaited its confirm; it may or may not be stored`,
+              )
+            : new MailroomError(
+                ErrorCodes.TRANSPORT_CONFIRM_TIMEOUT,
+                `RabbitMQ did not confirm a publish to ${where} within ${this.settings.confirmTimeoutMs} ms; it may or may not be stored`,
+              ),
         );
-      }, this.settings.confirmTimeoutMs);
+      };
+      let timer = setTimeout(expire, Math.max(0, Math.min(confirmBy, deadline) - Date.now()));
       if (publishId) this.pending.set(publishId, entry);
       const headers = publishId ? { ...options.headers, [Bookkeeping.publishId]: publishId } : options.headers;
       try {

@@ -34,7 +34,7 @@ export const rabbitMqCapabilities: TransportCapabilities = Object.freeze({
   crossProcess: true,
   delayedRetry: true,
   deadLetterQueue: true,
-  delayPrecisionMs: 50,
+  delayPrecisionMs: 200,
 });
 
 /** The RabbitMQ transport: a Mailroom {@link Transport} plus the names of its topology. */

@@ -1,0 +1,67 @@
+import { isMailroomError } from '@mailroom/core';
+import { describe, expect, it } from 'vitest';
+import type { AmqpMessage } from './amqp-types.js';
+import { RabbitMqErrorCodes } from './errors.js';
+import { amqpProperties, assertPublishableHeaders, attemptOf, Bookkeeping, firstFailureOf, truncate, userHeaders } from './headers.js';
+
+const message = (headers: Record<string, unknown>, redelivered = false): AmqpMessage => ({
+  content: Buffer.alloc(0),
+  fields: { deliveryTag: 1, redelivered, exchange: '', routingKey: 'q' },
+  properties: { headers },
+});
+
+describe('headers', () => {
+  it('refuses reserved and over-long header names with MAILROOM_ERR_RABBITMQ_HEADER_INVALID', () => {
+    assertPublishableHeaders({ 'ce-id': '1', 'x-custom': 'ok', cc: 'lower case is not special' });
+    for (const name of ['x-mailroom-attempts', 'x-death', 'x-delivery-count', 'x-first-death-queue', 'x-last-death-reason', 'CC', 'BCC', 'n'.repeat(256)]) {
+      let error: unknown;
+      try {
+        assertPublishableHeaders({ [name]: 'v' });
+      } catch (e) {
+        error = e;
+      }
+      expect(isMailroomError(error, RabbitMqErrorCodes.HEADER_INVALID), name.slice(0, 30)).toBe(true);
+    }
+  });
+
+  it('gives consumers the user headers only, as strings', () => {
+    const headers = userHeaders(
+      message({
+        'ce-id': 'abc',
+        'x-unicode': 'ünï ✓',
+        [Bookkeeping.attempts]: '2',
+        'x-death': [{ count: 1 }],
+        'x-delivery-count': 3,
+        'x-first-death-queue': 'q',
+        bytes: Buffer.from('héllo'),
+        number: 7,
+        table: { a: 1 },
+      }),
+    );
+    expect(headers).toEqual({ 'ce-id': 'abc', 'x-unicode': 'ünï ✓', bytes: 'héllo', number: '7', table: '{"a":1}' });
+  });
+
+  it('counts attempts from the carried count plus the broker redeliveries of this copy', () => {
+    expect(attemptOf(message({}))).toBe(1);
+    expect(attemptOf(message({}, true))).toBe(2);
+    expect(attemptOf(message({ [Bookkeeping.attempts]: '3' }))).toBe(4);
+    expect(attemptOf(message({ [Bookkeeping.attempts]: '3', 'x-delivery-count': 2 }, true))).toBe(6);
+    expect(attemptOf(message({ [Bookkeeping.attempts]: 'garbage' }))).toBe(1);
+    expect(firstFailureOf(message({ [Bookkeeping.firstFailureAt]: '1700000000000' }))?.toISOString()).toBe('2023-11-14T22:13:20.000Z');
+    expect(firstFailureOf(message({}))).toBeUndefined();
+  });
+
+  it('mirrors content type, id and type into the AMQP properties when they fit', () => {
+    expect(amqpProperties({ 'content-type': 'application/json', 'ce-id': 'id-1', 'ce-type': 'OrderPlaced' })).toMatchObject({
+      contentType: 'application/json',
+      messageId: 'id-1',
+      type: 'OrderPlaced',
+    });
+    expect(amqpProperties({ 'ce-id': 'x'.repeat(300) }).messageId).toBeUndefined();
+  });
+
+  it('cuts long texts and says so', () => {
+    expect(truncate('short', 10)).toBe('short');
+    expect(truncate('x'.repeat(20), 10)).toBe(`${'x'.repeat(10)}… [10 more characters cut]`);
+  });
+});
