@@ -1,6 +1,7 @@
 // The reference shop end to end, as a user meets it: the supervisor starts the six services, and a
 // real Chromium drives the web UI. Run on the embedded default (SQLite broker, a SQLite file per
-// service) and on RabbitMQ + PostgreSQL (a database per service) when both answer (required under CI).
+// service, two payments workers), on RabbitMQ + PostgreSQL (a database per service) and on NATS
+// JetStream, each when its servers answer (required under CI).
 // SHOP_SCREENSHOT_DIR=docs/images saves the screenshots the docs show.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deleteRabbitNamespace, dropShopDatabases } from './support/cleanup.js';
+import { deleteNatsPrefix, deleteRabbitNamespace, dropShopDatabases } from './support/cleanup.js';
 import { buildUi, type RunningShop, startShop } from './support/shop-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -22,7 +23,9 @@ if (!hasChromium) {
 }
 const RABBITMQ_URL = process.env.MAILROOM_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const PG_URL = process.env.MAILROOM_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432';
-const onRealEngines = hasChromium && (await serviceAvailable(Services.rabbitmq)) && (await serviceAvailable(Services.postgres));
+const NATS_URL = process.env.MAILROOM_NATS_URL ?? 'nats://127.0.0.1:4222';
+const onRabbitAndPostgres = hasChromium && (await serviceAvailable(Services.rabbitmq)) && (await serviceAvailable(Services.postgres));
+const onNats = hasChromium && (await serviceAvailable(Services.nats));
 const screenshots = process.env.SHOP_SCREENSHOT_DIR ? resolve(process.env.SHOP_SCREENSHOT_DIR) : undefined;
 const STEP_MS = 45_000;
 
@@ -37,30 +40,34 @@ interface Variant {
   cleanup(env: NodeJS.ProcessEnv): Promise<void>;
   /** Whether to save the docs' screenshots from this run. */
   readonly screenshots: boolean;
+  /** Worker processes of payments (competing consumers of one queue). */
+  readonly paymentsWorkers: number;
 }
 
-const EMAILS_SQL = 'SELECT subject, to_address FROM emails WHERE order_id = $1';
+const sqliteEmails = async (env: NodeJS.ProcessEnv, orderId: string) => {
+  const db = new BetterSqlite3(join(env.SHOP_DATA_DIR as string, 'notifications.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT subject, to_address FROM emails WHERE order_id = ?').all(orderId) as { subject: string; to_address: string }[];
+  } finally {
+    db.close();
+  }
+};
 
 const variants: Variant[] = [
   {
     name: 'embedded: SQLite broker file, a SQLite file per service',
     enabled: hasChromium,
     screenshots: true,
-    setup: (dir) => ({ SHOP_DATA_DIR: join(dir, 'data'), MAILROOM_TRANSPORT: '', SHOP_PG_URL: '' }),
-    async emailsOf(env, orderId) {
-      const db = new BetterSqlite3(join(env.SHOP_DATA_DIR as string, 'notifications.db'), { readonly: true });
-      try {
-        return db.prepare(EMAILS_SQL.replace('$1', '?')).all(orderId) as { subject: string; to_address: string }[];
-      } finally {
-        db.close();
-      }
-    },
+    paymentsWorkers: 2,
+    setup: (dir) => ({ SHOP_DATA_DIR: join(dir, 'data'), MAILROOM_TRANSPORT: '', SHOP_PG_URL: '', SHOP_WORKERS: 'payments=2' }),
+    emailsOf: sqliteEmails,
     cleanup: async () => undefined,
   },
   {
     name: 'RabbitMQ + a PostgreSQL database per service',
-    enabled: onRealEngines,
+    enabled: onRabbitAndPostgres,
     screenshots: false,
+    paymentsWorkers: 1,
     setup: (dir) => {
       const id = randomBytes(5).toString('hex');
       return {
@@ -75,7 +82,7 @@ const variants: Variant[] = [
       const client = new pg.Client({ connectionString: `${PG_URL}/${env.SHOP_PG_DATABASE_PREFIX}notifications` });
       await client.connect();
       try {
-        return (await client.query(EMAILS_SQL, [orderId])).rows;
+        return (await client.query('SELECT subject, to_address FROM emails WHERE order_id = $1', [orderId])).rows;
       } finally {
         await client.end();
       }
@@ -84,6 +91,20 @@ const variants: Variant[] = [
       await dropShopDatabases(PG_URL, env.SHOP_PG_DATABASE_PREFIX as string);
       await deleteRabbitNamespace(RABBITMQ_URL, env.SHOP_NAMESPACE as string);
     },
+  },
+  {
+    name: 'NATS JetStream, a SQLite file per service',
+    enabled: onNats,
+    screenshots: false,
+    paymentsWorkers: 1,
+    setup: (dir) => ({
+      SHOP_DATA_DIR: join(dir, 'data'),
+      MAILROOM_TRANSPORT: NATS_URL,
+      SHOP_NAMESPACE: `shopt${randomBytes(5).toString('hex')}`,
+      SHOP_PG_URL: '',
+    }),
+    emailsOf: sqliteEmails,
+    cleanup: (env) => deleteNatsPrefix(NATS_URL, env.SHOP_NAMESPACE as string),
   },
 ];
 
@@ -172,6 +193,9 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
     it.runIf(variant.enabled)(
       'places an order and sees every step complete live',
       async () => {
+        if (variant.paymentsWorkers > 1) {
+          expect(await page.textContent('[data-testid=service-payments]')).toContain(`${variant.paymentsWorkers}/${variant.paymentsWorkers} workers`);
+        }
         ids.first = await placeOrder(page, ['mug', 'tee']);
         await waitForStatus(page, ids.first, 'completed');
         expect(await stageStates(page, ids.first)).toEqual(['placed:done', 'payment:done', 'stock:done', 'shipment:done', 'result:done']);

@@ -33,7 +33,13 @@ describe('orderStages', () => {
       ['OrderCompleted', {}],
     ]);
     expect(states(op)).toEqual(['placed:done', 'payment:done', 'stock:done', 'shipment:done', 'result:done']);
-    expect(orderStages(op).map((stage) => stage.detail)).toEqual([undefined, '$24.00 authorized', '2 item(s) reserved', 'Parcel Pigeon, arriving 2026-01-04', undefined]);
+    expect(orderStages(op).map((stage) => stage.detail)).toEqual([
+      undefined,
+      '$24.00 authorized',
+      '2 item(s) reserved',
+      'Parcel Pigeon, arriving 2026-01-04',
+      undefined,
+    ]);
     expect(waitingStage(op)).toBeUndefined();
   });
 

@@ -1,4 +1,7 @@
+import { createNatsNames } from '@mailroom/nats';
 import { DELAY_LEVELS, topologyNames } from '@mailroom/rabbitmq';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import amqplib from 'amqplib';
 import pg from 'pg';
 import { SERVICE_NAMES } from '../../src/service-names.js';
@@ -37,5 +40,19 @@ export async function deleteRabbitNamespace(url: string, namespace: string): Pro
     for (const exchange of [names.events, names.delayDeliver]) await quietly((channel) => channel.deleteExchange(exchange));
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+/** Deletes the JetStream streams and retry-state bucket a shop created under a NATS prefix. */
+export async function deleteNatsPrefix(server: string, prefix: string): Promise<void> {
+  const names = createNatsNames(prefix);
+  const connection = await connect({ servers: server });
+  try {
+    const manager = await jetstreamManager(connection);
+    for (const stream of [names.eventsStream, names.commandsStream, names.deadLettersStream, `KV_${names.retryStateBucket}`]) {
+      await manager.streams.delete(stream).catch(() => undefined);
+    }
+  } finally {
+    await connection.close();
   }
 }
