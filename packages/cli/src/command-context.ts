@@ -58,16 +58,27 @@ export function loadConfigFor(ctx: CommandContext, options: ConfigOptions): Prom
   return loadConfig(ctx.io.cwd, options.config);
 }
 
+/** A transport URL and the directory its relative SQLite path starts from. */
+export interface TransportTarget {
+  readonly url: string;
+  /** The working directory, or the config file's directory when the URL comes from the config. */
+  readonly baseDir: string;
+}
+
 /**
- * The transport URL a command uses: `--transport`, else `MAILROOM_TRANSPORT`, else the `transport`
- * of the config file (the one `--config` names or the nearest one). Throws `MAILROOM_ERR_CLI_USAGE`
- * when none gives one.
+ * The transport a command uses: `--transport`, else `MAILROOM_TRANSPORT`, else the `transport` of
+ * the config file (the one `--config` names or the nearest one; a relative SQLite path in it is
+ * relative to the config file). Registers the URL's secrets for redaction. Throws
+ * `MAILROOM_ERR_CLI_USAGE` when none gives one.
  */
-export async function transportUrlFor(ctx: CommandContext, options: TransportOptions): Promise<string> {
+export async function transportTargetFor(ctx: CommandContext, options: TransportOptions): Promise<TransportTarget> {
   const fromEnv = ctx.io.env.MAILROOM_TRANSPORT;
   let url = options.transport ?? (fromEnv && fromEnv.trim() !== '' ? fromEnv : undefined);
+  let baseDir = ctx.io.cwd;
   if (url === undefined && (options.config !== undefined || findConfigFile(ctx.io.cwd) !== undefined)) {
-    url = (await loadConfigFor(ctx, options)).system.transport;
+    const config = await loadConfigFor(ctx, options);
+    url = config.system.transport;
+    baseDir = config.dir;
   }
   if (url === undefined || url.trim() === '') {
     throw new MailroomError(
@@ -76,13 +87,13 @@ export async function transportUrlFor(ctx: CommandContext, options: TransportOpt
     );
   }
   ctx.secrets.push(...secretsOf(url));
-  return url;
+  return { url, baseDir };
 }
 
 /** Connects the command's transport (see `openTransport`), runs `work`, and always closes the transport. */
 export async function withTransport<T>(ctx: CommandContext, options: TransportOptions, work: (transport: Transport) => Promise<T>): Promise<T> {
-  const url = await transportUrlFor(ctx, options);
-  const transport = await openTransport({ url, cwd: ctx.io.cwd, timeoutMs: options.timeout });
+  const { url, baseDir } = await transportTargetFor(ctx, options);
+  const transport = await openTransport({ url, cwd: baseDir, timeoutMs: options.timeout });
   try {
     return await work(transport);
   } finally {

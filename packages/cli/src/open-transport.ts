@@ -8,7 +8,7 @@ import { withTimeout } from './with-timeout.js';
 export interface OpenTransportOptions {
   /** The transport URL: a SQLite file path, `sqlite:PATH`, `amqp://`, `amqps://`, `nats://` or `memory:`. */
   url: string;
-  /** Resolves relative SQLite paths. */
+  /** The directory relative SQLite paths start from. */
   cwd: string;
   /** Gives up connecting after this many milliseconds. */
   timeoutMs: number;
@@ -45,8 +45,9 @@ export async function openTransport({ url, cwd, timeoutMs }: OpenTransportOption
         `SQLite broker file ${file} does not exist (from transport ${JSON.stringify(redactUrl(url))}); check the path, or start an endpoint on it first`,
       );
     }
-    const plainPath = !/^(sqlite|file):/i.test(url);
-    if (plainPath) target = file;
+    // Hand the adapter the absolute path, so a relative one means the same file whatever the process's directory.
+    const query = /^(sqlite|file):/i.test(url) && url.includes('?') ? url.slice(url.indexOf('?')) : '';
+    target = query === '' ? file : `sqlite:${file.split('/').map(encodeURIComponent).join('/')}${query}`;
   }
   const connecting = connectTransport(target);
   try {

@@ -83,110 +83,119 @@ async function deadLettersOf(system: { deadLetters(): Promise<DeadLetter[]> }, c
   return deadLetters;
 }
 
+// Each test runs the CLI about eight times: allow for a busy machine.
 describe.each(transports)('mailroom dlq on $name', ({ name, url, available }) => {
-  it.runIf(available)('lists poisoned messages grouped by reason, shows one, replays it (same id and body) and the endpoint handles it', async () => {
-    const env = { MAILROOM_TRANSPORT: url };
-    const system = await poisonedEndpoint(url);
-    try {
-      const published = await system.endpoint.publish(system.OrderPlaced, { orderId: 'o-1', total: 42 });
-      await system.publishInvalid({ orderId: 'o-2', total: 'forty-two' });
-      expect(await deadLettersOf(system, 2)).toHaveLength(2);
+  it.runIf(available)(
+    'lists poisoned messages grouped by reason, shows one, replays it (same id and body) and the endpoint handles it',
+    async () => {
+      const env = { MAILROOM_TRANSPORT: url };
+      const system = await poisonedEndpoint(url);
+      try {
+        const published = await system.endpoint.publish(system.OrderPlaced, { orderId: 'o-1', total: 42 });
+        await system.publishInvalid({ orderId: 'o-2', total: 'forty-two' });
+        expect(await deadLettersOf(system, 2)).toHaveLength(2);
 
-      const listed = await mailroom(['dlq', 'list', '--endpoint', system.endpointName, '--json'], { env });
-      expect(listed.stderr).toBe('');
-      expect(listed.code).toBe(ExitCodes.OK);
-      const list = JSON.parse(listed.stdout) as {
-        total: number;
-        groups: { reason: string; count: number; ids: string[] }[];
-        deadLetters: { id: string; messageId: string }[];
-      };
-      expect(list.total).toBe(2);
-      expect(list.groups.map((g) => g.reason).sort()).toEqual([ErrorCodes.CONTRACT_VALIDATION, ErrorCodes.HANDLER_UNRECOVERABLE].sort());
-      const poisoned = list.groups.find((g) => g.reason === ErrorCodes.HANDLER_UNRECOVERABLE)?.ids[0] as string;
-      const invalid = list.groups.find((g) => g.reason === ErrorCodes.CONTRACT_VALIDATION)?.ids[0] as string;
-      expect(list.deadLetters.find((d) => d.id === poisoned)?.messageId).toBe(published.id);
+        const listed = await mailroom(['dlq', 'list', '--endpoint', system.endpointName, '--json'], { env });
+        expect(listed.stderr).toBe('');
+        expect(listed.code).toBe(ExitCodes.OK);
+        const list = JSON.parse(listed.stdout) as {
+          total: number;
+          groups: { reason: string; count: number; ids: string[] }[];
+          deadLetters: { id: string; messageId: string }[];
+        };
+        expect(list.total).toBe(2);
+        expect(list.groups.map((g) => g.reason).sort()).toEqual([ErrorCodes.CONTRACT_VALIDATION, ErrorCodes.HANDLER_UNRECOVERABLE].sort());
+        const poisoned = list.groups.find((g) => g.reason === ErrorCodes.HANDLER_UNRECOVERABLE)?.ids[0] as string;
+        const invalid = list.groups.find((g) => g.reason === ErrorCodes.CONTRACT_VALIDATION)?.ids[0] as string;
+        expect(list.deadLetters.find((d) => d.id === poisoned)?.messageId).toBe(published.id);
 
-      const filtered = await mailroom(['dlq', 'list', '--endpoint', system.endpointName, '--reason', ErrorCodes.HANDLER_UNRECOVERABLE, '--since', '1h'], {
-        env,
-      });
-      expect(filtered.code).toBe(ExitCodes.OK);
-      expect(filtered.stdout).toMatch(
-        new RegExp(`^1 dead letter \\(endpoint ${system.endpointName}, since .*, reason ${ErrorCodes.HANDLER_UNRECOVERABLE}\\), 1 reason\n`),
-      );
-      expect(filtered.stdout).toContain(`${ErrorCodes.HANDLER_UNRECOVERABLE} (1)`);
-      expect(filtered.stdout).toMatch(
-        new RegExp(`\\n  ${poisoned}\\s+${system.endpointName}\\s+${system.type}\\s+${published.id}\\s+1\\s+\\S+Z\\s+payment provider rejected order o-1\\n`),
-      );
-      expect(filtered.stdout).not.toContain(ErrorCodes.CONTRACT_VALIDATION);
+        const filtered = await mailroom(['dlq', 'list', '--endpoint', system.endpointName, '--reason', ErrorCodes.HANDLER_UNRECOVERABLE, '--since', '1h'], {
+          env,
+        });
+        expect(filtered.code).toBe(ExitCodes.OK);
+        expect(filtered.stdout).toMatch(
+          new RegExp(`^1 dead letter \\(endpoint ${system.endpointName}, since .*, reason ${ErrorCodes.HANDLER_UNRECOVERABLE}\\), 1 reason\n`),
+        );
+        expect(filtered.stdout).toContain(`${ErrorCodes.HANDLER_UNRECOVERABLE} (1)`);
+        expect(filtered.stdout).toMatch(
+          new RegExp(`\\n  ${poisoned}\\s+${system.endpointName}\\s+${system.type}\\s+${published.id}\\s+1\\s+\\S+Z\\s+payment provider rejected order o-1\\n`),
+        );
+        expect(filtered.stdout).not.toContain(ErrorCodes.CONTRACT_VALIDATION);
 
-      const shown = await mailroom(['dlq', 'show', poisoned, '--json'], { env });
-      expect(shown.code).toBe(ExitCodes.OK);
-      const detail = JSON.parse(shown.stdout) as { messageId: string; body: unknown; bodyEncoding: string; headers: Record<string, string> };
-      expect(detail).toMatchObject({ messageId: published.id, bodyEncoding: 'json', body: { orderId: 'o-1', total: 42 } });
-      expect(detail.headers['ce-type']).toBe(system.type);
+        const shown = await mailroom(['dlq', 'show', poisoned, '--json'], { env });
+        expect(shown.code).toBe(ExitCodes.OK);
+        const detail = JSON.parse(shown.stdout) as { messageId: string; body: unknown; bodyEncoding: string; headers: Record<string, string> };
+        expect(detail).toMatchObject({ messageId: published.id, bodyEncoding: 'json', body: { orderId: 'o-1', total: 42 } });
+        expect(detail.headers['ce-type']).toBe(system.type);
 
-      system.state.broken = false;
-      const replayed = await mailroom(['dlq', 'replay', poisoned], { env });
-      expect(replayed.stdout).toContain(`Replayed 1 dead letter: ${poisoned}`);
-      expect(replayed.code).toBe(ExitCodes.OK);
-      await waitUntil(
-        () => system.state.handled.length > 0,
-        15_000,
-        () => 'the replayed message was not handled',
-      );
-      expect(system.state.handled).toEqual([{ id: published.id, data: { orderId: 'o-1', total: 42 } }]);
+        system.state.broken = false;
+        const replayed = await mailroom(['dlq', 'replay', poisoned], { env });
+        expect(replayed.stdout).toContain(`Replayed 1 dead letter: ${poisoned}`);
+        expect(replayed.code).toBe(ExitCodes.OK);
+        await waitUntil(
+          () => system.state.handled.length > 0,
+          15_000,
+          () => 'the replayed message was not handled',
+        );
+        expect(system.state.handled).toEqual([{ id: published.id, data: { orderId: 'o-1', total: 42 } }]);
 
-      const missing = await mailroom(['dlq', 'replay', poisoned], { env });
-      expect(missing.code).toBe(ExitCodes.NOT_FOUND);
-      expect(missing.stderr).toContain(ErrorCodes.DEAD_LETTER_NOT_FOUND);
+        const missing = await mailroom(['dlq', 'replay', poisoned], { env });
+        expect(missing.code).toBe(ExitCodes.NOT_FOUND);
+        expect(missing.stderr).toContain(ErrorCodes.DEAD_LETTER_NOT_FOUND);
 
-      const refused = await mailroom(['dlq', 'purge', '--endpoint', system.endpointName], { env });
-      expect(refused.code).toBe(ExitCodes.NOT_CONFIRMED);
-      expect(refused.stderr).toContain('standard input is not a terminal');
-      expect(await system.deadLetters()).toHaveLength(1);
+        const refused = await mailroom(['dlq', 'purge', '--endpoint', system.endpointName], { env });
+        expect(refused.code).toBe(ExitCodes.NOT_CONFIRMED);
+        expect(refused.stderr).toContain('standard input is not a terminal');
+        expect(await system.deadLetters()).toHaveLength(1);
 
-      const purged = await mailroom(['dlq', 'purge', '--endpoint', system.endpointName, '--yes', '--json'], { env });
-      expect(purged.code).toBe(ExitCodes.OK);
-      expect(JSON.parse(purged.stdout)).toEqual({ purged: 1, ids: [invalid], notFound: [] });
-      expect(await system.deadLetters()).toHaveLength(0);
-    } finally {
-      await system.close();
-    }
-  });
-
-  it.runIf(available)('replays every match of --all with filters, and shows the queues in topology', async () => {
-    const env = { MAILROOM_TRANSPORT: url };
-    const system = await poisonedEndpoint(url);
-    try {
-      const ids = [];
-      for (let i = 0; i < 5; i++) ids.push((await system.endpoint.publish(system.OrderPlaced, { orderId: `o-${i}`, total: i })).id);
-      expect(await deadLettersOf(system, 5)).toHaveLength(5);
-
-      const topology = await mailroom(['topology', '--json'], { env });
-      expect(topology.code).toBe(ExitCodes.OK);
-      const queue = (JSON.parse(topology.stdout) as { queues: { endpoint: string; deadLetters: number; events: string[] }[] }).queues.find(
-        (q) => q.endpoint === system.endpointName,
-      );
-      expect(queue).toMatchObject({ deadLetters: 5, events: [system.type] });
-      if (name === 'SQLite') {
-        // The table is the same for every transport: check it once.
-        const table = await mailroom(['topology'], { env });
-        expect(table.stdout).toMatch(new RegExp(`\\n${system.endpointName}\\s+${system.endpointName}\\s+0\\s+0\\s+\\d+\\s+5\\s+${system.type}\\n`));
+        const purged = await mailroom(['dlq', 'purge', '--endpoint', system.endpointName, '--yes', '--json'], { env });
+        expect(purged.code).toBe(ExitCodes.OK);
+        expect(JSON.parse(purged.stdout)).toEqual({ purged: 1, ids: [invalid], notFound: [] });
+        expect(await system.deadLetters()).toHaveLength(0);
+      } finally {
+        await system.close();
       }
+    },
+    60_000,
+  );
 
-      system.state.broken = false;
-      const replayed = await mailroom(['dlq', 'replay', '--all', '--endpoint', system.endpointName, '--type', system.type, '--json'], { env });
-      expect(replayed.code).toBe(ExitCodes.OK);
-      expect((JSON.parse(replayed.stdout) as { replayed: string[] }).replayed).toHaveLength(5);
-      await waitUntil(
-        () => system.state.handled.length === 5,
-        15_000,
-        () => `handled ${system.state.handled.length} of 5`,
-      );
-      expect(system.state.handled.map((h) => h.id).sort()).toEqual(ids.sort());
-      expect(await system.deadLetters()).toHaveLength(0);
-    } finally {
-      await system.close();
-    }
-  });
+  it.runIf(available)(
+    'replays every match of --all with filters, and shows the queues in topology',
+    async () => {
+      const env = { MAILROOM_TRANSPORT: url };
+      const system = await poisonedEndpoint(url);
+      try {
+        const ids = [];
+        for (let i = 0; i < 5; i++) ids.push((await system.endpoint.publish(system.OrderPlaced, { orderId: `o-${i}`, total: i })).id);
+        expect(await deadLettersOf(system, 5)).toHaveLength(5);
+
+        const topology = await mailroom(['topology', '--json'], { env });
+        expect(topology.code).toBe(ExitCodes.OK);
+        const queue = (JSON.parse(topology.stdout) as { queues: { endpoint: string; deadLetters: number; events: string[] }[] }).queues.find(
+          (q) => q.endpoint === system.endpointName,
+        );
+        expect(queue).toMatchObject({ deadLetters: 5, events: [system.type] });
+        if (name === 'SQLite') {
+          // The table is the same for every transport: check it once.
+          const table = await mailroom(['topology'], { env });
+          expect(table.stdout).toMatch(new RegExp(`\\n${system.endpointName}\\s+${system.endpointName}\\s+0\\s+0\\s+\\d+\\s+5\\s+${system.type}\\n`));
+        }
+
+        system.state.broken = false;
+        const replayed = await mailroom(['dlq', 'replay', '--all', '--endpoint', system.endpointName, '--type', system.type, '--json'], { env });
+        expect(replayed.code).toBe(ExitCodes.OK);
+        expect((JSON.parse(replayed.stdout) as { replayed: string[] }).replayed).toHaveLength(5);
+        await waitUntil(
+          () => system.state.handled.length === 5,
+          15_000,
+          () => `handled ${system.state.handled.length} of 5`,
+        );
+        expect(system.state.handled.map((h) => h.id).sort()).toEqual(ids.sort());
+        expect(await system.deadLetters()).toHaveLength(0);
+      } finally {
+        await system.close();
+      }
+    },
+    60_000,
+  );
 });

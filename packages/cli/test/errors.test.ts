@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,15 +57,20 @@ describe('mailroom error handling', () => {
   });
 
   it('takes the transport from the config file (here an async function) when neither --transport nor MAILROOM_TRANSPORT is given', async () => {
-    const broker = join(dir, 'from-config.db');
     const project = mkdtempSync(join(dir, 'project-'));
-    writeFileSync(join(project, 'mailroom.config.mjs'), `export default async () => ({ transport: ${JSON.stringify(broker)}, endpoints: [] });\n`);
-    const missing = await mailroom(['topology'], { cwd: project });
+    const broker = join(project, 'data', 'broker.db');
+    writeFileSync(
+      join(project, 'mailroom.config.mjs'),
+      `export default async () => ({ transport: 'sqlite:./data/broker.db?synchronous=full', endpoints: [] });\n`,
+    );
+    mkdirSync(join(project, 'src'));
+    // Run from a subdirectory: the relative path is relative to the config file.
+    const missing = await mailroom(['topology'], { cwd: join(project, 'src') });
     expect(missing.code).toBe(ExitCodes.TRANSPORT);
     expect(missing.stderr).toContain(`SQLite broker file ${broker} does not exist`);
     const transport = await connectTransport(broker);
     await transport.close();
-    const run = await mailroom(['topology', '--json'], { cwd: project });
+    const run = await mailroom(['topology', '--json'], { cwd: join(project, 'src') });
     expect(run.code).toBe(ExitCodes.OK);
     expect(JSON.parse(run.stdout)).toEqual({ transport: 'sqlite', queues: [] });
   });

@@ -1,0 +1,74 @@
+import { ErrorCodes, errorMessage, isMailroomError, MailroomError, type Transport } from '@mailroom/core';
+import { Presets, SingleBar } from 'cli-progress';
+import { Command } from 'commander';
+import { addTransportOptions, type CommandContext, printJson, withTransport } from '../command-context.js';
+import { CliErrorCodes } from '../errors.js';
+import { addFilterOptions, describeFilters, type FilterOptions, hasFilters, matching, plural, timed, usage } from './dlq-filters.js';
+
+interface ReplayOutcome {
+  replayed: string[];
+  failed: { id: string; code: string; message: string; error: unknown }[];
+}
+
+async function replayAll(ctx: CommandContext, transport: Transport, ids: readonly string[], options: FilterOptions): Promise<ReplayOutcome> {
+  const outcome: ReplayOutcome = { replayed: [], failed: [] };
+  const bar =
+    !options.json && ctx.io.stderrIsTTY && ids.length > 1
+      ? new SingleBar(
+          { stream: ctx.io.progressStream, format: 'replaying [{bar}] {value}/{total} {percentage}% eta {eta_formatted}', hideCursor: true },
+          Presets.shades_classic,
+        )
+      : undefined;
+  bar?.start(ids.length, 0);
+  try {
+    for (const id of ids) {
+      try {
+        await timed(options, `Replaying dead letter ${id}`, transport.deadLetters.replay(id));
+        outcome.replayed.push(id);
+      } catch (error) {
+        outcome.failed.push({ id, code: isMailroomError(error) ? error.code : 'UNKNOWN', message: errorMessage(error), error });
+        if (isMailroomError(error) && (error.code === CliErrorCodes.TIMEOUT || error.code === ErrorCodes.TRANSPORT_CLOSED)) break;
+      }
+      bar?.increment();
+    }
+  } finally {
+    bar?.stop();
+  }
+  return outcome;
+}
+
+/** `mailroom dlq replay ID... | --all [filters]`: dead letters back to their queues, with a progress bar on a terminal. */
+export function replayCommand(ctx: CommandContext): Command {
+  const command = new Command('replay')
+    .description(
+      "send dead letters back to their endpoint's queue, with their original message id, headers and body (attempts start again at 1); a progress bar shows on a terminal",
+    )
+    .argument('[ids...]', 'dead letter ids to replay')
+    .option('-a, --all', 'replay every dead letter matching the filters (all of them without filters)')
+    .option('--json', 'print JSON: { replayed: [ids], failed: [{ id, code, message }] }');
+  addFilterOptions(command);
+  addTransportOptions(command);
+  return command.action(async (ids: string[], options: FilterOptions & { all?: boolean }) => {
+    if (ids.length > 0 && options.all) throw usage('Give dead letter ids or --all, not both');
+    if (ids.length === 0 && !options.all) throw usage('Name the dead letters to replay (mailroom dlq replay ID...), or pass --all, with filters to narrow it');
+    if (ids.length > 0 && hasFilters(options)) throw usage('Filters (--endpoint, --type, --since, --reason) apply only with --all');
+    await withTransport(ctx, options, async (transport) => {
+      const targets = options.all ? (await matching(transport, options)).map((d) => d.id) : ids;
+      const outcome = await replayAll(ctx, transport, targets, options);
+      if (options.json) {
+        printJson(ctx, { replayed: outcome.replayed, failed: outcome.failed.map(({ id, code, message }) => ({ id, code, message })) });
+      } else if (targets.length === 0) {
+        ctx.io.stdout(`No dead letters to replay${describeFilters(options)}.\n`);
+      } else {
+        const shown = outcome.replayed.length > 0 && outcome.replayed.length <= 20 ? `: ${outcome.replayed.join(', ')}` : '';
+        ctx.io.stdout(`Replayed ${plural(outcome.replayed.length, 'dead letter')}${shown}\n`);
+        for (const failure of outcome.failed) ctx.io.stdout(`  not replayed ${failure.id}: ${failure.message}\n`);
+      }
+      const first = outcome.failed[0];
+      if (first) {
+        const message = `${plural(outcome.failed.length, 'dead letter')} not replayed (${outcome.replayed.length} replayed); first: ${first.message}`;
+        throw isMailroomError(first.error) ? new MailroomError(first.error.code, message, { cause: first.error }) : new Error(message, { cause: first.error });
+      }
+    });
+  });
+}
