@@ -2,7 +2,6 @@
 // The `mailroom` executable: runs the CLI on this process's arguments and exits with its code.
 import { runCli } from './run-cli.js';
 
-process.env.MAILROOM_LOG_LEVEL ??= 'warn';
 const code = await runCli(process.argv.slice(2));
 process.exitCode = code;
 const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));

@@ -3,6 +3,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { errorMessage, MailroomError, type Transport } from '@mailroom/core';
 import { type Command, Option } from 'commander';
 import type { CliIo } from './cli-io.js';
+import { createCliLogger } from './cli-logger.js';
 import { parseWholeNumber } from './duration.js';
 import { CliErrorCodes } from './errors.js';
 import { findConfigFile, type LoadedConfig, loadConfig } from './load-config.js';
@@ -93,7 +94,7 @@ export async function transportTargetFor(ctx: CommandContext, options: Transport
 /** Connects the command's transport (see `openTransport`), runs `work`, and always closes the transport. */
 export async function withTransport<T>(ctx: CommandContext, options: TransportOptions, work: (transport: Transport) => Promise<T>): Promise<T> {
   const { url, baseDir } = await transportTargetFor(ctx, options);
-  const transport = await openTransport({ url, cwd: baseDir, timeoutMs: options.timeout });
+  const transport = await openTransport({ url, cwd: baseDir, timeoutMs: options.timeout, logger: createCliLogger(ctx.io.env, ctx.secrets) });
   try {
     return await work(transport);
   } finally {

@@ -1,6 +1,16 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { connectTransport, ErrorCodes, errorMessage, isMailroomError, MailroomError, redactUrl, type Transport, transportScheme } from '@mailroom/core';
+import {
+  connectTransport,
+  ErrorCodes,
+  errorMessage,
+  isMailroomError,
+  type Logger,
+  MailroomError,
+  redactUrl,
+  type Transport,
+  transportScheme,
+} from '@mailroom/core';
 import { CliErrorCodes } from './errors.js';
 import { withTimeout } from './with-timeout.js';
 
@@ -12,6 +22,8 @@ export interface OpenTransportOptions {
   cwd: string;
   /** Gives up connecting after this many milliseconds. */
   timeoutMs: number;
+  /** Handed to the adapter (default: the adapter's own). */
+  logger?: Logger;
 }
 
 /** The path of the broker file a SQLite URL names (the same rules as `@mailroom/sqlite`), resolved against `cwd`. */
@@ -34,7 +46,7 @@ export function sqliteFileOf(url: string, cwd: string): string {
  * connection that arrives late), and reports any other failure as a `MailroomError` whose message
  * names the URL with its password redacted.
  */
-export async function openTransport({ url, cwd, timeoutMs }: OpenTransportOptions): Promise<Transport> {
+export async function openTransport({ url, cwd, timeoutMs, logger }: OpenTransportOptions): Promise<Transport> {
   const scheme = transportScheme(url);
   let target = url;
   if (scheme === 'sqlite:' || scheme === 'file:') {
@@ -49,7 +61,7 @@ export async function openTransport({ url, cwd, timeoutMs }: OpenTransportOption
     const query = /^(sqlite|file):/i.test(url) && url.includes('?') ? url.slice(url.indexOf('?')) : '';
     target = query === '' ? file : `sqlite:${file.split('/').map(encodeURIComponent).join('/')}${query}`;
   }
-  const connecting = connectTransport(target);
+  const connecting = connectTransport(target, logger ? { logger } : {});
   try {
     return await withTimeout(
       connecting,

@@ -20,6 +20,8 @@ Exit codes:
 
 Environment:
   MAILROOM_TRANSPORT   the broker when --transport is not given
+  MAILROOM_LOG_LEVEL   transport logs on standard error (debug, info, warn...); default silent
+  MAILROOM_DEBUG       set to print the stack of an error
 `;
 
 /**

@@ -84,8 +84,10 @@ describe('mailroom error handling', () => {
       if (!(await adapterReady(adapter))) context.skip();
       const server = await silentServer();
       try {
-        const run = await mailroom(['dlq', 'list', '--transport', url(server.port), '--timeout', '1000']);
+        // Debug logs on: the adapter's log lines (on standard error) must not leak credentials either.
+        const run = await mailroom(['dlq', 'list', '--json', '--transport', url(server.port), '--timeout', '1000'], { env: { MAILROOM_LOG_LEVEL: 'debug' } });
         expect(run.code).toBe(ExitCodes.TRANSPORT);
+        expect(run.stdout).toBe('');
         expect(run.stderr).toContain('did not answer within 1000 ms');
         expect(run.stderr).toContain(ErrorCodes.TRANSPORT_UNAVAILABLE);
         expect(run.stderr + run.stdout).not.toMatch(secret);
