@@ -12,6 +12,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ServicesResponse } from '../src/gateway/api-types.js';
 import { deleteNatsPrefix, deleteRabbitNamespace, dropShopDatabases } from './support/cleanup.js';
 import { buildUi, type RunningShop, startShop } from './support/shop-process.js';
 
@@ -115,6 +116,10 @@ async function placeOrder(page: Page, skus: readonly string[]): Promise<string> 
   await page.click('[data-testid=place-order]');
   await page.waitForFunction((count) => document.querySelectorAll('[data-testid=order]').length > count, before, { timeout: STEP_MS });
   return (await page.locator('[data-testid=order]').first().getAttribute('data-order-id')) as string;
+}
+
+async function servicesOf(shop: RunningShop): Promise<ServicesResponse['services']> {
+  return ((await (await fetch(`${shop.url}/api/services`)).json()) as ServicesResponse).services;
 }
 
 function order(id: string): string {
@@ -276,6 +281,18 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
     );
 
     it.runIf(variant.enabled)(
+      'restarts a service killed with SIGKILL, and orders go on completing',
+      async () => {
+        const pid = (await servicesOf(shop as RunningShop)).find((s) => s.name === 'shipping')?.workers[0]?.pid as number;
+        process.kill(pid, 'SIGKILL');
+        await page.waitForSelector('[data-testid=service-shipping][data-state=running]:has-text("1 restart")', { timeout: STEP_MS });
+        const after = await placeOrder(page, ['mug']);
+        await waitForStatus(page, after, 'completed');
+      },
+      60_000,
+    );
+
+    it.runIf(variant.enabled)(
       "notifications wrote each customer's e-mail to its own store",
       async () => {
         const deadline = Date.now() + STEP_MS;
@@ -288,6 +305,26 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
         expect(emails[0]?.to_address).toBe('ada@example.com');
         expect(emails[0]?.subject).toMatch(/^Your order is on its way/);
         await screenshot(page, variant, 'shop-overview.png');
+      },
+      60_000,
+    );
+
+    it.runIf(variant.enabled)(
+      'stops every service process on SIGTERM to the supervisor',
+      async () => {
+        const pids = (await servicesOf(shop as RunningShop)).flatMap((s) => s.workers.map((w) => w.pid as number));
+        expect(pids.length).toBe(5 + variant.paymentsWorkers);
+        expect(await shop?.stop()).toBe(0);
+        const alive = pids.filter((pid) => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        expect(alive).toEqual([]);
+        expect(shop?.logs()).toMatch(/supervisor +\| stopped/);
       },
       60_000,
     );

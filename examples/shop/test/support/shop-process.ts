@@ -32,8 +32,8 @@ export interface RunningShop {
   readonly url: string;
   /** Everything the supervisor printed so far (the prefixed logs of every service). */
   logs(): string;
-  /** SIGTERM to the supervisor, which stops every service; resolves once it exited. */
-  stop(): Promise<void>;
+  /** SIGTERM to the supervisor, which stops every service; resolves with its exit code once it exited. */
+  stop(): Promise<number | null>;
 }
 
 /** Starts the shop with `env` over the current environment and resolves once it printed its URL. */
@@ -49,12 +49,13 @@ export async function startShop(env: NodeJS.ProcessEnv, timeoutMs = 120_000): Pr
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString('utf8');
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    await exited;
+    const code = await exited;
     clearTimeout(timer);
+    return code;
   };
   const url = await new Promise<string>((resolve, reject) => {
     const deadline = setTimeout(() => reject(new Error(`the shop did not print its URL within ${timeoutMs} ms:\n${output}`)), timeoutMs);

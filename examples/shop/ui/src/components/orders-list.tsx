@@ -27,15 +27,21 @@ function waitingHint(order: TrackedOrder, stage: Stage, services: ServicesRespon
   return `waiting for ${stage.service}${queued}`;
 }
 
-function Timeline({ order }: { order: TrackedOrder }) {
+/** The order's stages; `parked`: the message the waiting stage needs is in a dead-letter queue. */
+function Timeline({ order, parked }: { order: TrackedOrder; parked: boolean }) {
   const operation = order.operation;
   if (!operation) return <div class="timeline muted">connecting…</div>;
   return (
     <ol class="timeline">
       {orderStages(operation).map((stage) => (
-        <li key={stage.key} class={`stage ${stage.state}`} data-stage={stage.key} data-state={stage.state}>
+        <li
+          key={stage.key}
+          class={`stage ${stage.state}${parked && stage.state === 'waiting' ? ' parked' : ''}`}
+          data-stage={stage.key}
+          data-state={stage.state}
+        >
           <span class="dot" aria-hidden="true">
-            {ICONS[stage.state]}
+            {parked && stage.state === 'waiting' ? '!' : ICONS[stage.state]}
           </span>
           <span class="label">{stage.label}</span>
           <span class="who">{stage.service}</span>
@@ -80,7 +86,7 @@ export function OrdersList({ orders, services, deadLetters, onClear }: Props) {
                   …{order.id.slice(-6)}
                 </code>
               </header>
-              <Timeline order={order} />
+              <Timeline order={order} parked={deadLetters.some((letter) => letter.correlationId === order.id)} />
               {waiting && (
                 <p class="waiting" data-testid="order-waiting">
                   {waitingHint(order, waiting, services, deadLetters)}
