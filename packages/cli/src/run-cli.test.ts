@@ -64,8 +64,11 @@ describe('runCli', () => {
     expect(version.out).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
-  it('exits 2 on usage errors: unknown command or option, bad values, conflicting arguments', async () => {
+  it('exits 2 on usage errors: no or unknown command, unknown option, bad values, conflicting arguments', async () => {
     for (const args of [
+      [],
+      ['dlq'],
+      ['contracts'],
       ['nope'],
       ['dlq', 'list', '--bogus'],
       ['dlq', 'list', '--since', 'yesterday'],

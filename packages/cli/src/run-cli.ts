@@ -6,7 +6,8 @@ import { type ExitCode, ExitCodes, exitCodeFor } from './exit-codes.js';
 import { createProgram } from './program.js';
 import { redactSecrets } from './redact-secrets.js';
 
-const DISPLAY_ONLY = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version', 'commander.executeSubCommandAsync']);
+// `--help` and `--version` end with these codes; `help` ends with 'commander.help' and exit code 0, a missing subcommand with the same code and 1.
+const DISPLAY_ONLY = new Set(['commander.helpDisplayed', 'commander.version']);
 
 function describe(error: unknown): string {
   let text = errorMessage(error);
