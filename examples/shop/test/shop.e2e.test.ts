@@ -139,10 +139,10 @@ async function setService(page: Page, service: string, action: 'stop' | 'start')
   await page.waitForSelector(`[data-testid=service-${service}][data-state="${action === 'stop' ? 'stopped' : 'running'}"]`, { timeout: STEP_MS });
 }
 
-async function screenshot(page: Page, variant: Variant, name: string): Promise<void> {
+async function screenshot(page: Page, variant: Variant, name: string, fullPage = true): Promise<void> {
   if (!screenshots || !variant.screenshots) return;
   mkdirSync(screenshots, { recursive: true });
-  await page.screenshot({ path: join(screenshots, name), fullPage: true });
+  await page.screenshot({ path: join(screenshots, name), fullPage });
 }
 
 describe.runIf(hasChromium)('examples/shop in Chromium', () => {
@@ -304,7 +304,7 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
         expect(emails).toHaveLength(1);
         expect(emails[0]?.to_address).toBe('ada@example.com');
         expect(emails[0]?.subject).toMatch(/^Your order is on its way/);
-        await screenshot(page, variant, 'shop-overview.png');
+        await screenshot(page, variant, 'shop-overview.png', false);
       },
       60_000,
     );

@@ -24,7 +24,7 @@ export interface InventoryClientOptions {
 
 /**
  * Inventory's HTTP API behind the resilient client: 1.5 s timeout per attempt, one retry, a
- * breaker that opens after 3 failures in a row, a bulkhead of 16 calls. Every breaker change is logged.
+ * breaker that opens after 3 failed attempts in a row, a bulkhead of 16 calls (the client logs breaker changes).
  */
 export function createInventoryClient(options: InventoryClientOptions): InventoryClient {
   const http = createHttpClient({
@@ -36,7 +36,6 @@ export function createInventoryClient(options: InventoryClientOptions): Inventor
     bulkhead: { limit: 16, queue: 64 },
     logger: options.logger,
   });
-  http.onBreakerStateChange(({ state }) => options.logger.warn({}, `circuit breaker to inventory is now ${state}`));
   let cached: { products: ProductView[]; fetchedAt: string } | undefined;
   return {
     http,

@@ -84,7 +84,7 @@ export async function orderRoutes(app: FastifyInstance, options: OrderRoutesOpti
     url: '/orders',
     versions: {
       1: {
-        deprecated: { since: '2026-01-01T00:00:00Z', link: 'https://github.com/mailroom/mailroom/blob/main/docs/shop.md#two-versions-at-once' },
+        deprecated: { since: '2026-01-01T00:00:00Z', sunset: '2027-07-01T00:00:00Z' },
         schema: { body: v1Body },
         handler: async (request, reply) => {
           const body = request.body as PlaceOrderV1;
