@@ -97,7 +97,7 @@ describe.each(transports)('mailroom dlq on $name', ({ name, url, available }) =>
 
         const listed = await mailroom(['dlq', 'list', '--endpoint', system.endpointName, '--json'], { env });
         expect(listed.stderr).toBe('');
-        expect(listed.code).toBe(ExitCodes.OK);
+        expect(listed.code, listed.stderr).toBe(ExitCodes.OK);
         const list = JSON.parse(listed.stdout) as {
           total: number;
           groups: { reason: string; count: number; ids: string[] }[];
@@ -112,7 +112,7 @@ describe.each(transports)('mailroom dlq on $name', ({ name, url, available }) =>
         const filtered = await mailroom(['dlq', 'list', '--endpoint', system.endpointName, '--reason', ErrorCodes.HANDLER_UNRECOVERABLE, '--since', '1h'], {
           env,
         });
-        expect(filtered.code).toBe(ExitCodes.OK);
+        expect(filtered.code, filtered.stderr).toBe(ExitCodes.OK);
         expect(filtered.stdout).toMatch(
           new RegExp(`^1 dead letter \\(endpoint ${system.endpointName}, since .*, reason ${ErrorCodes.HANDLER_UNRECOVERABLE}\\), 1 reason\n`),
         );
@@ -123,7 +123,7 @@ describe.each(transports)('mailroom dlq on $name', ({ name, url, available }) =>
         expect(filtered.stdout).not.toContain(ErrorCodes.CONTRACT_VALIDATION);
 
         const shown = await mailroom(['dlq', 'show', poisoned, '--json'], { env });
-        expect(shown.code).toBe(ExitCodes.OK);
+        expect(shown.code, shown.stderr).toBe(ExitCodes.OK);
         const detail = JSON.parse(shown.stdout) as { messageId: string; body: unknown; bodyEncoding: string; headers: Record<string, string> };
         expect(detail).toMatchObject({ messageId: published.id, bodyEncoding: 'json', body: { orderId: 'o-1', total: 42 } });
         expect(detail.headers['ce-type']).toBe(system.type);
@@ -131,7 +131,7 @@ describe.each(transports)('mailroom dlq on $name', ({ name, url, available }) =>
         system.state.broken = false;
         const replayed = await mailroom(['dlq', 'replay', poisoned], { env });
         expect(replayed.stdout).toContain(`Replayed 1 dead letter: ${poisoned}`);
-        expect(replayed.code).toBe(ExitCodes.OK);
+        expect(replayed.code, replayed.stderr).toBe(ExitCodes.OK);
         await waitUntil(
           () => system.state.handled.length > 0,
           15_000,
@@ -149,7 +149,7 @@ describe.each(transports)('mailroom dlq on $name', ({ name, url, available }) =>
         expect(await system.deadLetters()).toHaveLength(1);
 
         const purged = await mailroom(['dlq', 'purge', '--endpoint', system.endpointName, '--yes', '--json'], { env });
-        expect(purged.code).toBe(ExitCodes.OK);
+        expect(purged.code, purged.stderr).toBe(ExitCodes.OK);
         expect(JSON.parse(purged.stdout)).toEqual({ purged: 1, ids: [invalid], notFound: [] });
         expect(await system.deadLetters()).toHaveLength(0);
       } finally {
@@ -170,7 +170,7 @@ describe.each(transports)('mailroom dlq on $name', ({ name, url, available }) =>
         expect(await deadLettersOf(system, 5)).toHaveLength(5);
 
         const topology = await mailroom(['topology', '--json'], { env });
-        expect(topology.code).toBe(ExitCodes.OK);
+        expect(topology.code, topology.stderr).toBe(ExitCodes.OK);
         const queue = (JSON.parse(topology.stdout) as { queues: { endpoint: string; deadLetters: number; events: string[] }[] }).queues.find(
           (q) => q.endpoint === system.endpointName,
         );
@@ -183,7 +183,7 @@ describe.each(transports)('mailroom dlq on $name', ({ name, url, available }) =>
 
         system.state.broken = false;
         const replayed = await mailroom(['dlq', 'replay', '--all', '--endpoint', system.endpointName, '--type', system.type, '--json'], { env });
-        expect(replayed.code).toBe(ExitCodes.OK);
+        expect(replayed.code, replayed.stderr).toBe(ExitCodes.OK);
         expect((JSON.parse(replayed.stdout) as { replayed: string[] }).replayed).toHaveLength(5);
         await waitUntil(
           () => system.state.handled.length === 5,
