@@ -1,0 +1,55 @@
+import { parseArgs } from 'node:util';
+
+/** What `npm run bench -- ...` asked for. */
+export interface BenchArgs {
+  /** Scenario names; empty for all. */
+  readonly scenarios: string[];
+  readonly scale: number;
+  readonly rounds: number;
+  readonly warmup: number;
+  /** Wait for the 1-minute load average to fall below this before starting (0: do not wait). */
+  readonly waitForLoad: number;
+  /** Write bench/results/*.json and regenerate BENCHMARKS.md. */
+  readonly write: boolean;
+  readonly help: boolean;
+}
+
+/** The usage text of the harness. */
+export const USAGE = `usage: npm run bench -- [scenario...] [options]
+scenarios: all when none is named
+options:
+  --scale <x>     multiply message counts and durations (default 1; 0.1 for a quick try)
+  --rounds <n>    measured rounds per contender (default 5)
+  --warmup <n>    warm-up rounds per contender (default 1)
+  --max-load <x>  wait (up to 20 min) for the 1-minute load average to fall below x (default 1.5; 0 = don't wait)
+  --no-write      print only; leave bench/results and BENCHMARKS.md alone`;
+
+/** Parses the command line; throws with a message naming the bad option. */
+export function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      scale: { type: 'string', default: '1' },
+      rounds: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '1' },
+      'max-load': { type: 'string', default: '1.5' },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const number = (value: string | undefined, name: string, min: number) => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min) throw new Error(`--${name} must be a number >= ${min}, got ${value}`);
+    return parsed;
+  };
+  return {
+    scenarios: positionals,
+    scale: number(values.scale, 'scale', 0.001),
+    rounds: Math.round(number(values.rounds, 'rounds', 1)),
+    warmup: Math.round(number(values.warmup, 'warmup', 0)),
+    waitForLoad: number(values['max-load'], 'max-load', 0),
+    write: !values['no-write'],
+    help: values.help === true,
+  };
+}

@@ -1,0 +1,80 @@
+import type { AmqpConfirmChannel, AmqpConnection } from '@mailroom/rabbitmq';
+import type { BenchMessage } from '../bench-message.js';
+import type { MessagingContender } from '../messaging-contender.js';
+import { amqplib, onThrowawayChannel, RABBITMQ_URL, type RawAmqpChannel } from './amqplib-client.js';
+
+/** Settings of the raw amqplib baseline. */
+export interface RawAmqplibOptions {
+  readonly name: string;
+  readonly queueType: 'classic' | 'quorum';
+  /** Consumer prefetch, as Mailroom's endpoint concurrency. */
+  readonly prefetch: number;
+  /** Unique names of this run. */
+  readonly exchange: string;
+  readonly queue: string;
+}
+
+/**
+ * The raw baseline as a competent amqplib user writes it: a durable topic exchange bound to a
+ * durable queue of the same type as Mailroom's, persistent messages on a confirm channel (a
+ * publish resolves on the broker's ack; `drain` is awaited when amqplib asks), a consumer on its
+ * own channel with the same prefetch that parses the JSON body and acks after handling.
+ */
+export function rawAmqplib(options: RawAmqplibOptions): MessagingContender {
+  let connection: AmqpConnection | undefined;
+  let publisher: AmqpConfirmChannel | undefined;
+  let consumer: RawAmqpChannel | undefined;
+  let draining: Promise<unknown> | undefined;
+  const routingKey = 'bench.MessageSent';
+
+  return {
+    name: options.name,
+    async start(deliver) {
+      connection = await amqplib.connect(RABBITMQ_URL);
+      publisher = await connection.createConfirmChannel();
+      await publisher.assertExchange(options.exchange, 'topic', { durable: true });
+      await publisher.assertQueue(options.queue, { durable: true, arguments: { 'x-queue-type': options.queueType } });
+      await publisher.bindQueue(options.queue, options.exchange, routingKey);
+      const channel = (await connection.createChannel()) as RawAmqpChannel;
+      consumer = channel;
+      await channel.prefetch(options.prefetch, false);
+      await channel.consume(
+        options.queue,
+        (message) => {
+          if (message === null) return;
+          deliver(JSON.parse(message.content.toString('utf8')) as BenchMessage);
+          channel.ack(message);
+        },
+        { noAck: false },
+      );
+    },
+    async publish(message) {
+      const channel = publisher as AmqpConfirmChannel;
+      if (draining) await draining;
+      const content = Buffer.from(JSON.stringify(message));
+      await new Promise<void>((resolve, reject) => {
+        const flowing = channel.publish(
+          options.exchange,
+          routingKey,
+          content,
+          { persistent: true, contentType: 'application/json', type: routingKey, messageId: String(message.seq) },
+          (error) => (error ? reject(error) : resolve()),
+        );
+        if (!flowing && !draining) {
+          draining = new Promise((resolve) => channel.once('drain', resolve)).finally(() => {
+            draining = undefined;
+          });
+        }
+      });
+    },
+    async stop() {
+      if (!connection) return;
+      await consumer?.close().catch(() => undefined);
+      await publisher?.close().catch(() => undefined);
+      await onThrowawayChannel(connection, (ch) => ch.deleteQueue(options.queue));
+      await onThrowawayChannel(connection, (ch) => ch.deleteExchange(options.exchange));
+      await connection.close().catch(() => undefined);
+      connection = undefined;
+    },
+  };
+}

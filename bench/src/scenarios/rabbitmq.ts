@@ -1,0 +1,45 @@
+import { mailroomRabbitMq } from '../contenders/mailroom-rabbitmq.js';
+import { rabbitMqVersions } from '../contenders/rabbitmq-versions.js';
+import { rawAmqplib } from '../contenders/raw-amqplib.js';
+import { MessagingMetrics, type MessagingSizes, runMessagingComparison } from '../messaging-comparison.js';
+import { Recorder } from '../recorder.js';
+import type { Scenario } from '../scenario.js';
+import { uniqueName } from '../unique-name.js';
+
+/** Settings shared by both contenders. */
+const PREFETCH = 64;
+const WINDOW = 128;
+
+/** Scenario 1: Mailroom vs raw amqplib on RabbitMQ, classic and quorum queues. */
+export const rabbitmqScenario: Scenario = {
+  name: 'rabbitmq',
+  title: 'RabbitMQ end to end: Mailroom vs raw amqplib',
+  description:
+    'Publish with confirms -> handle -> ack, 1 KiB persistent messages through a topic exchange into a durable queue, publisher and consumer in one process. ' +
+    `Both contenders keep ${WINDOW} publishes awaiting their confirm and consume with prefetch ${PREFETCH}. ` +
+    'Throughput: messages handled per second, first publish to last delivery. Latency: publish call -> handler, HdrHistogram, at 1k/s and at half the raw median throughput.',
+  async run(context) {
+    const recorder = new Recorder();
+    const sizes: MessagingSizes = { throughputCount: context.size(20_000, 500), window: WINDOW, latencySeconds: 2 * context.scale, rates: [1000, 'half'] };
+    const rates: Record<string, Record<string, number>> = {};
+    for (const queueType of ['classic', 'quorum'] as const) {
+      const id = uniqueName('bench-rmq');
+      const contenders = [
+        rawAmqplib({ name: 'raw amqplib', queueType, prefetch: PREFETCH, exchange: `${id}.raw.events`, queue: `${id}.raw` }),
+        mailroomRabbitMq({ name: 'mailroom', queueType, prefetch: PREFETCH, window: WINDOW, namespace: `${id}.mailroom`, endpoint: `${id}-mailroom` }),
+      ];
+      rates[queueType] = (await runMessagingComparison(context, recorder, queueType, contenders, sizes)).rates;
+      recorder.compare(queueType, MessagingMetrics.throughput, 'mailroom', 'raw amqplib', { op: '>=', value: 0.9 });
+      for (const rate of sizes.rates) {
+        recorder.compare(queueType, MessagingMetrics.p50(rate), 'mailroom', 'raw amqplib', { op: '<=', value: 1.15 });
+        recorder.compare(queueType, MessagingMetrics.p99(rate), 'mailroom', 'raw amqplib', { op: '<=', value: 1.3 });
+      }
+    }
+    return {
+      versions: await rabbitMqVersions(),
+      settings: { ...sizes, prefetch: PREFETCH, confirmWindow: WINDOW, messageBytes: 1024, persistent: true, ratesPerSecond: rates },
+      recorder,
+      notes: [],
+    };
+  },
+};
