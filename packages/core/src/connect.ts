@@ -76,5 +76,8 @@ export async function connectTransport(url: string, options: ConnectOptions = {}
       { cause: error },
     );
   }
+  if (typeof adapter.createTransportFromUrl !== 'function') {
+    throw new MailroomError(ErrorCodes.TRANSPORT_ADAPTER_MISSING, `${packageName} does not export createTransportFromUrl; install a version of it that matches @mailroom/core`);
+  }
   return adapter.createTransportFromUrl(url, options);
 }
