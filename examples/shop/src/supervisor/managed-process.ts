@@ -16,8 +16,6 @@ export interface ManagedProcessOptions {
   logs: LogPrefixer;
   /** The first delay before restarting after a crash; doubles per crash in a row, up to 30 s. */
   restartDelayMs: number;
-  /** Called with every message the child sends (besides `ready`). */
-  onMessage?: (message: unknown) => void;
   /** Called with the URL a child announces in its `ready` message. */
   onReady?: (url: string | undefined) => void;
 }
@@ -73,9 +71,9 @@ export class ManagedProcess {
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
-  /** Sends a message to the process, if it runs. */
-  send(message: unknown): void {
-    if (this.child?.connected) this.child.send(message as object, (error) => error && undefined);
+  /** Sends a message to the process, if it runs. A process that exits meanwhile misses it; it gets the state from its environment when restarted. */
+  send(message: object): void {
+    if (this.child?.connected) this.child.send(message, () => undefined);
   }
 
   /** Stops the process (SIGTERM, then SIGKILL after 10 s) and keeps it stopped. Resolves once it exited. */
@@ -113,13 +111,10 @@ export class ManagedProcess {
     if (child.stdout) logs.pipe(label, child.stdout);
     if (child.stderr) logs.pipe(label, child.stderr);
     child.on('message', (message: { type?: string; url?: string }) => {
-      if (message?.type === 'ready' && child === this.child) {
-        if (this.state === 'starting') this.setState('running');
-        this.options.onReady?.(message.url);
-        for (const resolve of this.readyWaiters.splice(0)) resolve();
-      } else {
-        this.options.onMessage?.(message);
-      }
+      if (message?.type !== 'ready' || child !== this.child) return;
+      if (this.state === 'starting') this.setState('running');
+      this.options.onReady?.(message.url);
+      for (const resolve of this.readyWaiters.splice(0)) resolve();
     });
     child.on('error', (error) => logs.line('supervisor', `${label} could not be started: ${error.message}`));
     child.once('exit', (code, signal) => this.exited(child, code, signal));
