@@ -1,4 +1,4 @@
-import { errorMessage, MailroomError } from '@mailroom/core';
+import { ErrorCodes, errorMessage, MailroomError } from '@mailroom/core';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqErrorCodes } from './errors.js';
@@ -35,11 +35,28 @@ export async function browseQueue<T>(
   try {
     const messages: AmqpMessage[] = [];
     for (;;) {
-      const message = await channel.get(queue, { noAck: false });
+      const message = await channel.get(queue, { noAck: false }).catch((error: unknown) => {
+        throw new MailroomError(
+          ErrorCodes.TRANSPORT_UNAVAILABLE,
+          `Lost the channel while reading ${queue}; nothing was changed, try again (${errorMessage(error)})`,
+          {
+            cause: error,
+          },
+        );
+      });
       if (message === false) break;
       messages.push(message);
     }
-    return await visit({ messages, remove: (message) => channel.ack(message) });
+    const remove = (message: AmqpMessage) => {
+      try {
+        channel.ack(message);
+      } catch (error) {
+        throw new MailroomError(ErrorCodes.TRANSPORT_UNAVAILABLE, `Lost the channel while changing ${queue}; try again (${errorMessage(error)})`, {
+          cause: error,
+        });
+      }
+    };
+    return await visit({ messages, remove });
   } finally {
     await settleWithin(channel.close(), 5000);
   }

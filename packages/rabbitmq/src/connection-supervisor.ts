@@ -232,7 +232,7 @@ export class ConnectionSupervisor {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.detach();
-    this.connection.on('error', () => undefined);
+    if (this.owned) this.connection.on('error', () => undefined); // a late error of our own connection must not crash the process
     for (const waiter of [...this.waiters]) waiter.reject(this.closedError());
     if (this.owned) await withTimeout(this.connection.close(), 2000, () => new Error('close timed out')).catch(() => undefined);
   }

@@ -75,6 +75,15 @@ export class EndpointRegistry {
     });
   }
 
+  /** Removes the records of these endpoints if they are older than `minAgeMs` (their queues were deleted). */
+  async prune(endpoints: readonly string[], minAgeMs: number): Promise<void> {
+    if (endpoints.length === 0) return;
+    const cutoff = new Date(Date.now() - minAgeMs).toISOString();
+    await this.browse(async (browse) => {
+      for (const entry of this.entries(browse)) if (endpoints.includes(entry.record.endpoint) && entry.record.updatedAt < cutoff) browse.remove(entry.message);
+    });
+  }
+
   private entries(browse: Browse): Entry[] {
     const entries: Entry[] = [];
     for (const message of browse.messages) {

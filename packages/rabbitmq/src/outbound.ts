@@ -22,8 +22,9 @@ export class Outbound {
    */
   async toQueue(queue: string, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      await this.topology.endpointQueue(queue, deadline);
-      const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline);
+      const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline, (by) =>
+        this.topology.endpointQueue(queue, by),
+      );
       if (outcome === 'stored') return;
       this.topology.forget(queue);
     }
@@ -36,23 +37,30 @@ export class Outbound {
   /** Into the delay levels, which hand it to `queue` after at least `delayMs`. */
   async toDelay(queue: string, delayMs: number, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
     const route = delayRoute(delayMs, queue);
-    await this.topology.delayLevels(route.topLevel, deadline);
-    const outcome = await this.publisher.publish(
-      { exchange: this.topology.names.delayLevel(route.topLevel), routingKey: route.routingKey, mandatory: true },
-      content,
-      options,
-      deadline,
-    );
-    if (outcome === 'returned') {
-      this.topology.forget(queue);
-      throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `RabbitMQ could not route a delayed retry for queue ${queue}; it was returned`);
+    const target = { exchange: this.topology.names.delayLevel(route.topLevel), routingKey: route.routingKey, mandatory: true };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const outcome = await this.publisher.publish(target, content, options, deadline, (by) => this.topology.delayLevels(route.topLevel, by));
+      if (outcome === 'stored') return;
+      this.topology.reset(); // a delay queue was deleted: declare the levels again
     }
+    throw new MailroomError(
+      ErrorCodes.TRANSPORT_PUBLISH_REJECTED,
+      `RabbitMQ could not route a delayed retry for queue ${queue}: its delay queues were deleted while publishing`,
+    );
+  }
+
+  /** Into the events exchange, routed by type to the queues bound to it (none: the event is dropped, as events with no subscriber are). */
+  async toEvents(type: string, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
+    await this.publisher.publish({ exchange: this.topology.names.events, routingKey: type, mandatory: false }, content, options, deadline, (by) =>
+      this.topology.eventsExchange(by),
+    );
   }
 
   /** Into the classic queue `queue` of the transport's own (error queue, registry). */
   async toOwnQueue(queue: string, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
-    await this.topology.classicQueue(queue, deadline);
-    const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline);
+    const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline, (by) =>
+      this.topology.classicQueue(queue, by),
+    );
     if (outcome === 'returned') {
       this.topology.forget(queue);
       throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `RabbitMQ returned a message for ${queue}: the queue was deleted; try again`);

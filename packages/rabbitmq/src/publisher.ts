@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCodes, errorMessage, isMailroomError, type Logger, MailroomError } from '@mailroom/core';
+import { ErrorCodes, errorMessage, type Logger, MailroomError } from '@mailroom/core';
 import type { AmqpConfirmChannel, AmqpMessage, AmqpPublishOptions } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { Bookkeeping } from './headers.js';
@@ -54,17 +54,26 @@ export class Publisher {
     private readonly supervisor: ConnectionSupervisor,
     private readonly settings: PublisherSettings,
     private readonly log: Logger,
+    /** Called when RabbitMQ closed the channel because an exchange or queue does not exist (404). */
+    private readonly onNotFound: () => void = () => undefined,
   ) {}
 
-  /** Publishes persistently and resolves once confirmed: `'stored'`, or `'returned'` for an unroutable mandatory message. */
+  /**
+   * Publishes persistently and resolves once confirmed: `'stored'`, or `'returned'` for an unroutable
+   * mandatory message. `prepare` runs before every attempt: it declares what the message goes to,
+   * so that an exchange or queue deleted meanwhile (RabbitMQ then closes the channel with 404) is
+   * declared again before the message is published again.
+   */
   async publish(
     target: PublishTarget,
     content: Buffer,
     options: AmqpPublishOptions,
     deadline = Date.now() + this.settings.unavailableTimeoutMs,
+    prepare?: (deadline: number) => Promise<void>,
   ): Promise<PublishOutcome> {
     for (;;) {
       this.assertOpen();
+      await prepare?.(deadline);
       await this.acquireSlot(deadline);
       let outcome: Attempt;
       try {
@@ -191,6 +200,9 @@ export class Publisher {
         if (entry) entry.returned = true;
       });
       channel.on('drain', () => this.resume());
+      channel.on('error', (error: unknown) => {
+        if (/\b404\b|NOT[-_]FOUND/.test(errorMessage(error))) this.onNotFound();
+      });
       this.channel = channel;
       this.writable = true;
       return channel;
@@ -264,9 +276,4 @@ export class Publisher {
   private assertOpen(): void {
     if (this.closed) throw new MailroomError(ErrorCodes.TRANSPORT_CLOSED, 'The RabbitMQ transport is closed');
   }
-}
-
-/** True for the errors {@link Publisher.publish} raises when the broker stayed out of reach. */
-export function isUnavailable(error: unknown): boolean {
-  return isMailroomError(error, ErrorCodes.TRANSPORT_UNAVAILABLE);
 }

@@ -1,10 +1,19 @@
-import { type DeliveryHandler, errorMessage, isMailroomError, type Logger, type SubscribeOptions, type Subscription } from '@mailroom/core';
+import {
+  type DeliveryHandler,
+  ErrorCodes,
+  errorMessage,
+  isMailroomError,
+  type Logger,
+  MailroomError,
+  type SubscribeOptions,
+  type Subscription,
+} from '@mailroom/core';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { createDelivery } from './delivery.js';
 import type { Outbound } from './outbound.js';
 import { backoff, settleWithin, sleep } from './timing.js';
-import type { Topology } from './topology.js';
+import { refusal, type Topology } from './topology.js';
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionContext {
@@ -41,9 +50,26 @@ export class RabbitMqSubscription implements Subscription {
     private readonly onClose: () => void,
   ) {}
 
-  /** Declares and starts consuming; rejects with the typed error when that fails. */
+  /**
+   * Declares and starts consuming. Retries transient failures (a lost channel) until
+   * `unavailableTimeoutMs`; rejects with a typed error (`MAILROOM_ERR_RABBITMQ_TOPOLOGY_MISMATCH`,
+   * `_ACCESS_REFUSED`, `MAILROOM_ERR_TRANSPORT_UNAVAILABLE`...).
+   */
   async start(): Promise<void> {
-    await this.setup(Date.now() + this.context.unavailableTimeoutMs);
+    const deadline = Date.now() + this.context.unavailableTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.setup(deadline);
+        return;
+      } catch (error) {
+        const typed = isMailroomError(error) ? error : refusal(error, `to consume queue ${this.queue}`);
+        if (typed && !isMailroomError(typed, ErrorCodes.TRANSPORT_UNAVAILABLE)) throw typed;
+        if (Date.now() >= deadline || !this.context.supervisor.usable) {
+          throw typed ?? new MailroomError(ErrorCodes.TRANSPORT_UNAVAILABLE, `Cannot consume queue ${this.queue}: ${errorMessage(error)}`, { cause: error });
+        }
+        await sleep(backoff(attempt, this.context.reconnectInitialDelayMs, this.context.reconnectMaxDelayMs));
+      }
+    }
   }
 
   /** Stops taking new deliveries; deliveries handed out can still be settled. Idempotent. */

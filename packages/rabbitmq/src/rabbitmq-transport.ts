@@ -37,6 +37,9 @@ export const rabbitMqCapabilities: TransportCapabilities = Object.freeze({
   delayPrecisionMs: 200,
 });
 
+/** How old the registry record of an endpoint whose queue no longer exists must be before `queues()` drops it. */
+const PRUNE_AFTER_MS = 10 * 60_000;
+
 /** The RabbitMQ transport: a Mailroom {@link Transport} plus the names of its topology. */
 export interface RabbitMqTransport extends Transport {
   readonly name: 'rabbitmq';
@@ -90,7 +93,7 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
     const log = options.logger;
     this.topology = topologyNames(options.namespace);
     this.declarer = new Topology(supervisor, this.topology, options.queueType, log);
-    this.publisher = new Publisher(supervisor, options, log);
+    this.publisher = new Publisher(supervisor, options, log, () => this.declarer.reset());
     this.outbound = new Outbound(this.declarer, this.publisher);
     const shared = {
       supervisor,
@@ -123,8 +126,7 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
       await this.outbound.toQueue(this.queueOf(message.route.destination), content, properties, deadline);
       return;
     }
-    await this.declarer.eventsExchange(deadline);
-    await this.publisher.publish({ exchange: this.topology.events, routingKey: message.route.type, mandatory: false }, content, properties, deadline);
+    await this.outbound.toEvents(message.route.type, content, properties, deadline);
   }
 
   async subscribe(options: SubscribeOptions, handler: DeliveryHandler): Promise<Subscription> {
@@ -173,6 +175,7 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
     const deadLetters = await this.deadLetters.countByEndpoint();
     const deadline = Date.now() + this.options.unavailableTimeoutMs;
     const infos: QueueInfo[] = [];
+    const gone: string[] = [];
     let channel: AmqpChannel | undefined;
     try {
       for (const record of [...records.values()].sort((a, b) => a.endpoint.localeCompare(b.endpoint))) {
@@ -188,13 +191,16 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
             deadLetters: deadLetters.get(record.endpoint) ?? 0,
             events: record.events,
           });
-        } catch {
-          channel = undefined; // the queue is gone (404 closes the channel): skip it
+        } catch (error) {
+          channel = undefined; // any failure closes the channel
+          if (!/\b404\b|NOT[-_]FOUND/.test(errorMessage(error))) throw this.supervisor.unavailableError();
+          if (!this.local.has(record.endpoint)) gone.push(record.endpoint); // the queue was deleted: leave it out
         }
       }
     } finally {
       if (channel) await settleWithin(channel.close(), 2000);
     }
+    await this.registry.prune(gone, PRUNE_AFTER_MS).catch(() => undefined);
     return infos;
   }
 

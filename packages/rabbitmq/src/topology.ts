@@ -76,6 +76,11 @@ export class Topology {
     return this.once(`q:${queue}`, deadline, (ch) => ch.assertQueue(queue, { durable: true, arguments: { ...classicQueueArguments } }));
   }
 
+  /** Forgets every declaration, so each is made again on next use (RabbitMQ said something it needed does not exist). */
+  reset(): void {
+    this.done.clear();
+  }
+
   /** Forgets what was declared for `queue`, so the next call declares it again (after the broker cancelled its consumer). */
   forget(queue: string): void {
     for (const key of [...this.done]) if (key === `q:${queue}` || key.startsWith(`b:${queue}:`)) this.done.delete(key);

@@ -71,4 +71,21 @@ describe.runIf(available)('rabbitmq transport when the broker cancels the consum
       await admin.close();
     }
   });
+
+  it('declares a deleted exchange again before publishing to it', async () => {
+    const transport = await createRabbitMqTransport({ url: RABBITMQ_URL, namespace });
+    const admin = await connect(RABBITMQ_URL);
+    try {
+      const type = uniqueName('Redeclared');
+      await transport.publish(testMessage(type, json({ before: true })));
+      const channel = await admin.createChannel();
+      await channel.deleteExchange(transport.topology.events);
+      await transport.publish(testMessage(type, json({ after: true })));
+      await channel.checkExchange(transport.topology.events);
+      await channel.close();
+    } finally {
+      await transport.close();
+      await admin.close();
+    }
+  });
 });

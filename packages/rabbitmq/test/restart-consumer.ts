@@ -24,8 +24,8 @@ function reportingLogger(): Logger {
 }
 
 function report(fields: object): void {
-  const { event } = fields as { event?: string };
-  if (event) send({ kind: 'event', event, at: Date.now() });
+  const { event, reason, error } = fields as { event?: string; reason?: string; error?: string };
+  if (event) send({ kind: 'event', event, at: Date.now(), detail: reason ?? error });
 }
 
 let handled: string[] = [];

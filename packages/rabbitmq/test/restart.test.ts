@@ -16,10 +16,15 @@ if (available && !hasRabbitmqctl) console.warn('[mailroom] skipping the RabbitMQ
 
 const TOTAL = 20_000;
 const PUBLISH_CONCURRENCY = 200;
+/** Messages per second the publisher aims at (it catches up after an outage). */
+const RATE = 1000;
 const root = join(import.meta.dirname, '..', '..', '..');
 
 interface Restart {
   readonly at: number;
+  /** Messages confirmed and handled when the restart began. */
+  readonly confirmed: number;
+  readonly handled: number;
   stoppedAt: number;
   upAt: number;
 }
@@ -28,10 +33,11 @@ interface ProcessEvent {
   readonly who: string;
   readonly event: string;
   readonly at: number;
+  readonly detail?: string | undefined;
 }
 
 describe.runIf(hasRabbitmqctl)('rabbitmq transport across broker restarts', () => {
-  it(`handles every confirmed message of ${TOTAL} while the broker restarts at 1/3 and 1/2 of the run (two consumer processes)`, async () => {
+  it(`handles every confirmed message of ${TOTAL} while the broker restarts at 1/3 and 1/2 of the messages (two consumer processes)`, async () => {
     const release = await brokerLock('exclusive');
     const namespace = testNamespace('restart');
     const endpoint = uniqueName('restart');
@@ -55,9 +61,9 @@ describe.runIf(hasRabbitmqctl)('rabbitmq transport across broker restarts', () =
         children.push(child);
         await new Promise<void>((resolve, reject) => {
           child.once('exit', (code) => reject(new Error(`${who} exited with ${code} before it was ready`)));
-          child.on('message', (message: { kind: string; ids?: string[]; event?: string; at?: number }) => {
+          child.on('message', (message: { kind: string; ids?: string[]; event?: string; at?: number; detail?: string }) => {
             if (message.kind === 'ready') resolve();
-            else if (message.kind === 'event') events.push({ who, event: message.event as string, at: message.at as number });
+            else if (message.kind === 'event') events.push({ who, event: message.event as string, at: message.at as number, detail: message.detail });
             else if (message.kind === 'handled') {
               for (const id of message.ids ?? []) {
                 reports += 1;
@@ -68,31 +74,34 @@ describe.runIf(hasRabbitmqctl)('rabbitmq transport across broker restarts', () =
         });
       }
 
+      const confirmed = new Set<string>();
       const restarts: Restart[] = [];
       const restartAt = [Math.ceil(TOTAL / 3), Math.ceil(TOTAL / 2)];
-      let restarting: Promise<void> = Promise.resolve();
+      let restarting: Promise<void> | undefined;
       const watcher = setInterval(() => {
-        if (restarts.length < restartAt.length && handled.size >= (restartAt[restarts.length] as number)) {
-          const restart: Restart = { at: Date.now(), stoppedAt: 0, upAt: 0 };
-          restarts.push(restart);
-          restarting = restarting.then(async () => {
-            await run('rabbitmqctl', ['stop_app']);
-            restart.stoppedAt = Date.now();
-            await run('rabbitmqctl', ['start_app']);
-            restart.upAt = Date.now();
-          });
-        }
+        if (restarting || restarts.length >= restartAt.length || confirmed.size < (restartAt[restarts.length] as number)) return;
+        const restart: Restart = { at: Date.now(), confirmed: confirmed.size, handled: handled.size, stoppedAt: 0, upAt: 0 };
+        restarts.push(restart);
+        restarting = (async () => {
+          await run('rabbitmqctl', ['stop_app']);
+          restart.stoppedAt = Date.now();
+          await run('rabbitmqctl', ['start_app']);
+          restart.upAt = Date.now();
+        })().finally(() => {
+          restarting = undefined;
+        });
       }, 20);
 
       const started = Date.now();
-      const confirmed = new Set<string>();
       let publishRetries = 0;
       let next = 0;
       const body = new TextEncoder().encode(JSON.stringify({ payload: 'x'.repeat(200) }));
       await Promise.all(
         Array.from({ length: PUBLISH_CONCURRENCY }, async () => {
           while (next < TOTAL) {
-            next += 1;
+            const index = next++;
+            const due = started + (index * 1000) / RATE; // paced, so the restarts fall at 1/3 and 1/2 of the run
+            if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
             const message = testMessage(type, body);
             for (;;) {
               try {
@@ -108,7 +117,13 @@ describe.runIf(hasRabbitmqctl)('rabbitmq transport across broker restarts', () =
       );
       const published = Date.now();
       const deadline = Date.now() + 90_000;
-      while ([...confirmed].some((id) => !handled.has(id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      const resumedAfter = (who: string, restart: Restart) => events.some((e) => e.who === who && e.event === 'consumer-resumed' && e.at >= restart.stoppedAt);
+      const settled = () =>
+        restarts.length === restartAt.length &&
+        !restarting &&
+        [...confirmed].every((id) => handled.has(id)) &&
+        restarts.every((restart) => resumedAfter('consumer-1', restart) && resumedAfter('consumer-2', restart));
+      while (!settled() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
       clearInterval(watcher);
       await restarting;
       const done = Date.now();
@@ -124,13 +139,30 @@ describe.runIf(hasRabbitmqctl)('rabbitmq transport across broker restarts', () =
       for (const [i, restart] of restarts.entries()) {
         const after = (who: string, event: string) => {
           const hit = events.find((e) => e.who === who && e.event === event && e.at >= restart.stoppedAt);
-          return hit ? `${hit.at - restart.upAt} ms` : 'n/a';
+          return hit ? `${hit.at - restart.upAt} ms` : 'never';
+        };
+        const downFor = (who: string) => {
+          const lost = events.find((e) => e.who === who && e.event === 'connection-lost' && e.at >= restart.at);
+          const back = events.find((e) => e.who === who && e.event === 'consumer-resumed' && e.at >= restart.stoppedAt);
+          return lost && back ? back.at - lost.at : Number.NaN;
         };
         lines.push(
-          `  restart ${i + 1} at ${restartAt[i]} handled: stop_app took ${restart.stoppedAt - restart.at} ms, start_app ${restart.upAt - restart.stoppedAt} ms; ` +
+          `  restart ${i + 1}: consumers stopped receiving for ${downFor('consumer-1')} / ${downFor('consumer-2')} ms (connection lost to consuming again)`,
+        );
+        lines.push(
+          `  restart ${i + 1} at ${restart.confirmed} confirmed / ${restart.handled} handled: stop_app took ${restart.stoppedAt - restart.at} ms, start_app ${restart.upAt - restart.stoppedAt} ms; ` +
             `after the broker was up: publisher reconnected in ${after('publisher', 'reconnected')}; consumer-1 reconnected in ${after('consumer-1', 'reconnected')}, consuming in ${after('consumer-1', 'consumer-resumed')}; ` +
             `consumer-2 reconnected in ${after('consumer-2', 'reconnected')}, consuming in ${after('consumer-2', 'consumer-resumed')}`,
         );
+      }
+      if (process.env.MAILROOM_RESTART_TIMELINE) {
+        const marks = restarts.flatMap((r, i) => [
+          { who: 'rabbitmqctl', event: `stop_app ${i + 1}`, at: r.at },
+          { who: 'rabbitmqctl', event: `stopped ${i + 1}`, at: r.stoppedAt },
+          { who: 'rabbitmqctl', event: `started ${i + 1}`, at: r.upAt },
+        ]);
+        for (const e of [...events, ...marks].sort((a, b) => a.at - b.at))
+          lines.push(`    ${e.at - started} ms ${e.who} ${e.event} ${'detail' in e && e.detail ? e.detail : ''}`);
       }
       console.log(lines.join('\n'));
 
@@ -138,12 +170,7 @@ describe.runIf(hasRabbitmqctl)('rabbitmq transport across broker restarts', () =
       expect(confirmed.size).toBe(TOTAL);
       expect(lost).toBe(0);
       for (const [i, restart] of restarts.entries()) {
-        for (const who of ['consumer-1', 'consumer-2']) {
-          expect(
-            events.some((e) => e.who === who && e.event === 'consumer-resumed' && e.at >= restart.stoppedAt),
-            `${who} consumed again after restart ${i + 1}`,
-          ).toBe(true);
-        }
+        for (const who of ['consumer-1', 'consumer-2']) expect(resumedAfter(who, restart), `${who} consumed again after restart ${i + 1}`).toBe(true);
       }
     } finally {
       for (const child of children) child.disconnect?.();
