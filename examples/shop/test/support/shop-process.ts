@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 const SHOP_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const START = fileURLToPath(new URL('../../src/start.ts', import.meta.url));
 const VITE = fileURLToPath(new URL('../../../../node_modules/vite/bin/vite.js', import.meta.url));
+const TSC = fileURLToPath(new URL('../../../../node_modules/typescript/bin/tsc', import.meta.url));
 
 /** Settings that keep the shop fast under test: short retry delays and backoffs, a free port, quiet logs kept for failures. */
 export const FAST_SETTINGS: NodeJS.ProcessEnv = {
@@ -19,12 +20,13 @@ export const FAST_SETTINGS: NodeJS.ProcessEnv = {
   MAILROOM_LOG_LEVEL: 'info',
 };
 
-/** Builds the web UI with Vite into `outDir` (what `npm run build:ui` does, elsewhere). */
+/** Type-checks the web UI and builds it with Vite into `outDir`: what `npm run build:ui` does, into another directory. */
 export async function buildUi(outDir: string): Promise<void> {
-  await promisify(execFile)(process.execPath, [VITE, 'build', '--config', 'ui/vite.config.ts', '--outDir', outDir, '--emptyOutDir'], {
-    cwd: SHOP_DIR,
-    timeout: 120_000,
+  const run = promisify(execFile);
+  await run(process.execPath, [TSC, '-p', 'ui/tsconfig.json'], { cwd: SHOP_DIR, timeout: 120_000 }).catch((error: { stdout?: string }) => {
+    throw new Error(`the web UI does not type-check:\n${error.stdout ?? String(error)}`);
   });
+  await run(process.execPath, [VITE, 'build', '--config', 'ui/vite.config.ts', '--outDir', outDir, '--emptyOutDir'], { cwd: SHOP_DIR, timeout: 120_000 });
 }
 
 /** A shop started by its supervisor, as `npm start` does (from the TypeScript sources). */
