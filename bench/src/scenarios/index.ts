@@ -1,6 +1,9 @@
 import type { Scenario } from '../scenario.js';
+import { httpScenario } from './http.js';
 import { natsScenario } from './nats.js';
+import { outboxScenario } from './outbox.js';
 import { rabbitmqScenario } from './rabbitmq.js';
+import { sqliteScenario } from './sqlite.js';
 
 /** Every scenario, in the order `npm run bench` runs them. */
-export const scenarios: readonly Scenario[] = [rabbitmqScenario, natsScenario];
+export const scenarios: readonly Scenario[] = [rabbitmqScenario, natsScenario, sqliteScenario, outboxScenario, httpScenario];

@@ -1,0 +1,22 @@
+import Fastify from 'fastify';
+
+/**
+ * The upstream of the HTTP scenario, run as a child process (`node bench/dist/http-upstream.js`):
+ * a Fastify server on 127.0.0.1 with `GET /item` (a small JSON document) and `GET /fail` (503).
+ * Sends `{ port }` to its parent once listening; exits when the parent disconnects.
+ */
+async function main(): Promise<void> {
+  const app = Fastify({ logger: false });
+  const item = { id: 'item-42', name: 'A benchmark item', price: 12.5, tags: ['a', 'b', 'c'] };
+  app.get('/item', async () => item);
+  app.get('/fail', async (_request, reply) => reply.code(503).send({ error: 'unavailable' }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  process.send?.({ port });
+  process.on('disconnect', () => {
+    void app.close().then(() => process.exit(0));
+  });
+}
+
+void main();
