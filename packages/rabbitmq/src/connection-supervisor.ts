@@ -27,7 +27,6 @@ export class ConnectionSupervisor {
   private downSince = 0;
   private lastError = '';
   private waiters = new Set<Waiter>();
-  private readyListeners = new Set<() => void>();
   private readonly detach: () => void;
 
   private constructor(
@@ -152,12 +151,6 @@ export class ConnectionSupervisor {
     return this.state !== 'closed' && this.state !== 'lost';
   }
 
-  /** Registers a listener called after every reconnect. Returns its remover. */
-  onReady(listener: () => void): () => void {
-    this.readyListeners.add(listener);
-    return () => this.readyListeners.delete(listener);
-  }
-
   /**
    * Resolves once the connection is ready (connected and not blocked). Rejects with
    * `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` at `deadline` (epoch ms; default: never) or at once when
@@ -256,7 +249,6 @@ export class ConnectionSupervisor {
     this.connectedOnce = true;
     if (wasDown && reconnected) this.log.info({ event: 'reconnected', downtimeMs }, `RabbitMQ connection restored after ${downtimeMs} ms`);
     this.wake();
-    for (const listener of [...this.readyListeners]) listener();
   }
 
   private noteFailure(error: unknown): void {
@@ -300,8 +292,8 @@ export class ConnectionSupervisor {
 
 /** Why RabbitMQ refused a connection, or undefined when the failure is not a refusal (e.g. the broker is down). */
 function refusal(message: string): string | undefined {
-  if (/ACCESS[-_]REFUSED|403/.test(message)) return 'wrong user name or password (ACCESS_REFUSED); fix the credentials in the URL';
-  if (/Expected ConnectionOpenOk; got <ConnectionClose|NOT[-_]ALLOWED|530/.test(message)) {
+  if (/ACCESS[-_]REFUSED/.test(message)) return 'wrong user name or password (ACCESS_REFUSED); fix the credentials in the URL';
+  if (/Expected ConnectionOpenOk; got <ConnectionClose|NOT[-_]ALLOWED/.test(message)) {
     return 'the vhost does not exist or the user may not use it (NOT_ALLOWED); fix the vhost in the URL path or the user permissions';
   }
   return undefined;
@@ -313,11 +305,13 @@ const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
 function tlsFailure(error: unknown): string | undefined {
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
   if (!TLS_CODES.test(code)) return undefined;
-  const fix = /ALTNAME|HOST/.test(code)
-    ? 'the certificate does not name this host; connect with the host name it was issued for'
-    : /EXPIRED|NOT_YET_VALID/.test(code)
-      ? 'the certificate is not valid now'
-      : 'the broker certificate is not trusted; give its CA in socketOptions.ca';
+  const fix = /WRONG_VERSION|UNKNOWN_PROTOCOL/.test(code)
+    ? 'this port does not speak TLS; use the broker TLS port (5671 by default), or amqp:// for the plain one'
+    : /ALTNAME|HOST/.test(code)
+      ? 'the certificate does not name this host; connect with the host name it was issued for'
+      : /EXPIRED|NOT_YET_VALID/.test(code)
+        ? 'the certificate is not valid now'
+        : 'the broker certificate is not trusted; give its CA in socketOptions.ca';
   return `${errorMessage(error)} (${code}): ${fix}`;
 }
 

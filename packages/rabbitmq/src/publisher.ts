@@ -201,7 +201,7 @@ export class Publisher {
       });
       channel.on('drain', () => this.resume());
       channel.on('error', (error: unknown) => {
-        if (/\b404\b|NOT[-_]FOUND/.test(errorMessage(error))) this.onNotFound();
+        if (/NOT[-_]FOUND/.test(errorMessage(error))) this.onNotFound();
       });
       this.channel = channel;
       this.writable = true;

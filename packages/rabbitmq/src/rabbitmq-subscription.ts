@@ -103,18 +103,29 @@ export class RabbitMqSubscription implements Subscription {
       channel = await supervisor.createChannel(deadline);
       const opened = channel;
       opened.on('close', () => this.lost(opened));
-      await opened.prefetch(this.options.concurrency, false);
       this.channel = opened;
+      await this.closeIfClosed(opened);
+      await opened.prefetch(this.options.concurrency, false);
     }
     if (this.paused) return;
     const consuming = channel;
     const { consumerTag } = await consuming.consume(this.queue, (message) => this.receive(consuming, message), { noAck: false });
     this.consumerTag = consumerTag;
+    await this.closeIfClosed(consuming);
     if (this.paused && !this.closed) await this.pause();
+  }
+
+  /** close() may have run while a channel was being opened: then that channel must not live on. */
+  private async closeIfClosed(channel: AmqpChannel): Promise<void> {
+    if (!this.closed) return;
+    this.dead.add(channel);
+    await settleWithin(channel.close(), 2000);
+    throw new MailroomError(ErrorCodes.TRANSPORT_CLOSED, `The subscription to ${this.queue} was closed`);
   }
 
   private receive(channel: AmqpChannel, message: AmqpMessage | null): void {
     if (message === null) {
+      if (channel !== this.channel) return;
       this.consumerTag = undefined;
       this.context.topology.forget(this.queue);
       this.recover(`RabbitMQ cancelled the consumer of ${this.queue} (the queue was deleted or its leader moved)`);

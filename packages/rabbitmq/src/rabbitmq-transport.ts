@@ -193,7 +193,7 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
           });
         } catch (error) {
           channel = undefined; // any failure closes the channel
-          if (!/\b404\b|NOT[-_]FOUND/.test(errorMessage(error))) throw this.supervisor.unavailableError();
+          if (!/NOT[-_]FOUND/.test(errorMessage(error))) throw this.supervisor.unavailableError();
           if (!this.local.has(record.endpoint)) gone.push(record.endpoint); // the queue was deleted: leave it out
         }
       }

@@ -155,21 +155,21 @@ export class Topology {
 /** A typed error for RabbitMQ refusing a declaration, or undefined for a transient failure. */
 export function refusal(error: unknown, what: string): MailroomError | undefined {
   const message = errorMessage(error);
-  if (/\b406\b|PRECONDITION[-_]FAILED/.test(message)) {
+  if (/PRECONDITION[-_]FAILED/.test(message)) {
     return new MailroomError(
       RabbitMqErrorCodes.TOPOLOGY_MISMATCH,
       `RabbitMQ refused ${describe(what)}: ${detail(message)}. It exists with other settings: set the transport's queueType to match it, or delete it if it holds nothing you need`,
       { cause: error },
     );
   }
-  if (/\b403\b|ACCESS[-_]REFUSED/.test(message)) {
+  if (/ACCESS[-_]REFUSED/.test(message)) {
     return new MailroomError(
       RabbitMqErrorCodes.ACCESS_REFUSED,
       `RabbitMQ refused ${describe(what)}: ${detail(message)}. Give the user configure, write and read permissions on the vhost`,
       { cause: error },
     );
   }
-  if (/\b404\b|NOT[-_]FOUND/.test(message)) {
+  if (/NOT[-_]FOUND/.test(message)) {
     return new MailroomError(ErrorCodes.TRANSPORT_UNAVAILABLE, `RabbitMQ could not find what ${describe(what)} needs: ${detail(message)}`, { cause: error });
   }
   return undefined;
