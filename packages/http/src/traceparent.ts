@@ -1,4 +1,18 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+/** Random bytes are drawn from the OS 4 KiB at a time: a call into the OS per id cost more than building the rest of the request's headers. */
+const pool = Buffer.allocUnsafe(4096);
+let poolOffset = pool.length;
+
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex;
+}
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
@@ -14,10 +28,10 @@ export function isTraceparent(value: unknown): value is string {
  * or a fresh sampled trace when `parent` is missing or malformed. Always well-formed.
  */
 export function childTraceparent(parent?: string): string {
-  const span = randomBytes(8).toString('hex');
+  const span = randomHex(8);
   if (parent !== undefined && isTraceparent(parent)) {
     const [, , trace, , flags] = TRACEPARENT.exec(parent) as RegExpExecArray;
     return `00-${trace}-${span}-${flags}`;
   }
-  return `00-${randomBytes(16).toString('hex')}-${span}-01`;
+  return `00-${randomHex(16)}-${span}-01`;
 }
