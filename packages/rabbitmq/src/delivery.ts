@@ -56,6 +56,16 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
       // the channel is gone: RabbitMQ returns the message by itself
     }
   };
+  // A copy is published only while the original is still held: if its channel closed meanwhile (an
+  // outage), RabbitMQ redelivers the original, and a copy as well would be a needless duplicate.
+  const stillHeld = () => {
+    if (!context.isLive(channel)) {
+      throw new MailroomError(
+        ErrorCodes.TRANSPORT_SETTLED,
+        `The channel of this delivery closed before its copy was published; RabbitMQ will deliver the message again`,
+      );
+    }
+  };
   const copyThenAck = async (publish: () => Promise<void>) => {
     try {
       await publish();
@@ -89,8 +99,8 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
       const deadline = Date.now() + context.unavailableTimeoutMs;
       await copyThenAck(() =>
         delayMs > 0
-          ? context.outbound.toDelay(context.queue, delayMs, message.content, copy, deadline)
-          : context.outbound.toQueue(context.queue, message.content, copy, deadline),
+          ? context.outbound.toDelay(context.queue, delayMs, message.content, copy, deadline, stillHeld)
+          : context.outbound.toQueue(context.queue, message.content, copy, deadline, stillHeld),
       );
     },
     async deadLetter(request: DeadLetterRequest) {
@@ -103,6 +113,7 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
           message.content,
           amqpProperties(deadLetterHeaders(headers, details, context.endpoint, context.queue, id)),
           deadline,
+          stillHeld,
         );
       await copyThenAck(() =>
         publish(request).catch((error: unknown) => {

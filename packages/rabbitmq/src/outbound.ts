@@ -4,6 +4,9 @@ import { delayRoute } from './names.js';
 import type { Publisher } from './publisher.js';
 import type { Topology } from './topology.js';
 
+/** Throws when the publish is no longer wanted; checked before every attempt (e.g. the delivery being copied went back to its queue). */
+export type Guard = () => void;
+
 /**
  * Publishes to the places of the topology, declaring them first: an endpoint queue (commands,
  * immediate retries, replays), the delay levels (delayed retries), the error queue (dead letters).
@@ -20,11 +23,12 @@ export class Outbound {
    * endpoint never started. If the queue vanished meanwhile (the broker returns the message), it is
    * declared again and the message published again, once.
    */
-  async toQueue(queue: string, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
+  async toQueue(queue: string, content: Buffer, options: AmqpPublishOptions, deadline: number, guard?: Guard): Promise<void> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline, (by) =>
-        this.topology.endpointQueue(queue, by),
-      );
+      const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline, (by) => {
+        guard?.();
+        return this.topology.endpointQueue(queue, by);
+      });
       if (outcome === 'stored') return;
       this.topology.forget(queue);
     }
@@ -35,11 +39,14 @@ export class Outbound {
   }
 
   /** Into the delay levels, which hand it to `queue` after at least `delayMs`. */
-  async toDelay(queue: string, delayMs: number, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
+  async toDelay(queue: string, delayMs: number, content: Buffer, options: AmqpPublishOptions, deadline: number, guard?: Guard): Promise<void> {
     const route = delayRoute(delayMs, queue);
     const target = { exchange: this.topology.names.delayLevel(route.topLevel), routingKey: route.routingKey, mandatory: true };
     for (let attempt = 0; attempt < 2; attempt++) {
-      const outcome = await this.publisher.publish(target, content, options, deadline, (by) => this.topology.delayLevels(route.topLevel, by));
+      const outcome = await this.publisher.publish(target, content, options, deadline, (by) => {
+        guard?.();
+        return this.topology.delayLevels(route.topLevel, by);
+      });
       if (outcome === 'stored') return;
       this.topology.reset(); // a delay queue was deleted: declare the levels again
     }
@@ -57,10 +64,11 @@ export class Outbound {
   }
 
   /** Into the classic queue `queue` of the transport's own (error queue, registry). */
-  async toOwnQueue(queue: string, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
-    const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline, (by) =>
-      this.topology.classicQueue(queue, by),
-    );
+  async toOwnQueue(queue: string, content: Buffer, options: AmqpPublishOptions, deadline: number, guard?: Guard): Promise<void> {
+    const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline, (by) => {
+      guard?.();
+      return this.topology.classicQueue(queue, by);
+    });
     if (outcome === 'returned') {
       this.topology.forget(queue);
       throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `RabbitMQ returned a message for ${queue}: the queue was deleted; try again`);
