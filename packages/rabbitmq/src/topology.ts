@@ -39,9 +39,13 @@ export class Topology {
     return this.once('x:events', deadline, (ch) => ch.assertExchange(this.names.events, 'topic', { durable: true }));
   }
 
-  /** An endpoint's queue (quorum or classic, with RabbitMQ's own dead-lettering into the error queue). */
-  endpointQueue(queue: string, deadline: number): Promise<void> {
-    return this.once(`q:${queue}`, deadline, (ch) =>
+  /**
+   * An endpoint's queue (quorum or classic, with RabbitMQ's own dead-lettering into the error queue).
+   * The error queue is declared first: RabbitMQ drops what it dead-letters to a queue that does not exist.
+   */
+  async endpointQueue(queue: string, deadline: number): Promise<void> {
+    await this.classicQueue(this.names.errorQueue, deadline);
+    await this.once(`q:${queue}`, deadline, (ch) =>
       ch.assertQueue(queue, { durable: true, arguments: endpointQueueArguments(this.queueType, this.names.errorQueue) }),
     );
   }

@@ -9,6 +9,7 @@ import { deleteNamespace, RABBITMQ_URL, testNamespace } from './support.js';
 
 const available = await serviceAvailable(Services.rabbitmq);
 const namespace = testNamespace('dlq');
+const freshNamespace = testNamespace('dlq-fresh');
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 async function waitForLetters(transport: RabbitMqTransport, endpoint: string, count: number): Promise<DeadLetter[]> {
@@ -32,6 +33,7 @@ describe.runIf(available)('rabbitmq dead letters', () => {
   afterAll(async () => {
     await Promise.all(transports.map((t) => t.close()));
     await deleteNamespace(namespace);
+    await deleteNamespace(freshNamespace);
   });
 
   it('dead-letters a poison message through an endpoint after exactly the configured attempts, with the delays respected', async () => {
@@ -181,5 +183,28 @@ describe.runIf(available)('rabbitmq dead letters', () => {
     await waitUntil(() => received.length === 1, 10_000);
     expect(received[0]).toEqual(message.headers);
     expect(await transport.deadLetters.list({ endpoint })).toEqual([]);
+  });
+
+  it('keeps what RabbitMQ dead-letters before anything else used the error queue (subscribing declares it)', async () => {
+    const transport = await createRabbitMqTransport({ url: RABBITMQ_URL, namespace: freshNamespace });
+    transports.push(transport);
+    const endpoint = uniqueName('first-reject');
+    const type = uniqueName('FirstReject');
+    const subscription = await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, (d) => d.ack());
+    await subscription.close();
+    await transport.publish(testMessage(type, json({ rejected: true })));
+
+    const admin = await connect(RABBITMQ_URL);
+    try {
+      const channel = await admin.createChannel();
+      let got: Awaited<ReturnType<typeof channel.get>> = false;
+      while (got === false) got = await channel.get(transport.queueOf(endpoint));
+      channel.nack(got, false, false);
+      await channel.close();
+    } finally {
+      await admin.close();
+    }
+    const letters = await waitForLetters(transport, endpoint, 1);
+    expect(letters[0]?.reason).toBe(RabbitMqErrorCodes.BROKER_DEAD_LETTERED);
   });
 });
