@@ -165,7 +165,7 @@ export class RabbitMqSubscription implements Subscription {
   }
 
   private recover(reason: string): void {
-    if (this.recovering || this.closed || this.paused) return;
+    if (this.recovering || this.closed || this.paused || !this.context.supervisor.usable) return; // lost for good: nothing to wait for
     this.recovering = true;
     const since = Date.now();
     const { log, supervisor, reconnectInitialDelayMs, reconnectMaxDelayMs } = this.context;

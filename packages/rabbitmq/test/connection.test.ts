@@ -80,6 +80,27 @@ describe.runIf(available)('rabbitmq transport connections', () => {
     }
   });
 
+  it('turns unavailable for good when the user own plain connection closes under a subscription, and keeps running timers', async () => {
+    const proxy = await startProxy();
+    const amqp = await connect(`amqp://guest:guest@127.0.0.1:${proxy.port}`);
+    amqp.on('error', () => undefined);
+    const logger = capturingLogger();
+    const transport = await createRabbitMqTransport({ connection: amqp, namespace, logger, reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 100 });
+    try {
+      await roundTrip(transport);
+      proxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a starved event loop never gets here
+      const error = await transport.publish(testMessage(uniqueName('Lost'), json({}))).catch((e: unknown) => e);
+      expect(isMailroomError(error, ErrorCodes.TRANSPORT_UNAVAILABLE), String(error)).toBe(true);
+      expect((error as Error).message).toMatch(/cannot reconnect/);
+      const lost = logger.lines.filter((line) => (line.fields as { event?: string }).event === 'consumer-lost');
+      expect(lost.length, 'the subscription stops trying once the connection is lost for good').toBeLessThanOrEqual(2);
+    } finally {
+      await transport.close();
+      await proxy.close();
+    }
+  });
+
   it('follows a recovering amqplib connection (connect(url, { recovery })) through a cut', async () => {
     const proxy = await startProxy();
     const amqp = await connect(`amqp://guest:guest@127.0.0.1:${proxy.port}`, { recovery: { initialDelay: 50, maxDelay: 300 } });
