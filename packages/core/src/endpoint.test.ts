@@ -235,6 +235,26 @@ describe('endpoint', () => {
     expect(() => endpoint.on({} as never, () => undefined)).toThrow(expect.objectContaining({ code: ErrorCodes.ENDPOINT_CONFIG }));
   });
 
+  it('resolves a second start() only once consuming has begun, and a stop() called while starting stops it', async () => {
+    const { endpoint, broker } = setup();
+    const worker = endpoint('worker').on(OrderPlaced, () => undefined);
+    const first = worker.start();
+    const second = worker.start();
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    await second;
+    expect(firstDone).toBe(true);
+    expect(worker.running).toBe(true);
+    await worker.stop();
+
+    const late = endpoint('late').on(OrderPlaced, () => undefined);
+    const starting = late.start();
+    await late.stop();
+    await starting;
+    expect(late.running).toBe(false);
+    expect(broker.queueInfos().find((q) => q.endpoint === 'late')?.consumers).toBe(0);
+  });
+
   it('refuses handler registration after start', async () => {
     const { endpoint } = setup();
     const app = endpoint('app').on(OrderPlaced, () => undefined);

@@ -154,6 +154,7 @@ export class Endpoint<Tx = undefined> {
   private stopController = new AbortController();
   private subscription: Subscription | undefined;
   private state: State = 'created';
+  private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(options: EndpointOptions<Tx>) {
@@ -221,10 +222,18 @@ export class Endpoint<Tx = undefined> {
    * Starts persistence (tables, relay) and, when the endpoint has handlers, declares its queue
    * and bindings and begins consuming. Resolves once consuming has begun.
    */
-  async start(): Promise<void> {
-    if (this.state === 'started' || this.state === 'starting') return;
-    if (this.state === 'stopping') throw stateError(`Endpoint ${this.name} is stopping; await stop() before start()`);
+  start(): Promise<void> {
+    if (this.state === 'started') return Promise.resolve();
+    if (this.state === 'starting') return this.starting as Promise<void>;
+    if (this.state === 'stopping') return Promise.reject(stateError(`Endpoint ${this.name} is stopping; await stop() before start()`));
     this.state = 'starting';
+    this.starting = this.startNow().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async startNow(): Promise<void> {
     this.stopController = new AbortController();
     try {
       await this.persistence?.start({ endpoint: this.name, transport: this.transport, logger: this.log });
@@ -260,9 +269,16 @@ export class Endpoint<Tx = undefined> {
   /**
    * Stops gracefully: takes no new deliveries, lets in-flight handlers finish until the deadline,
    * then aborts their `signal` and returns their unsettled messages to the queue. Idempotent.
-   * Does not close the transport (it may be shared); close it yourself.
+   * Does not close the transport (it may be shared); close it yourself. Called while `start()`
+   * is in progress, it waits for the start to end, then stops.
    */
   stop(options: StopOptions = {}): Promise<void> {
+    if (this.state === 'starting') {
+      return (this.starting as Promise<void>).then(
+        () => this.stop(options),
+        () => undefined,
+      );
+    }
     if (this.state !== 'started') return this.stopping ?? Promise.resolve();
     this.state = 'stopping';
     this.stopping = this.stopNow(options.timeoutMs ?? this.stopTimeoutMs).finally(() => {
