@@ -224,6 +224,27 @@ describe('endpoint', () => {
     expect(letter?.headers[HeaderNames.type]).toBe(OrderPlaced.type);
   });
 
+  it('dead-letters, without running its handler, a message delivered more times than the default policy allows (a poison message that kills its process)', async () => {
+    const { endpoint, connect, broker } = setup();
+    let taken = 0;
+    const dying = await connect().subscribe({ endpoint: 'worker', events: [OrderPlaced.type], commands: [], concurrency: 1 }, () => {
+      taken++; // never settled: the process dies in the handler
+    });
+    await endpoint('pub').publish(OrderPlaced, { orderId: 'poison', qty: 1 });
+    await until(() => taken === 1);
+    await dying.close(); // back in the queue, attempt + 1
+    let runs = 0;
+    const worker = endpoint('worker', { recoverability: { immediateRetries: 0, delayedRetries: 0 } }).on(OrderPlaced, () => {
+      runs++;
+    });
+    await worker.start();
+    await until(() => broker.queueInfos().find((q) => q.endpoint === 'worker')?.deadLetters === 1);
+    expect(runs).toBe(0);
+    const [letter] = await broker.deadLetters.list({ endpoint: 'worker' });
+    expect(letter).toMatchObject({ reason: ErrorCodes.HANDLER_FAILED, attempts: 2 });
+    expect(letter?.errorMessage).toContain('delivered 2 times');
+  });
+
   it('fails fast on configuration mistakes, saying what to fix', () => {
     const transport = createMemoryTransport();
     expect(() => createEndpoint({ name: 'Bad Name', transport })).toThrow(/Invalid endpoint name/);

@@ -27,7 +27,11 @@ export interface EndpointOptions<Tx = undefined> {
   concurrency?: number;
   /** Retry settings for every handler of this endpoint (a handler can override them). */
   recoverability?: Partial<RecoverabilityConfig>;
-  /** Replaces the default policy; receives the merged settings. */
+  /**
+   * Replaces the default policy; receives the merged settings. It is asked only when a handler
+   * fails; unlike the default policy, it does not dead-letter a message whose deliveries keep
+   * ending without a clean failure (a handler that crashes its process).
+   */
   recoverabilityPolicy?: RecoverabilityPolicy;
   /** Largest body accepted or produced. Default 1 MiB. */
   maxMessageBytes?: number;
@@ -453,6 +457,8 @@ export class Endpoint<Tx = undefined> {
       ...(envelope.traceparent && { traceparent: envelope.traceparent }),
     });
     const invoke = async (tx: Tx) => {
+      // After the inbox check: a duplicate of a message already handled is skipped, not dead-lettered.
+      if (this.policy === defaultRecoverabilityPolicy) assertWithinAttempts(delivery.attempt, registration.recoverability, envelope.type);
       const ctx: IncomingContext = {
         endpoint: this.name,
         contract: registration.contract,
@@ -539,6 +545,22 @@ async function settledWithin(promises: Set<Promise<void>>, ms: number): Promise<
     return await Promise.race([all, timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The default policy dead-letters a message at its last allowed attempt, so a delivery beyond it
+ * means the earlier ones never failed cleanly: the handler crashed its process, outlived its lease,
+ * or was interrupted by a stop. Running it again could crash again, for ever; it is dead-lettered.
+ */
+function assertWithinAttempts(attempt: number, config: RecoverabilityConfig, type: string): void {
+  const allowed = 1 + config.immediateRetries + config.delayedRetries;
+  if (attempt > allowed) {
+    throw new MailroomError(
+      ErrorCodes.HANDLER_FAILED,
+      `${type} was delivered ${attempt} times, more than the ${allowed} attempts its recoverability allows, without its handler failing cleanly (a crash, an expired lease or a stop interrupted it); dead-lettered without running the handler again`,
+      { unrecoverable: true },
+    );
   }
 }
 
