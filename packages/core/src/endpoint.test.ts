@@ -245,6 +245,26 @@ describe('endpoint', () => {
     expect(letter?.errorMessage).toContain('delivered 2 times');
   });
 
+  it('settles a failed delivery even when a custom recoverability policy throws or answers nonsense', async () => {
+    const { endpoint, broker } = setup();
+    const policies = [
+      () => {
+        throw new Error('policy bug');
+      },
+      () => undefined as never,
+    ];
+    for (const [index, recoverabilityPolicy] of policies.entries()) {
+      const name = `worker-${index}`;
+      const worker = endpoint(name, { recoverabilityPolicy }).on(OrderPlaced, () => {
+        throw new Error('handler failed');
+      });
+      await worker.start();
+      await worker.publish(OrderPlaced, { orderId: name, qty: 1 });
+      await until(() => broker.queueInfos().find((q) => q.endpoint === name)?.deadLetters === 1);
+      expect(broker.queueInfos().find((q) => q.endpoint === name)).toMatchObject({ depth: 0, inFlight: 0 });
+    }
+  });
+
   it('fails fast on configuration mistakes, saying what to fix', () => {
     const transport = createMemoryTransport();
     expect(() => createEndpoint({ name: 'Bad Name', transport })).toThrow(/Invalid endpoint name/);

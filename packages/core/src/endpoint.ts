@@ -15,7 +15,13 @@ import { createDefaultLogger, type Logger } from './logger.js';
 import { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
 import type { OutboxMessage } from './outbox.js';
 import type { Persistence } from './persistence.js';
-import { defaultRecoverabilityPolicy, type RecoverabilityConfig, type RecoverabilityPolicy, resolveRecoverabilityConfig } from './recoverability.js';
+import {
+  defaultRecoverabilityPolicy,
+  type RecoverabilityAction,
+  type RecoverabilityConfig,
+  type RecoverabilityPolicy,
+  resolveRecoverabilityConfig,
+} from './recoverability.js';
 import type { Delivery, OutgoingMessage, Route, Subscription, Transport } from './transport.js';
 
 /** Options of {@link createEndpoint}. */
@@ -490,7 +496,7 @@ export class Endpoint<Tx = undefined> {
   }
 
   private async recover(delivery: Delivery, error: unknown, config: RecoverabilityConfig, log: Logger): Promise<void> {
-    const action = this.policy(error, delivery.attempt, config);
+    const action = this.decide(error, delivery.attempt, config, log);
     if (action.action === 'dead-letter') {
       await this.deadLetter(delivery, error, action.reason, log);
       return;
@@ -498,6 +504,18 @@ export class Endpoint<Tx = undefined> {
     log.warn({ err: error, delayMs: action.delayMs }, 'handler failed; retrying');
     const failure = { reason: isMailroomError(error) ? error.code : ErrorCodes.HANDLER_FAILED, errorMessage: errorMessage(error), errorStack: stackOf(error) };
     await settle(() => delivery.retry(action.delayMs, failure), log);
+  }
+
+  /** Asks the policy; when a custom one throws or answers something that is not an action, the default policy decides, so the delivery is still settled. */
+  private decide(error: unknown, attempt: number, config: RecoverabilityConfig, log: Logger): RecoverabilityAction {
+    try {
+      const action = this.policy(error, attempt, config);
+      if (action?.action === 'dead-letter' || (action?.action === 'retry' && Number.isFinite(action.delayMs))) return action;
+      log.error({ action }, 'the recoverability policy answered no action; the default policy decides');
+    } catch (policyError) {
+      log.error({ err: policyError }, 'the recoverability policy threw; the default policy decides');
+    }
+    return defaultRecoverabilityPolicy(error, attempt, config);
   }
 
   private async deadLetter(delivery: Delivery, error: unknown, reason: string, log: Logger): Promise<void> {
