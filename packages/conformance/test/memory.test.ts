@@ -1,4 +1,4 @@
-import { MemoryBroker, createMemoryTransport } from '@mailroom/core';
+import { createMemoryTransport, MemoryBroker } from '@mailroom/core';
 import { describeTransport } from '../src/index.js';
 
 const broker = new MemoryBroker();

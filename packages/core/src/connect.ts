@@ -77,7 +77,10 @@ export async function connectTransport(url: string, options: ConnectOptions = {}
     );
   }
   if (typeof adapter.createTransportFromUrl !== 'function') {
-    throw new MailroomError(ErrorCodes.TRANSPORT_ADAPTER_MISSING, `${packageName} does not export createTransportFromUrl; install a version of it that matches @mailroom/core`);
+    throw new MailroomError(
+      ErrorCodes.TRANSPORT_ADAPTER_MISSING,
+      `${packageName} does not export createTransportFromUrl; install a version of it that matches @mailroom/core`,
+    );
   }
   return adapter.createTransportFromUrl(url, options);
 }
