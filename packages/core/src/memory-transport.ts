@@ -1,6 +1,7 @@
 import type { Headers } from './envelope.js';
 import { HeaderNames } from './envelope.js';
 import { ErrorCodes, MailroomError } from './errors.js';
+import { createDefaultLogger, type Logger } from './logger.js';
 import type {
   DeadLetter,
   DeadLetterFilter,
@@ -92,7 +93,14 @@ export class MemoryBroker {
       message.attempt += 1;
       consumer.inFlight.add(message);
       const delivery = this.delivery(queue, consumer, message);
-      queueMicrotask(() => void consumer.handler(delivery));
+      // As on the other transports, a handler that throws leaves its delivery unsettled until the subscription closes.
+      queueMicrotask(() => {
+        try {
+          void Promise.resolve(consumer.handler(delivery)).catch(handlerThrew);
+        } catch (error) {
+          handlerThrew(error);
+        }
+      });
     }
   }
 
@@ -212,6 +220,12 @@ export class MemoryBroker {
     for (const queue of this.queues.values()) for (const timer of queue.delayed.keys()) clearTimeout(timer);
     this.queues.clear();
   }
+}
+
+let handlerLog: Logger | undefined;
+function handlerThrew(error: unknown): void {
+  handlerLog ??= createDefaultLogger().child({ transport: 'memory' });
+  handlerLog.error({ err: error }, 'a delivery handler threw; the message stays unsettled until the subscription closes');
 }
 
 /** True when a dead letter matches every criterion of the filter. */
