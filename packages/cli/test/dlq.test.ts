@@ -18,6 +18,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ExitCodes } from '../src/exit-codes.js';
+import { removeEndpoint } from './remove-endpoint.js';
 import { mailroom } from './run-mailroom.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailroom-cli-dlq-'));
@@ -71,7 +72,11 @@ async function poisonedEndpoint(url: string) {
   const deadLetters = async () => transport.deadLetters.list({ endpoint: endpointName });
   const close = async () => {
     await endpoint.stop();
-    await transport.close();
+    try {
+      await removeEndpoint(transport, url, endpointName, [type]);
+    } finally {
+      await transport.close();
+    }
   };
   return { type, OrderPlaced, transport, endpoint, endpointName, state, publishInvalid, deadLetters, close };
 }
