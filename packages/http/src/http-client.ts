@@ -272,7 +272,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
               status: response.statusCode,
               transient: false,
             });
-          if (declared > settings.maxResponseBytes) {
+          // A HEAD answer announces the size of a body it does not carry.
+          if (method !== 'HEAD' && declared > settings.maxResponseBytes) {
+            // Destroying an unread undici body emits an abort error; with no listener it would be uncaught.
+            response.body.on('error', () => undefined);
             response.body.destroy();
             throw tooLarge();
           }

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { isMailroomError } from '@mailroom/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -210,6 +212,29 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
     const error = await failure(client.request({ path: '/items/1', signal: AbortSignal.timeout(50) }));
     expect(error).toMatchObject({ code: HttpErrorCodes.HTTP_ABORTED, transient: false, attempts: 1 });
     expect(client.breakerState).toBe('closed');
+  });
+
+  it('refuses a too-large body, announced or streamed, without an uncaught stream error; a HEAD answer announcing a large body has none to refuse', async () => {
+    const server = createServer((request, response) => {
+      // '/big' arrives whole at once (the case that threw an uncaught abort error); '/streamed' has no length.
+      const streamed = request.url === '/streamed';
+      response.writeHead(200, { 'content-type': 'application/octet-stream', ...(!streamed && { 'content-length': '100' }) });
+      response.end(request.method === 'HEAD' ? undefined : Buffer.alloc(streamed ? 100_000 : 100));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = createHttpClient({ name: 'files', baseUrl: `http://127.0.0.1:${port}`, maxResponseBytes: 10 });
+      const head = await client.request({ method: 'HEAD', path: '/big' });
+      expect(head).toMatchObject({ status: 200, attempts: 1 });
+      expect(head.headers['content-length']).toBe('100');
+      for (const path of ['/big', '/streamed']) {
+        expect(await failure(client.request({ path }))).toMatchObject({ code: HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE, transient: false });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('fails fast on bad options with a message saying what to fix, password redacted', () => {
