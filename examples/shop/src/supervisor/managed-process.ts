@@ -76,11 +76,16 @@ export class ManagedProcess {
     if (this.child?.connected) this.child.send(message, () => undefined);
   }
 
-  /** Stops the process (SIGTERM, then SIGKILL after 10 s) and keeps it stopped. Resolves once it exited. */
-  stop(): Promise<void> {
+  /** Keeps the process from being restarted from now on, without stopping it: when it exits, it stays stopped. */
+  release(): void {
     this.wanted = false;
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+  }
+
+  /** Stops the process (SIGTERM, then SIGKILL after 10 s) and keeps it stopped. Resolves once it exited. */
+  stop(): Promise<void> {
+    this.release();
     const child = this.child;
     if (!child) {
       this.setState('stopped');

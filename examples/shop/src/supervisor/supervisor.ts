@@ -72,6 +72,9 @@ export class Supervisor {
   async stop(names: readonly ServiceName[] = SERVICE_NAMES): Promise<void> {
     const chosen = this.services.filter((s) => names.includes(s.name));
     for (const service of chosen) service.desired = 'stopped';
+    // Released at once, not only once the gateway exited: a service that exits by itself meanwhile (Ctrl-C signals
+    // the whole process group) must not be restarted.
+    for (const service of chosen) for (const process of service.processes) process.release();
     const gateway = chosen.find((s) => s.name === 'gateway');
     if (gateway) await Promise.all(gateway.processes.map((p) => p.stop()));
     await Promise.all(chosen.flatMap((s) => s.processes.map((p) => p.stop())));
