@@ -2,8 +2,10 @@ import type { Scenario } from '../scenario.js';
 import { httpScenario } from './http.js';
 import { natsScenario } from './nats.js';
 import { outboxScenario } from './outbox.js';
+import { peersScenario } from './peers.js';
 import { rabbitmqScenario } from './rabbitmq.js';
+import { scalingScenario } from './scaling.js';
 import { sqliteScenario } from './sqlite.js';
 
 /** Every scenario, in the order `npm run bench` runs them. */
-export const scenarios: readonly Scenario[] = [rabbitmqScenario, natsScenario, sqliteScenario, outboxScenario, httpScenario];
+export const scenarios: readonly Scenario[] = [rabbitmqScenario, natsScenario, sqliteScenario, outboxScenario, httpScenario, peersScenario, scalingScenario];
