@@ -3,8 +3,8 @@ import { createSqliteTransport, type SqliteTransportOptions } from './sqlite-tra
 
 /**
  * Creates a SQLite transport from a URL as `connectTransport` passes it: a plain path,
- * `sqlite:path`, `sqlite://path` or `file:path`. Query parameters `synchronous`, `leaseMs` and
- * `pollIntervalMs` set the options of the same names.
+ * `sqlite:path`, `sqlite://path` or `file:path`. Query parameters `synchronous`, `leaseMs`,
+ * `pollIntervalMs` and `busyTimeoutMs` set the options of the same names.
  */
 export async function createTransportFromUrl(url: string, options: ConnectOptions = {}): Promise<Transport> {
   let path = url;
@@ -24,5 +24,6 @@ export async function createTransportFromUrl(url: string, options: ConnectOption
   if (query.synchronous) fromQuery.synchronous = query.synchronous as 'normal' | 'full';
   if (query.leaseMs) fromQuery.leaseMs = Number(query.leaseMs);
   if (query.pollIntervalMs) fromQuery.pollIntervalMs = Number(query.pollIntervalMs);
+  if (query.busyTimeoutMs) fromQuery.busyTimeoutMs = Number(query.busyTimeoutMs);
   return createSqliteTransport({ ...(options as Partial<SqliteTransportOptions>), ...fromQuery, path });
 }
