@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sleep, testMessage, uniqueName } from '@mailroom/conformance';
+import type { Delivery, Transport } from '@mailroom/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSqliteTransport } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mailroom-sqlite-transport-'));
+const path = join(dir, 'broker.db');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('SQLite transport', () => {
+  it('renews the lease while a handler runs longer than leaseMs: no other consumer gets the message meanwhile', async () => {
+    const transports: Transport[] = [createSqliteTransport({ path, leaseMs: 300 }), createSqliteTransport({ path, leaseMs: 300 })];
+    try {
+      const endpoint = uniqueName('slow');
+      const type = uniqueName('Slow');
+      const deliveries: Delivery[] = [];
+      for (const transport of transports) {
+        await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (delivery) => {
+          deliveries.push(delivery);
+          await sleep(1200); // four leases long
+          await delivery.ack();
+        });
+      }
+      await transports[0]?.publish(testMessage(type, new Uint8Array([123, 125])));
+      await sleep(1500);
+      expect(deliveries.map((d) => d.attempt)).toEqual([1]);
+      expect((await transports[0]?.queues())?.find((q) => q.endpoint === endpoint)?.depth).toBe(0);
+    } finally {
+      await Promise.all(transports.map((t) => t.close()));
+    }
+  });
+});
