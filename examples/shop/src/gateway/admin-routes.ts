@@ -101,7 +101,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     },
   );
 
-  app.get('/dead-letters', async () => (await transport.deadLetters.list({ limit: 100 })).map(toView).reverse());
+  // The newest 100, newest first (a transport lists oldest first, and its `limit` keeps the oldest).
+  app.get('/dead-letters', async () => (await transport.deadLetters.list()).slice(-100).map(toView).reverse());
 
   app.post<{ Params: { id: string } }>(
     '/dead-letters/:id/replay',
