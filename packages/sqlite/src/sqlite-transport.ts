@@ -171,7 +171,12 @@ export function createSqliteTransport(options: SqliteTransportOptions): Transpor
       });
       const consumer = new SqliteConsumer(connection, subscribeOptions, handler, () => consumers.delete(consumer));
       consumers.add(consumer);
-      consumer.start();
+      try {
+        consumer.start();
+      } catch (error) {
+        consumer.release(); // else it stays woken by every write and claims messages for a subscription nobody holds
+        throw error;
+      }
       return consumer;
     },
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep, testMessage, uniqueName } from '@mailroom/conformance';
 import type { Delivery, Transport } from '@mailroom/core';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteTransport } from '../src/index.js';
 
@@ -11,6 +12,30 @@ const path = join(dir, 'broker.db');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('SQLite transport', () => {
+  it('leaves no consumer behind when subscribe() fails: nothing is handed to the handler of a subscription that was refused', async () => {
+    const file = join(dir, 'refused.db');
+    const transport = createSqliteTransport({ path: file });
+    const admin = new Database(file);
+    try {
+      admin.exec("CREATE TRIGGER refuse_consumers BEFORE INSERT ON mailroom_consumers BEGIN SELECT RAISE(ABORT, 'refused'); END");
+      const endpoint = uniqueName('refused');
+      const type = uniqueName('Refused');
+      let handed = 0;
+      await expect(
+        transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, () => {
+          handed += 1;
+        }),
+      ).rejects.toThrow('refused');
+      await transport.publish(testMessage(type, new Uint8Array([123, 125])));
+      await sleep(300);
+      expect(handed).toBe(0);
+      expect((await transport.queues()).find((q) => q.endpoint === endpoint)?.depth).toBe(1);
+    } finally {
+      admin.close();
+      await transport.close();
+    }
+  });
+
   it('renews the lease while a handler runs longer than leaseMs: no other consumer gets the message meanwhile', async () => {
     const transports: Transport[] = [createSqliteTransport({ path, leaseMs: 300 }), createSqliteTransport({ path, leaseMs: 300 })];
     try {
