@@ -1,3 +1,4 @@
+import { createEnvelope, envelopeToHeaders } from '@mailroom/core';
 import type { AmqpConfirmChannel, AmqpConnection } from '@mailroom/rabbitmq';
 import type { BenchMessage } from '../bench-message.js';
 import type { MessagingContender } from '../messaging-contender.js';
@@ -12,6 +13,11 @@ export interface RawAmqplibOptions {
   /** Unique names of this run. */
   readonly exchange: string;
   readonly queue: string;
+  /**
+   * Also send the CloudEvents headers Mailroom sends (`ce-id`, `ce-type`, `ce-time`... built the
+   * same way), to tell the cost of carrying an envelope from the cost of Mailroom's code.
+   */
+  readonly envelopeHeaders?: boolean;
 }
 
 /**
@@ -52,12 +58,13 @@ export function rawAmqplib(options: RawAmqplibOptions): MessagingContender {
       const channel = publisher as AmqpConfirmChannel;
       if (draining) await draining;
       const content = Buffer.from(JSON.stringify(message));
+      const headers = options.envelopeHeaders ? envelopeToHeaders(createEnvelope({ type: routingKey, dataversion: 1, source: 'urn:bench:raw' })) : undefined;
       await new Promise<void>((resolve, reject) => {
         const flowing = channel.publish(
           options.exchange,
           routingKey,
           content,
-          { persistent: true, contentType: 'application/json', type: routingKey, messageId: String(message.seq) },
+          { persistent: true, contentType: 'application/json', type: routingKey, messageId: String(message.seq), ...(headers && { headers }) },
           (error) => (error ? reject(error) : resolve()),
         );
         if (!flowing && !draining) {

@@ -1,3 +1,4 @@
+import { createEnvelope, envelopeToHeaders } from '@mailroom/core';
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -8,7 +9,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { headers, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { BenchMessage } from '../bench-message.js';
 import type { MessagingContender } from '../messaging-contender.js';
@@ -22,6 +23,12 @@ export interface RawNatsOptions {
   readonly subject: string;
   /** Most messages a pull asks for (`max_messages`), as Mailroom's endpoint concurrency. */
   readonly prefetch: number;
+  /**
+   * Do what Mailroom does on top of the plain client: a `Nats-Msg-Id` per message (dedup), the
+   * CloudEvents headers, and `ackAck()` (an acknowledgement the server confirms). Tells the cost
+   * of those guarantees from the cost of Mailroom's code.
+   */
+  readonly sameGuarantees?: boolean;
 }
 
 /**
@@ -55,12 +62,21 @@ export function rawNats(options: RawNatsOptions): MessagingContender {
       void (async () => {
         for await (const msg of stream) {
           deliver(JSON.parse(decoder.decode(msg.data)) as BenchMessage);
-          msg.ack();
+          if (options.sameGuarantees) void msg.ackAck().catch(() => undefined);
+          else msg.ack();
         }
       })();
     },
     async publish(message) {
-      await (js as JetStreamClient).publish(`${options.subject}.sent`, encoder.encode(JSON.stringify(message)));
+      const data = encoder.encode(JSON.stringify(message));
+      if (!options.sameGuarantees) {
+        await (js as JetStreamClient).publish(`${options.subject}.sent`, data);
+        return;
+      }
+      const envelope = createEnvelope({ type: 'bench.MessageSent', dataversion: 1, source: 'urn:bench:raw' });
+      const h = headers();
+      for (const [name, value] of Object.entries(envelopeToHeaders(envelope))) h.set(name, value);
+      await (js as JetStreamClient).publish(`${options.subject}.sent`, data, { msgID: envelope.id, headers: h });
     },
     async stop() {
       if (!nc) return;
