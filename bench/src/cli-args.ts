@@ -9,6 +9,8 @@ export interface BenchArgs {
   readonly warmup: number;
   /** Wait for the 1-minute load average to fall below this before starting (0: do not wait). */
   readonly waitForLoad: number;
+  /** Longest wait for the load, in minutes. */
+  readonly maxWaitMinutes: number;
   /** Write bench/results/*.json and regenerate BENCHMARKS.md. */
   readonly write: boolean;
   readonly help: boolean;
@@ -21,7 +23,8 @@ options:
   --scale <x>     multiply message counts and durations (default 1; 0.1 for a quick try)
   --rounds <n>    measured rounds per contender (default 5)
   --warmup <n>    warm-up rounds per contender (default 1)
-  --max-load <x>  wait (up to 20 min) for the 1-minute load average to fall below x (default 1.5; 0 = don't wait)
+  --max-load <x>  wait for the 1-minute load average to fall below x, checking every minute (default 1.5; 0 = don't wait)
+  --max-wait <m>  wait at most m minutes for that, then run anyway and record the load (default 20)
   --no-write      print only; leave bench/results and BENCHMARKS.md alone`;
 
 /** Parses the command line; throws with a message naming the bad option. */
@@ -34,6 +37,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       rounds: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       'max-load': { type: 'string', default: '1.5' },
+      'max-wait': { type: 'string', default: '20' },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -49,6 +53,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     rounds: Math.round(number(values.rounds, 'rounds', 1)),
     warmup: Math.round(number(values.warmup, 'warmup', 0)),
     waitForLoad: number(values['max-load'], 'max-load', 0),
+    maxWaitMinutes: number(values['max-wait'], 'max-wait', 0),
     write: !values['no-write'],
     help: values.help === true,
   };

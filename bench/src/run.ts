@@ -63,7 +63,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const selected = args.scenarios.length === 0 ? scenarios : scenarios.filter((s) => args.scenarios.includes(s.name));
-  if (args.waitForLoad > 0) await waitForLoad(args.waitForLoad, 20 * 60_000, log);
+  if (args.waitForLoad > 0) await waitForLoad(args.waitForLoad, args.maxWaitMinutes * 60_000, log);
   let failures = 0;
   for (const scenario of selected) {
     try {
