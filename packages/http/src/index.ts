@@ -55,7 +55,13 @@ export type {
 } from './operations/operation-store.js';
 export { createOperationTracker, type OperationTracker, type OperationTrackerOptions } from './operations/operation-tracker.js';
 export { isTerminalKind, isTerminalStatus, type OperationStepView, type OperationView, operationView } from './operations/operation-view.js';
-export { createPostgresOperationStore, type PgPoolLike, type PgQueryable, type PostgresOperationStoreOptions } from './operations/postgres-operation-store.js';
+export {
+  createPostgresOperationStore,
+  type PgPoolClientLike,
+  type PgPoolLike,
+  type PgQueryable,
+  type PostgresOperationStoreOptions,
+} from './operations/postgres-operation-store.js';
 export {
   createSqliteOperationStore,
   type SqliteDatabaseLike,

@@ -8,10 +8,21 @@ export interface PgQueryable {
   query(text: string, values?: unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
 }
 
+/** The part of a client checked out of a pg `Pool` the store uses (pg's `PoolClient` fits). */
+export interface PgPoolClientLike extends PgQueryable {
+  release(error?: Error | boolean): void;
+  /** pg emits `error` on a checked-out client whose connection dies; the store listens while it holds the client. */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 /** The part of a pg `Pool` the store uses: a `new pg.Pool(...)` fits as it is. */
 export interface PgPoolLike extends PgQueryable {
-  connect(): Promise<PgQueryable & { release(error?: Error | boolean): void }>;
+  connect(): Promise<PgPoolClientLike>;
 }
+
+/** Absorbs the `error` event of a held client (its connection died): the query in progress rejects instead. */
+const ignoreClientError = () => undefined;
 
 /** Options of {@link createPostgresOperationStore}. */
 export interface PostgresOperationStoreOptions {
@@ -42,6 +53,8 @@ function postgresDialect(pool: PgPoolLike, schema: string | undefined, prefix: s
   const scope = `${schema ?? ''}.${prefix}`;
   const inTransaction = async <T>(lockKey: string, work: (client: PgQueryable) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
+    // Without a listener, pg's `error` event on a checked-out client is an uncaught exception.
+    client.on?.('error', ignoreClientError);
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
@@ -56,6 +69,7 @@ function postgresDialect(pool: PgPoolLike, schema: string | undefined, prefix: s
       });
       throw error;
     } finally {
+      client.removeListener?.('error', ignoreClientError);
       client.release(broken ?? false);
     }
   };
