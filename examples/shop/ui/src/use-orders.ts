@@ -20,6 +20,12 @@ export interface TrackedOrder extends PlacedOrder {
 
 const STORAGE_KEY = 'mailroom-shop-orders';
 const KEEP = 25;
+/**
+ * Orders followed over Server-Sent Events at once; the others are polled. Over HTTP/1.1 a browser
+ * opens at most 6 connections to one server and an event stream holds one while its order is
+ * pending: more streams would leave none for the page's own requests, and the page would freeze.
+ */
+const MAX_STREAMS = 3;
 
 function remembered(): PlacedOrder[] {
   try {
@@ -39,6 +45,7 @@ export function useOrders(): { orders: TrackedOrder[]; add(order: PlacedOrder): 
   const [placed, setPlaced] = useState<PlacedOrder[]>(remembered);
   const [snapshots, setSnapshots] = useState<Record<string, OperationSnapshot>>({});
   const watches = useRef(new Map<string, OperationWatch>());
+  const streams = useRef(new Set<string>());
 
   const forget = useCallback((id: string) => {
     watches.current.get(id)?.close();
@@ -48,14 +55,24 @@ export function useOrders(): { orders: TrackedOrder[]; add(order: PlacedOrder): 
 
   useEffect(() => {
     localStorage.setItem(STORAGE_KEY, JSON.stringify(placed));
+    for (const [id, watch] of watches.current) {
+      if (placed.some((order) => order.id === id)) continue;
+      watch.close(); // the order fell off the list
+      watches.current.delete(id);
+    }
     for (const order of placed) {
       if (watches.current.has(order.id)) continue;
       const watch = watchOperation(order.href, (operation) => setSnapshots((all) => ({ ...all, [order.id]: operation })), {
+        mode: streams.current.size < MAX_STREAMS ? 'auto' : 'poll',
         onError: (error) => {
           if (/\b404\b/.test(error.message)) forget(order.id);
         },
       });
       watches.current.set(order.id, watch);
+      if (watch.mode === 'sse') {
+        streams.current.add(order.id);
+        void watch.done.then(() => streams.current.delete(order.id));
+      }
     }
   }, [placed, forget]);
 
