@@ -128,6 +128,28 @@ for (const dialect of dialects) {
       expect(await store.purgeEarly(new Date(Date.now() + 1000))).toBe(1);
     });
 
+    it('times out every overdue operation in one sweep, even more than one batch of them', async () => {
+      const db = await dialect.open();
+      cleanups.push(() => db.dispose());
+      const store = await db.store();
+      await store.migrate();
+      const now = Date.now();
+      for (let i = 0; i < 130; i++) {
+        await store.create(
+          {
+            id: `overdue-${i}`,
+            name: 'quick-order',
+            steps: [],
+            startedAt: new Date(now - 1000),
+            deadline: new Date(now - 10),
+            started: { type: 'shop.quick-order', messageId: `overdue-${i}-m` },
+          },
+          classify,
+        );
+      }
+      expect(await store.expire(new Date(now))).toHaveLength(130);
+    });
+
     it('times out overdue operations exactly once, even with two sweepers', async () => {
       const db = await dialect.open();
       cleanups.push(() => db.dispose());

@@ -304,26 +304,30 @@ export class SqlOperationStore implements OperationStore {
 
   async expire(now: Date = new Date()): Promise<string[]> {
     const self = this;
-    const due = await self.db.read(() =>
-      all<{ id: string }>(
-        `SELECT id FROM ${this.operations} WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT ${EXPIRE_BATCH}`,
-        [now.getTime()],
-      ),
-    );
     const expired: string[] = [];
-    for (const { id } of due) {
-      const outcome = await this.db.transaction(id, function* (): SqlProgram<AppendOutcome> {
-        const [row] = yield* all<OperationRow>(`SELECT id, name, status, steps, started_at, deadline, last_seq FROM ${self.operations} WHERE id = ?`, [id]);
-        if (row?.status !== 'pending' || row.deadline === null || Number(row.deadline) > now.getTime()) return 'final';
-        const data = { deadline: iso(row.deadline) };
-        return yield* self.apply(row, { type: TIMED_OUT_TYPE, messageId: 'mailroom:timed-out', at: now }, () => ({ kind: 'timed-out', data }));
-      });
-      if (outcome === 'recorded') {
-        expired.push(id);
-        this.notify(id);
+    // Batch after batch: a round leaves the operations it selected no longer pending (by this sweep or another).
+    for (;;) {
+      const before = expired.length;
+      const due = await self.db.read(() =>
+        all<{ id: string }>(
+          `SELECT id FROM ${this.operations} WHERE status = 'pending' AND deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT ${EXPIRE_BATCH}`,
+          [now.getTime()],
+        ),
+      );
+      for (const { id } of due) {
+        const outcome = await this.db.transaction(id, function* (): SqlProgram<AppendOutcome> {
+          const [row] = yield* all<OperationRow>(`SELECT id, name, status, steps, started_at, deadline, last_seq FROM ${self.operations} WHERE id = ?`, [id]);
+          if (row?.status !== 'pending' || row.deadline === null || Number(row.deadline) > now.getTime()) return 'final';
+          const data = { deadline: iso(row.deadline) };
+          return yield* self.apply(row, { type: TIMED_OUT_TYPE, messageId: 'mailroom:timed-out', at: now }, () => ({ kind: 'timed-out', data }));
+        });
+        if (outcome === 'recorded') {
+          expired.push(id);
+          this.notify(id);
+        }
       }
+      if (due.length < EXPIRE_BATCH || expired.length === before) return expired;
     }
-    return expired;
   }
 
   purgeEarly(before: Date): Promise<number> {
