@@ -4,8 +4,8 @@ import { defineEvent } from './contract.js';
 import { createEndpoint } from './endpoint.js';
 import { ErrorCodes, isMailroomError } from './errors.js';
 import { createMemoryTransport } from './memory-transport.js';
-import { type OutboxRecord, selectInKeyOrder } from './outbox.js';
-import { resolveRelaySettings } from './relay.js';
+import { type OutboxRecord, type OutboxStore, selectInKeyOrder } from './outbox.js';
+import { createRelay, resolveRelaySettings } from './relay.js';
 
 const record = (id: number, key: string | undefined): OutboxRecord => ({
   id: String(id),
@@ -66,6 +66,34 @@ describe('outbox options', () => {
     await expect(endpoint.publish(Event, { n: 1 }, { orderingKey: 'x'.repeat(201) })).rejects.toSatisfy(config);
     await expect(endpoint.transaction(async () => undefined)).rejects.toSatisfy(config);
     expect(await transport.queues()).toEqual([]);
+  });
+
+  it('lets a relay restart while its stop is in progress: the stop resolves and one loop runs on', async () => {
+    let claimsInFlight = 0;
+    let peak = 0;
+    const store: OutboxStore<unknown> = {
+      add: async () => undefined,
+      claim: async () => {
+        peak = Math.max(peak, ++claimsInFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        claimsInFlight--;
+        return { records: [], complete: async () => undefined };
+      },
+      purgeSent: async () => 0,
+      counts: async () => ({ unsent: 0, sent: 0 }),
+    };
+    const relay = createRelay({ store, transport: createMemoryTransport(), pollIntervalMs: 1 });
+    relay.start();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const stopping = relay.stop();
+    relay.start();
+    const outcome = await Promise.race([stopping.then(() => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('hung'), 500))]);
+    expect(outcome).toBe('stopped');
+    expect(relay.started).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(peak).toBe(1);
+    await relay.stop();
+    expect(relay.started).toBe(false);
   });
 
   it('checks relay settings and names the bad one', () => {

@@ -129,6 +129,8 @@ export class Relay {
   };
   private loop: Promise<void> | undefined;
   private running = false;
+  /** Counts starts: a loop runs only while its start is the latest one. */
+  private generation = 0;
   private woken = false;
   private wakeUp: (() => void) | undefined;
   private nextCleanupAt = 0;
@@ -158,15 +160,22 @@ export class Relay {
     if (this.running) return;
     this.running = true;
     this.woken = true;
-    this.loop = this.run();
+    const generation = ++this.generation;
+    // A stop still in progress ends its loop first: one loop at a time.
+    const previous = this.loop;
+    this.loop = (async () => {
+      await previous;
+      await this.run(generation);
+    })();
   }
 
   /** Stops after the batch in progress (its publishes finish and are marked sent). Idempotent. */
   async stop(): Promise<void> {
     this.running = false;
     this.wakeUp?.();
-    await this.loop;
-    this.loop = undefined;
+    const loop = this.loop;
+    await loop;
+    if (this.loop === loop) this.loop = undefined;
   }
 
   /** Makes the relay look for rows now instead of at its next poll; call it after committing outbox rows. */
@@ -240,9 +249,9 @@ export class Relay {
     return total;
   }
 
-  private async run(): Promise<void> {
+  private async run(generation: number): Promise<void> {
     let failures = 0;
-    while (this.running) {
+    while (this.running && generation === this.generation) {
       this.woken = false;
       let batch: RelayBatchEvent | undefined;
       try {
