@@ -61,5 +61,8 @@ async function removeNatsConsumers(transport: NatsTransport, endpoint: string, e
     [names.commandsStream, names.commandConsumer(endpoint)],
     ...events.map((type) => [names.eventsStream, names.eventConsumer(endpoint, type)]),
   ];
-  for (const [stream, consumer] of consumers) await connection.request(`$JS.API.CONSUMER.DELETE.${stream}.${consumer}`);
+  for (const [stream, consumer] of consumers) {
+    const answer = (await connection.request(`$JS.API.CONSUMER.DELETE.${stream}.${consumer}`)).json<{ error?: { code?: number; description?: string } }>();
+    if (answer.error && answer.error.code !== 404) throw new Error(`Cannot delete consumer ${consumer} of ${stream}: ${answer.error.description}`);
+  }
 }
