@@ -3,7 +3,7 @@ import { type DeadLetterRequest, type Delivery, ErrorCodes, type FailureInfo, is
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import { deadLetterHeaders } from './dead-letter-queue.js';
 import { amqpProperties, attemptOf, Bookkeeping, firstFailureOf, userHeaders } from './headers.js';
-import { delayRoute } from './names.js';
+import { MAX_DELAY_MS } from './names.js';
 import type { Outbound } from './outbound.js';
 
 /** What a delivery needs from its subscription. */
@@ -22,7 +22,10 @@ export interface DeliveryContext {
  * second settle, or a settle after its channel closed, rejects with `MAILROOM_ERR_TRANSPORT_SETTLED`
  * without sending anything, so amqplib never closes the channel over an unknown delivery tag);
  * `retry` and `deadLetter` acknowledge the original only after the broker confirmed its copy, and
- * when the copy cannot be published they return the original to the queue and reject.
+ * when the copy cannot be published they return the original to the queue and reject. Every
+ * settle call that is not refused as already settled settles the message one way or the other: a
+ * `retry` delay above `MAX_DELAY_MS` (about 497 days) is capped at it, and an invalid one (negative,
+ * not a number) returns the message to the queue before rejecting with `MAILROOM_ERR_TRANSPORT_CONFIG`.
  */
 export function createDelivery(context: DeliveryContext, channel: AmqpChannel, message: AmqpMessage): Delivery {
   const headers = userHeaders(message);
@@ -85,12 +88,18 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
       claim('ack');
       ack();
     },
-    async retry(delayMs: number, _failure: FailureInfo) {
-      if (typeof delayMs !== 'number' || !(delayMs >= 0)) {
-        throw new MailroomError(ErrorCodes.TRANSPORT_CONFIG, `retry() needs a delay in milliseconds >= 0, got ${String(delayMs)}`);
-      }
-      if (delayMs > 0) delayRoute(delayMs, context.queue);
+    async retry(requestedMs: number, _failure: FailureInfo) {
       claim('retry');
+      if (typeof requestedMs !== 'number' || !(requestedMs >= 0)) {
+        // Settled all the same: a delivery left unsettled would hold a prefetch slot until its channel closes.
+        requeue();
+        throw new MailroomError(
+          ErrorCodes.TRANSPORT_CONFIG,
+          `retry() needs a delay in milliseconds >= 0, got ${String(requestedMs)}; the message went back to queue ${context.queue} and will be delivered again`,
+        );
+      }
+      // The delay levels hold at most MAX_DELAY_MS (about 497 days): a longer delay waits that long.
+      const delayMs = Math.min(requestedMs, MAX_DELAY_MS);
       const copy = amqpProperties({
         ...headers,
         [Bookkeeping.attempts]: String(attempt),
