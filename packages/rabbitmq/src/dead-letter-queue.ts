@@ -92,13 +92,24 @@ export class RabbitMqDeadLetterQueue implements DeadLetterQueue {
     return found.letter;
   }
 
-  /** Sends the dead letter back to its endpoint's queue as it was first published (attempts start again at 1), then removes it. */
+  /**
+   * Sends the dead letter back to its endpoint's queue as it was first published (attempts start
+   * again at 1), then removes it. Throws `MAILROOM_ERR_RABBITMQ_DEAD_LETTER_NO_ENDPOINT`, leaving the
+   * dead letter in place and publishing nothing, when it does not say which queue it came from.
+   */
   async replay(id: string): Promise<void> {
     const replayed = await this.browse(async (browse) => {
       const found = this.find(browse.messages, id);
       if (!found) return false;
       const deadline = Date.now() + this.context.unavailableTimeoutMs;
       const { letter, queue, message } = found;
+      if (queue === '') {
+        // Publishing to '' would declare a server-named queue (or fail as a topology mismatch on quorum queues).
+        throw new MailroomError(
+          RabbitMqErrorCodes.DEAD_LETTER_NO_ENDPOINT,
+          `Dead letter ${id} has no known endpoint: it does not say which queue it came from (RabbitMQ dead-lettered it without x-first-death-queue, or another client put it in ${this.context.names.errorQueue}), so it cannot be replayed. It stays in the dead-letter queue: inspect it, then publish it yourself or purge it`,
+        );
+      }
       await this.context.outbound.toQueue(queue, Buffer.from(letter.body), amqpProperties({ ...letter.headers }), deadline);
       browse.remove(message);
       return true;

@@ -18,4 +18,6 @@ export const RabbitMqErrorCodes = {
   LOCK_TIMEOUT: 'MAILROOM_ERR_RABBITMQ_LOCK_TIMEOUT',
   /** Recorded as the reason of a dead letter that RabbitMQ itself moved to the error queue (delivery limit reached, rejected by another client). */
   BROKER_DEAD_LETTERED: 'MAILROOM_ERR_RABBITMQ_BROKER_DEAD_LETTERED',
+  /** A dead letter cannot be replayed because it has no known endpoint: it does not say which queue it came from (RabbitMQ dead-lettered it without `x-first-death-queue`, or another client put it in the error queue). It stays in the error queue: inspect it, then publish it yourself or purge it. */
+  DEAD_LETTER_NO_ENDPOINT: 'MAILROOM_ERR_RABBITMQ_DEAD_LETTER_NO_ENDPOINT',
 } as const;

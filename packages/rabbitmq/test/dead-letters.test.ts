@@ -185,6 +185,36 @@ describe.runIf(available)('rabbitmq dead letters', () => {
     expect(await transport.deadLetters.list({ endpoint })).toEqual([]);
   });
 
+  it('refuses to replay a dead letter that names no endpoint queue, and keeps it', async () => {
+    const transport = await open();
+    await transport.deadLetters.list(); // declares the error queue
+    const foreignId = uniqueName('foreign');
+    const brokerId = uniqueName('no-first-death-queue');
+    const admin = await connect(RABBITMQ_URL);
+    try {
+      const channel = await admin.createConfirmChannel();
+      // a foreign producer's message, and one that says RabbitMQ dead-lettered it but not from which queue
+      channel.sendToQueue(`${namespace}.error`, Buffer.from('{"foreign":true}'), { persistent: true, headers: { 'ce-id': foreignId } });
+      channel.sendToQueue(`${namespace}.error`, Buffer.from('{"broker":true}'), {
+        persistent: true,
+        headers: { 'ce-id': brokerId, 'x-first-death-reason': 'rejected', 'x-death': [{ reason: 'rejected', count: 1 }] },
+      });
+      await channel.waitForConfirms();
+      await channel.close();
+    } finally {
+      await admin.close();
+    }
+    const letters = (await transport.deadLetters.list()).filter((l) => l.messageId === foreignId || l.messageId === brokerId);
+    expect(letters.map((l) => l.endpoint)).toEqual(['', '']);
+    for (const letter of letters) {
+      await expect(transport.deadLetters.replay(letter.id)).rejects.toSatisfy(
+        (e) => isMailroomError(e, RabbitMqErrorCodes.DEAD_LETTER_NO_ENDPOINT) && (e as Error).message.includes('no known endpoint'),
+      );
+      expect((await transport.deadLetters.get(letter.id)).messageId).toBe(letter.messageId);
+    }
+    expect(await transport.deadLetters.purge({ ids: letters.map((l) => l.id) })).toBe(2);
+  });
+
   it('keeps what RabbitMQ dead-letters before anything else used the error queue (subscribing declares it)', async () => {
     const transport = await createRabbitMqTransport({ url: RABBITMQ_URL, namespace: freshNamespace });
     transports.push(transport);
