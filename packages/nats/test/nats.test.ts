@@ -3,13 +3,12 @@ import { describe } from 'vitest';
 import { createNatsTransport } from '../src/index.js';
 import { describeNatsDeliveries } from './delivery-suite.js';
 import { deleteStreams, uniquePrefix } from './helpers.js';
-import { describeNatsRestart } from './restart-suite.js';
 
 const available = await serviceAvailable(Services.nats);
 const prefix = uniquePrefix('conf');
 
-// One file, so its groups run one after the other: the restart test, last, stops the server and
-// must not overlap the timing-sensitive tests.
+// One file, so its groups run one after the other. The restart test, which stops the server, is
+// restart.disruptive.test.ts: Vitest runs it after every other file, alone.
 describe.runIf(available)('NATS JetStream', () => {
   describeTransport({
     name: 'nats',
@@ -17,5 +16,4 @@ describe.runIf(available)('NATS JetStream', () => {
     teardown: () => deleteStreams(prefix),
   });
   describeNatsDeliveries();
-  describeNatsRestart();
 });

@@ -4,9 +4,8 @@ import { describeConfigTests } from './config.js';
 import { describeCrashTest } from './crash.js';
 import { createPostgresFixture } from './pg-fixture.js';
 import { describeRaceTest } from './race.js';
-import { describeRestartTest } from './restart.js';
 
-// One file, so its tests run one after another: the restart test stops the server the others use.
+// The restart test, which stops the server, is restart.disruptive.test.ts: Vitest runs it after every other file, alone.
 const available = await serviceAvailable(Services.postgres);
 
 describe.runIf(available)('postgres', () => {
@@ -15,5 +14,4 @@ describe.runIf(available)('postgres', () => {
   describeInboxStore({ name: 'postgres', create: createPostgresFixture });
   describeRaceTest();
   describeCrashTest();
-  describeRestartTest();
 });

@@ -7,10 +7,12 @@ import { afterAll, beforeAll } from 'vitest';
 const LOCK_DIR = join(tmpdir(), 'mailroom-rabbitmq-test-locks');
 
 /**
- * A lock between this package's test files (vitest runs them in parallel processes): every file
- * that uses RabbitMQ holds it `shared`; the restart test, which stops the broker, holds it
- * `exclusive`, so no other file runs while the broker is down. Files announce themselves, then
- * look for the other kind (a crashed holder is ignored). Resolves with the release function.
+ * A lock between this package's test files, across processes: every file that uses RabbitMQ holds
+ * it `shared`; the disruptive files (`*.disruptive.test.ts`: the restart and memory-alarm tests)
+ * hold it `exclusive`, so none of this package's files runs while the broker is down. Within one
+ * Vitest run the disruptive files already run alone, after every other file (vitest.config.ts);
+ * the lock also covers two runs at once on one machine. Files announce themselves, then look for
+ * the other kind (a crashed holder is ignored). Resolves with the release function.
  */
 export async function brokerLock(mode: 'shared' | 'exclusive', timeoutMs = 300_000): Promise<() => void> {
   mkdirSync(LOCK_DIR, { recursive: true });

@@ -36,6 +36,8 @@ interface ProcessEvent {
   readonly detail?: string | undefined;
 }
 
+// Disruptive: stops the shared broker twice. Vitest runs it after every other file, alone; the exclusive test lock also keeps
+// out this package's files of another Vitest run.
 describe.runIf(hasRabbitmqctl)('rabbitmq transport across broker restarts', () => {
   it(`handles every confirmed message of ${TOTAL} while the broker restarts at 1/3 and 1/2 of the messages (two consumer processes)`, async () => {
     const release = await brokerLock('exclusive');

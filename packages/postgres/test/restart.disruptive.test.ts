@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { sleep, testEvent } from '@mailroom/conformance';
+import { Services, serviceAvailable, sleep, testEvent } from '@mailroom/conformance';
 import { createEndpoint, createMemoryTransport, type Endpoint, MemoryBroker, type Transport } from '@mailroom/core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,12 @@ import { createPostgresPersistence, PostgresOutboxStore, postgresTables } from '
 import { POSTGRES_URL, testPool, uniqueSchema } from './pg-fixture.js';
 
 const run = promisify(execFile);
+const available = await serviceAvailable(Services.postgres);
+
+// Disruptive (it restarts the shared server): Vitest runs it after every other file, alone.
+describe.runIf(available)('postgres', () => {
+  describeRestartTest();
+});
 
 function clusterVersion(): string {
   return readdirSync('/etc/postgresql')[0] ?? '';
@@ -46,7 +52,7 @@ async function restartPostgres(): Promise<number> {
 }
 
 /** Whether this machine runs the PostgreSQL cluster itself (pg_ctlcluster present), so the test may restart it. */
-export function canRestartPostgres(): boolean {
+function canRestartPostgres(): boolean {
   try {
     return clusterVersion() !== '';
   } catch {
@@ -59,7 +65,7 @@ export function canRestartPostgres(): boolean {
  * consumer handles: the relay recovers by itself, nothing rolled back is ever delivered, every
  * committed message is handled exactly once, and no unsent row is left.
  */
-export function describeRestartTest(): void {
+function describeRestartTest(): void {
   describe.runIf(canRestartPostgres())('PostgreSQL restarted mid-run', () => {
     const schema = uniqueSchema();
     const tables = postgresTables({ schema });

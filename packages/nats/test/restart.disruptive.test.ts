@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { testMessage, uniqueName } from '@mailroom/conformance';
+import { Services, serviceAvailable, testMessage, uniqueName } from '@mailroom/conformance';
 import { ErrorCodes, HeaderNames, isMailroomError, type Transport } from '@mailroom/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNatsTransport } from '../src/index.js';
@@ -9,12 +9,18 @@ import { findServerPid, killServer, portAnswers, startServer } from './nats-serv
 const TOTAL = 20_000;
 const PUBLISH_WINDOW = 64;
 const prefix = uniquePrefix('restart');
+const available = await serviceAvailable(Services.nats);
+
+// Disruptive (it kills the shared server): Vitest runs it after every other file, alone.
+describe.runIf(available)('NATS JetStream', () => {
+  describeNatsRestart();
+});
 
 /**
  * Registers the restart test: the local server is SIGKILLed at 1/3 of a 20k run and restarted with
  * the machine's start command. Skipped (one line) when no local nats-server serves port 4222.
  */
-export function describeNatsRestart(): void {
+function describeNatsRestart(): void {
   const pid = findServerPid();
   if (pid === undefined) console.warn('[mailroom] skipping the NATS restart test: no local nats-server process serves port 4222 to restart');
   describe.runIf(pid !== undefined)('NATS JetStream server restart', () => {

@@ -13,7 +13,8 @@ const hasRabbitmqctl = available && commandWorks('rabbitmqctl', ['version']);
 if (available && !hasRabbitmqctl)
   console.warn('[mailroom] skipping the RabbitMQ blocked-connection test: rabbitmqctl is not on PATH (it raises a memory alarm)');
 
-// Raises a memory alarm on the shared broker for a few seconds, holding the exclusive test lock so no other file publishes meanwhile.
+// Disruptive: raises a memory alarm on the shared broker for a few seconds. Vitest runs it after every other file, alone; the
+// exclusive test lock also keeps out this package's files of another Vitest run.
 describe.runIf(hasRabbitmqctl)('rabbitmq transport when the broker blocks publishers', () => {
   it('makes publish wait while RabbitMQ blocks the connection (memory alarm), reject with MAILROOM_ERR_TRANSPORT_UNAVAILABLE, and go on once unblocked', async () => {
     const release = await brokerLock('exclusive');
