@@ -8,10 +8,12 @@ import { addFilterOptions, describeFilters, type FilterOptions, hasFilters, matc
 interface ReplayOutcome {
   replayed: string[];
   failed: { id: string; code: string; message: string; error: unknown }[];
+  /** Never attempted: the replay stopped at a timeout or a closed transport before reaching them. */
+  skipped: string[];
 }
 
 async function replayAll(ctx: CommandContext, transport: Transport, ids: readonly string[], options: FilterOptions): Promise<ReplayOutcome> {
-  const outcome: ReplayOutcome = { replayed: [], failed: [] };
+  const outcome: ReplayOutcome = { replayed: [], failed: [], skipped: [] };
   const bar =
     !options.json && ctx.io.stderrIsTTY && ids.length > 1
       ? new SingleBar(
@@ -21,13 +23,16 @@ async function replayAll(ctx: CommandContext, transport: Transport, ids: readonl
       : undefined;
   bar?.start(ids.length, 0);
   try {
-    for (const id of ids) {
+    for (const [index, id] of ids.entries()) {
       try {
         await timed(options, `Replaying dead letter ${id}`, transport.deadLetters.replay(id));
         outcome.replayed.push(id);
       } catch (error) {
         outcome.failed.push({ id, code: isMailroomError(error) ? error.code : 'UNKNOWN', message: errorMessage(error), error });
-        if (isMailroomError(error) && (error.code === CliErrorCodes.TIMEOUT || error.code === ErrorCodes.TRANSPORT_CLOSED)) break;
+        if (isMailroomError(error) && (error.code === CliErrorCodes.TIMEOUT || error.code === ErrorCodes.TRANSPORT_CLOSED)) {
+          outcome.skipped.push(...ids.slice(index + 1));
+          break;
+        }
       }
       bar?.increment();
     }
@@ -45,7 +50,7 @@ export function replayCommand(ctx: CommandContext): Command {
     )
     .argument('[ids...]', 'dead letter ids to replay')
     .option('-a, --all', 'replay every dead letter matching the filters (all of them without filters)')
-    .option('--json', 'print JSON: { replayed: [ids], failed: [{ id, code, message }] }');
+    .option('--json', 'print JSON: { replayed: [ids], failed: [{ id, code, message }], skipped: [ids never attempted] }');
   addFilterOptions(command);
   addTransportOptions(command);
   return command.action(async (ids: string[], options: FilterOptions & { all?: boolean }) => {
@@ -56,17 +61,23 @@ export function replayCommand(ctx: CommandContext): Command {
       const targets = options.all ? (await matching(transport, options)).map((d) => d.id) : ids;
       const outcome = await replayAll(ctx, transport, targets, options);
       if (options.json) {
-        printJson(ctx, { replayed: outcome.replayed, failed: outcome.failed.map(({ id, code, message }) => ({ id, code, message })) });
+        printJson(ctx, {
+          replayed: outcome.replayed,
+          failed: outcome.failed.map(({ id, code, message }) => ({ id, code, message })),
+          skipped: outcome.skipped,
+        });
       } else if (targets.length === 0) {
         ctx.io.stdout(`No dead letters to replay${describeFilters(options)}.\n`);
       } else {
         const shown = outcome.replayed.length > 0 && outcome.replayed.length <= 20 ? `: ${outcome.replayed.join(', ')}` : '';
         ctx.io.stdout(`Replayed ${plural(outcome.replayed.length, 'dead letter')}${shown}\n`);
         for (const failure of outcome.failed) ctx.io.stdout(`  not replayed ${failure.id}: ${failure.message}\n`);
+        if (outcome.skipped.length > 0) ctx.io.stdout(`  skipped, never attempted: ${outcome.skipped.join(', ')}\n`);
       }
       const first = outcome.failed[0];
       if (first) {
-        const message = `${plural(outcome.failed.length, 'dead letter')} not replayed (${outcome.replayed.length} replayed); first: ${first.message}`;
+        const skipped = outcome.skipped.length > 0 ? `, ${outcome.skipped.length} skipped` : '';
+        const message = `${plural(outcome.failed.length, 'dead letter')} not replayed (${outcome.replayed.length} replayed${skipped}); first: ${first.message}`;
         throw isMailroomError(first.error) ? new MailroomError(first.error.code, message, { cause: first.error }) : new Error(message, { cause: first.error });
       }
     });
