@@ -142,8 +142,10 @@ export function describeOutboxStore<Tx>(options: StoreSuiteOptions<Tx>): void {
       const type = uniqueName('Claimed');
       await add([outboxMessage(type, 1), outboxMessage(type, 2), outboxMessage(type, 3)]);
       const other = await f.another();
+      const claimedAt = Date.now();
       const first = await f.outbox.claim(2);
       expect(first.records.map((r) => decode(r.message.body).n)).toEqual([1, 2]);
+      expect(first.expiresAt.getTime()).toBeGreaterThan(claimedAt);
       const second = await other.outbox.claim(10);
       expect(second.records.map((r) => decode(r.message.body).n)).toEqual([3]);
       const [a, b] = first.records.map((r) => r.id) as [string, string];

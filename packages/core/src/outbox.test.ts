@@ -77,7 +77,7 @@ describe('outbox options', () => {
         peak = Math.max(peak, ++claimsInFlight);
         await new Promise((resolve) => setTimeout(resolve, 5));
         claimsInFlight--;
-        return { records: [], complete: async () => undefined };
+        return { records: [], expiresAt: new Date(), complete: async () => undefined };
       },
       purgeSent: async () => 0,
       counts: async () => ({ unsent: 0, sent: 0 }),
@@ -94,6 +94,39 @@ describe('outbox options', () => {
     expect(peak).toBe(1);
     await relay.stop();
     expect(relay.started).toBe(false);
+  });
+
+  it('starts no publish in the last quarter of a claim and releases the rows it did not reach, so they never go out while another relay may hold them', async () => {
+    const outcomes: { sent: readonly string[]; failed: readonly unknown[] }[] = [];
+    let expiresAt = 0;
+    const records = Array.from({ length: 10 }, (_, i) => record(i + 1, 'k'));
+    const store: OutboxStore<unknown> = {
+      add: async () => undefined,
+      claim: async () => {
+        expiresAt = Date.now() + 400;
+        return { records, expiresAt: new Date(expiresAt), complete: async (outcome) => void outcomes.push(outcome) };
+      },
+      purgeSent: async () => 0,
+      counts: async () => ({ unsent: 0, sent: 0 }),
+    };
+    const publishedAt: number[] = [];
+    const transport = createMemoryTransport();
+    const slow = {
+      ...transport,
+      publish: async () => {
+        publishedAt.push(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      },
+    };
+    const relay = createRelay({ store, transport: slow });
+    const batch = await relay.runOnce();
+    await transport.close();
+    // 10 publishes of 60 ms would take 600 ms; the claim lasts 400 ms.
+    expect(publishedAt.length).toBeGreaterThan(0);
+    expect(publishedAt.length).toBeLessThan(10);
+    for (const at of publishedAt) expect(at).toBeLessThan(expiresAt - 90);
+    expect(outcomes).toEqual([{ sent: records.slice(0, publishedAt.length).map((r) => r.id), failed: [] }]);
+    expect(batch).toMatchObject({ claimed: 10, sent: publishedAt.length, failed: 0 });
   });
 
   it('checks relay settings and names the bad one', () => {

@@ -36,12 +36,19 @@ export interface OutboxFailure {
 }
 
 /**
- * Rows claimed by one relay: no other relay receives them until the claim ends (by `complete`, or
- * because the claiming process died: PostgreSQL frees them when the connection drops, SQLite when
- * the lease runs out). Rows neither sent nor failed in the outcome are released unchanged.
+ * Rows claimed by one relay: no other relay receives them until the claim ends (by `complete`, at
+ * `expiresAt`, or because the claiming process died: PostgreSQL frees them when the connection
+ * drops, SQLite when the lease runs out). Rows neither sent nor failed in the outcome are released
+ * unchanged.
  */
 export interface OutboxClaim {
   readonly records: readonly OutboxRecord[];
+  /**
+   * When the claim ends by itself even though its relay lives on (SQLite: the lease runs out;
+   * PostgreSQL: the server ends the claiming session, idle since the claim, after `claimTimeoutMs`).
+   * From then on another relay may claim the rows, so a relay must not publish them past it.
+   */
+  readonly expiresAt: Date;
   /** Records the outcome and ends the claim. Throws when the database is unreachable; the rows are then claimed again later. */
   complete(outcome: OutboxOutcome): Promise<void>;
 }

@@ -112,8 +112,11 @@ const MAX_CLEANUP_CHUNKS = 20;
  * only after the broker confirmed them. Guarantees: every committed outbox row is published at
  * least once (a crash between confirm and mark-sent publishes it again: the inbox of the consumer
  * drops the duplicate); rows of one ordering key leave one at a time, oldest first; several relays
- * on one outbox never publish a row concurrently while both live. It wakes at once on `wake()`
- * (called after a local commit) and polls as a safety net; database errors back off and retry.
+ * on one outbox do not publish a row concurrently while both live, because a relay starts no
+ * publish in the last quarter of its claim (before the claim can expire and the rows go to another
+ * relay) and releases the rows it did not reach to its next claim; only a single publish outlasting
+ * that quarter can still be in flight when another relay takes the rows. It wakes at once on
+ * `wake()` (called after a local commit) and polls as a safety net; database errors back off and retry.
  */
 export class Relay {
   /** Counters for metrics; see {@link RelayStats}. */
@@ -217,7 +220,14 @@ export class Relay {
     let failed: OutboxFailure[] = [];
     let oldestAgeMs: number | undefined;
     try {
-      ({ sent, failed, oldestAgeMs } = await this.publishAll(claim.records));
+      ({ sent, failed, oldestAgeMs } = await this.publishAll(claim.records, publishDeadline(claim.expiresAt)));
+      const released = claim.records.length - sent.length - failed.length;
+      if (released > 0) {
+        this.log.warn(
+          { claimed: claim.records.length, sent: sent.length, released },
+          'the outbox claim was running out before every row was published; the rest go in the next claim (a slow broker, or a claim timeout too short for the batch)',
+        );
+      }
       this.emit(this.listeners.published, { sent, failed: failed.map((f) => f.id), publishMs: performance.now() - started });
     } finally {
       await this.complete(claim, sent, failed);
@@ -304,8 +314,14 @@ export class Relay {
     await claim.complete({ sent, failed });
   }
 
-  /** Publishes records: rows without a key in parallel, rows of one key one after another; a refused row stops its key. */
-  private async publishAll(records: readonly OutboxRecord[]): Promise<{ sent: string[]; failed: OutboxFailure[]; oldestAgeMs: number | undefined }> {
+  /**
+   * Publishes records: rows without a key in parallel, rows of one key one after another; a refused
+   * row stops its key. Starts no publish at or after `deadline`: the rows not reached are left out.
+   */
+  private async publishAll(
+    records: readonly OutboxRecord[],
+    deadline: number,
+  ): Promise<{ sent: string[]; failed: OutboxFailure[]; oldestAgeMs: number | undefined }> {
     const lanes: OutboxRecord[][] = [];
     const byKey = new Map<string, OutboxRecord[]>();
     for (const record of records) {
@@ -326,10 +342,15 @@ export class Relay {
     const failed: OutboxFailure[] = [];
     let oldest: number | undefined;
     let next = 0;
+    let late = false;
     const worker = async () => {
       while (next < lanes.length) {
         const lane = lanes[next++] as OutboxRecord[];
         for (const record of lane) {
+          if (late || Date.now() >= deadline) {
+            late = true;
+            return;
+          }
           const { route, headers, body } = record.message;
           try {
             await this.transport.publish({ route, headers, body });
@@ -368,6 +389,16 @@ export class Relay {
       }
     }
   }
+}
+
+/**
+ * The time after which a relay starts no publish of a claim expiring at `expiresAt`: three quarters
+ * of the way there, leaving the last quarter for publishes in flight to be confirmed and for
+ * `complete` (on PostgreSQL, a claim that expired can no longer be completed).
+ */
+function publishDeadline(expiresAt: Date): number {
+  const now = Date.now();
+  return now + Math.max(0, expiresAt.getTime() - now) * 0.75;
 }
 
 /** Creates a {@link Relay} (not started: call `start()`). Throws `MAILROOM_ERR_PERSISTENCE_CONFIG` for bad options. */

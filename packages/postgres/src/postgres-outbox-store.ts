@@ -21,7 +21,8 @@ export interface PostgresOutboxStoreOptions {
   tables: PostgresTables;
   /**
    * Longest a relay may hold a claim (its transaction stays open while it publishes). PostgreSQL
-   * ends a claiming session idle longer than this, freeing its rows for another relay. Default 60 000 ms.
+   * ends a claiming session idle longer than this, freeing its rows for another relay; a live relay
+   * starts no publish in the last quarter of it and releases the rows it did not reach. Default 60 000 ms.
    */
   claimTimeoutMs?: number;
 }
@@ -91,6 +92,9 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
     const client = await checkout(this.pool);
     try {
       await client.query('BEGIN');
+      // The server ends the session once it has been idle this long after the claim's last query,
+      // which starts later than now: the claim expires no earlier than this.
+      const expiresAt = new Date(Date.now() + this.claimTimeoutMs);
       await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${this.claimTimeoutMs}`);
       const { rows } = await client.query<OutboxRow>(
         `SELECT o.seq::text AS id, o.route_kind, o.type, o.destination, o.headers, o.body, o.ordering_key, o.attempts, o.created_at
@@ -109,9 +113,9 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
       if (records.length === 0) {
         await client.query('COMMIT');
         releaseClient(client);
-        return { records, complete: async () => undefined };
+        return { records, expiresAt, complete: async () => undefined };
       }
-      return { records, complete: (outcome) => this.complete(client, outcome) };
+      return { records, expiresAt, complete: (outcome) => this.complete(client, outcome) };
     } catch (error) {
       await rollback(client);
       throw error;

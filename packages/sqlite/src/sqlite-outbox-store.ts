@@ -23,9 +23,9 @@ export interface SqliteOutboxStoreOptions {
   database: Database;
   tables: SqliteTables;
   /**
-   * How long a relay's claim holds its rows. A relay that dies leaves them claimed until then;
-   * a relay slower than this may see them published again by another (the inbox drops the
-   * duplicate). Default 30 000 ms.
+   * How long a relay's claim holds its rows (the claim's `expiresAt`). A relay that dies leaves
+   * them claimed until then; a live relay starts no publish in the last quarter of it and releases
+   * the rows it did not reach. Default 30 000 ms.
    */
   leaseMs?: number;
 }
@@ -102,7 +102,7 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
         return selected;
       });
       if (records.length === 0) return emptyClaim;
-      return { records, complete: (outcome: OutboxOutcome) => this.complete(token, records, outcome) };
+      return { records, expiresAt: new Date(now + this.leaseMs), complete: (outcome: OutboxOutcome) => this.complete(token, records, outcome) };
     });
   }
 
@@ -192,7 +192,7 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
   }
 }
 
-const emptyClaim: OutboxClaim = Object.freeze({ records: [], complete: async () => undefined });
+const emptyClaim: OutboxClaim = Object.freeze({ records: [], expiresAt: new Date(0), complete: async () => undefined });
 
 function toRecord(row: OutboxRow): OutboxRecord {
   const route: Route =

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sleep, testEvent, waitUntil } from '@mailroom/conformance';
-import { createEndpoint, createMemoryTransport, type Endpoint, ErrorCodes, isMailroomError, MemoryBroker, type Transport } from '@mailroom/core';
+import { createEndpoint, createMemoryTransport, createRelay, type Endpoint, ErrorCodes, isMailroomError, MemoryBroker, type Transport } from '@mailroom/core';
 import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqlitePersistence, createSqliteTransport, migrateSqlite, SqliteOutboxStore, sqliteTables } from '../src/index.js';
@@ -61,6 +61,47 @@ describe('SQLite outbox leases', () => {
     expect(await store.counts()).toEqual({ unsent: 2, sent: 0 });
     await takeover.complete({ sent: takeover.records.map((r) => r.id), failed: [] });
     expect(await store.counts()).toEqual({ unsent: 0, sent: 2 });
+  });
+});
+
+describe('SQLite outbox relays slower than their lease', () => {
+  it('two relays on one file, each batch taking longer than the lease: no row leaves twice, each key reaches the broker in order', async () => {
+    const path = join(tempDir(), 'service.db');
+    const tables = sqliteTables();
+    const writer = open(path);
+    migrateSqlite(writer, tables);
+    const persistence = createSqlitePersistence({ database: writer, relay: false });
+    const keyed = (n: number) => ({ ...message(n), orderingKey: `k${n % 2}` });
+    await persistence.transaction((tx) =>
+      new SqliteOutboxStore({ database: writer, tables }).add(
+        tx,
+        Array.from({ length: 40 }, (_, n) => keyed(n)),
+      ),
+    );
+    const published: number[] = [];
+    const inner = createMemoryTransport();
+    transports.push(inner);
+    const slow: Transport = {
+      ...inner,
+      publish: async (outgoing) => {
+        published.push((JSON.parse(new TextDecoder().decode(outgoing.body)) as { n: number }).n);
+        await sleep(50);
+      },
+    };
+    // Each relay claims all 40 rows; publishing them takes 1 s (two keys, 20 rows of 50 ms each), the lease 600 ms.
+    const relays = [open(path), open(path)].map((db) =>
+      createRelay({ store: new SqliteOutboxStore({ database: db, tables, leaseMs: 600 }), transport: slow, pollIntervalMs: 20 }),
+    );
+    for (const relay of relays) relay.start();
+    try {
+      await waitUntil(() => relays.reduce((sum, relay) => sum + relay.stats.sent, 0) >= 40, 20_000);
+    } finally {
+      await Promise.all(relays.map((relay) => relay.stop()));
+    }
+    for (const key of [0, 1]) {
+      const order = published.filter((n) => n % 2 === key);
+      expect(order).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i + key));
+    }
   });
 });
 
