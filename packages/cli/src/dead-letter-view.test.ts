@@ -1,6 +1,6 @@
 import type { DeadLetter } from '@mailroom/core';
 import { describe, expect, it } from 'vitest';
-import { decodeBody, groupByReason, renderDetail, renderGroups } from './dead-letter-view.js';
+import { decodeBody, detail, groupByReason, renderDetail, renderGroups } from './dead-letter-view.js';
 
 const at = new Date('2025-06-01T10:00:00.123Z');
 function deadLetter(id: string, reason: string, errorMessage: string): DeadLetter {
@@ -55,5 +55,36 @@ describe('dead letter views', () => {
     expect(decodeBody(new TextEncoder().encode('not json'))).toEqual({ encoding: 'utf8', value: 'not json' });
     expect(decodeBody(new Uint8Array([0xff, 0xfe]))).toEqual({ encoding: 'base64', value: '//4=' });
     expect(renderDetail(letters[1] as DeadLetter)).toContain('Body (json, 17 bytes)\n  {\n    "orderId": "o-1"\n  }\n');
+  });
+
+  it('escapes control characters from the message in text, except new lines and tabs, and keeps JSON exact', () => {
+    const esc = '\u001b';
+    const hostile: DeadLetter = {
+      ...deadLetter(`7${esc}[2J`, `REASON${esc}]0;owned\u0007`, `failed${esc}[31m red\rover\u009b1m`),
+      type: `shop.${esc}[8mHidden`,
+      messageId: 'm\u0000x',
+      endpoint: 'billing\u007f',
+      headers: { [`x-${esc}[1m`]: `v${esc}]52;c;cGF5bG9hZA==\u0007`, 'ce-type': 'shop.OrderPlaced' },
+      body: new TextEncoder().encode(`plain ${esc}[2J text\n\tindented\u0008`),
+      errorStack: `Error: boom${esc}[0m\n\tat handler (x.ts:1:1)`,
+    };
+    const controls = (text: string) =>
+      [...text].filter((c) => {
+        const code = c.charCodeAt(0);
+        return (code < 0x20 && c !== '\n' && c !== '\t') || (code >= 0x7f && code <= 0x9f);
+      });
+    const list = renderGroups(groupByReason([hostile]));
+    const show = renderDetail(hostile);
+    expect(controls(list)).toEqual([]);
+    expect(controls(show)).toEqual([]);
+    expect(list).toContain('REASON\\x1b]0;owned\\x07 (1)');
+    expect(list).toContain('7\\x1b[2J  billing\\x7f  shop.\\x1b[8mHidden  m\\x00x');
+    expect(list).toContain('failed\\x1b[31m red over\\x9b1m');
+    expect(show).toContain('Dead letter 7\\x1b[2J\n');
+    expect(show).toContain('  x-\\x1b[1m: v\\x1b]52;c;cGF5bG9hZA==\\x07\n');
+    expect(show).toContain('  error          failed\\x1b[31m red\\x0dover\\x9b1m\n');
+    expect(show).toContain('Body (utf8, 26 bytes)\n  plain \\x1b[2J text\n  \tindented\\x08\n');
+    expect(show).toContain('Stack\n  Error: boom\\x1b[0m\n  \tat handler (x.ts:1:1)\n');
+    expect(detail(hostile)).toMatchObject({ id: hostile.id, type: hostile.type, headers: hostile.headers, body: `plain ${esc}[2J text\n\tindented\u0008` });
   });
 });

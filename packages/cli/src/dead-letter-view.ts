@@ -51,24 +51,40 @@ export function groupByReason(deadLetters: readonly DeadLetter[]): ReasonGroup[]
     .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
 }
 
+// C0 controls but tab and line feed, DEL, and C1 controls (0x9b is an 8-bit CSI).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/**
+ * `text` safe to print on a terminal: every control character but `\n` and `\t` is shown as `\xNN`
+ * (ESC as `\x1b`, CR as `\x0d`), so a message from a foreign producer cannot move the cursor,
+ * clear the screen, retitle the window or write the clipboard through escape sequences.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROL_CHARACTERS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function time(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** The text of `dlq list`: one section per reason (see {@link groupByReason}), a table of its dead letters. */
+/**
+ * The text of `dlq list`: one section per reason (see {@link groupByReason}), a table of its dead
+ * letters. Everything taken from the message is {@link printable}.
+ */
 export function renderGroups(groups: readonly ReasonGroup[]): string {
   return groups
     .map((group) => {
       const rows = group.deadLetters.map((d) => [
-        d.id,
-        d.endpoint,
-        d.type,
-        d.messageId,
+        printable(d.id),
+        printable(d.endpoint),
+        printable(d.type),
+        printable(d.messageId),
         String(d.attempts),
         time(d.deadLetteredAt),
-        oneLine(d.errorMessage, 72),
+        oneLine(printable(d.errorMessage.replace(/\s+/g, ' ')), 72),
       ]);
-      return `${group.reason} (${group.count})\n${textTable(['ID', 'ENDPOINT', 'TYPE', 'MESSAGE ID', 'ATTEMPTS', 'DEAD-LETTERED', 'ERROR'], rows, '  ')}`;
+      return `${printable(group.reason)} (${group.count})\n${textTable(['ID', 'ENDPOINT', 'TYPE', 'MESSAGE ID', 'ATTEMPTS', 'DEAD-LETTERED', 'ERROR'], rows, '  ')}`;
     })
     .join('\n');
 }
@@ -94,7 +110,7 @@ export function detail(deadLetter: DeadLetter): Record<string, unknown> {
   return { ...summarize(deadLetter), errorStack: deadLetter.errorStack ?? null, headers: deadLetter.headers, bodyEncoding: body.encoding, body: body.value };
 }
 
-/** The text of `dlq show`. */
+/** The text of `dlq show`; everything taken from the message is {@link printable} (`--json` uses {@link detail}, exact). */
 export function renderDetail(deadLetter: DeadLetter): string {
   const body = decodeBody(deadLetter.body);
   const fields: [string, string][] = [
@@ -110,18 +126,18 @@ export function renderDetail(deadLetter: DeadLetter): string {
   ];
   const width = Math.max(...fields.map(([name]) => name.length));
   const indent = (text: string) =>
-    text
+    printable(text)
       .split('\n')
       .map((line) => `  ${line}`)
       .join('\n');
   const parts = [
-    `Dead letter ${deadLetter.id}`,
-    ...fields.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`),
+    `Dead letter ${printable(deadLetter.id)}`,
+    ...fields.map(([name, value]) => `  ${name.padEnd(width)}  ${printable(value)}`),
     '',
     'Headers',
     ...Object.entries(deadLetter.headers)
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([name, value]) => `  ${name}: ${value}`),
+      .map(([name, value]) => `  ${printable(name)}: ${printable(value)}`),
     '',
     `Body (${body.encoding}, ${deadLetter.body.byteLength} bytes)`,
     indent(body.encoding === 'json' ? JSON.stringify(body.value, null, 2) : String(body.value)),
