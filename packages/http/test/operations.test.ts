@@ -331,5 +331,35 @@ for (const dialect of dialects) {
       ).catch((error) => error);
       expect(isMailroomError(badId, HttpErrorCodes.OPERATION_CONFIG)).toBe(true);
     });
+
+    it('sends the starting message again, under its recorded id, when a retried start finds the operation holding only its started entry (the first start died before sending)', async () => {
+      const rig = await startRig(dialect);
+      cleanups.push(() => rig.dispose());
+      const store = rig.gateway.store;
+      // What a gateway that crashed between recording the operation and sending leaves behind.
+      const startedAt = new Date();
+      await store.create(
+        {
+          id: 'op-crashed',
+          name: PlaceOrderOperation.name,
+          steps: PlaceOrderOperation.steps,
+          startedAt,
+          deadline: new Date(startedAt.getTime() + 10_000),
+          started: { type: PlaceOrder.type, messageId: 'start-of-op-crashed' },
+        },
+        classify,
+      );
+      const sentIds = () => rig.harness.published.filter((record) => record.envelope.type === PlaceOrder.type).map((record) => record.envelope.id);
+      const start = () => startOperation(PlaceOrderOperation, { orderId: 'R-1', amount: 5 }, { store, endpoint: rig.driver, operationId: 'op-crashed' });
+      const retried = await start();
+      expect(retried).toMatchObject({ operationId: 'op-crashed', created: false, envelope: { id: 'start-of-op-crashed', correlationid: 'op-crashed' } });
+      expect(sentIds()).toEqual(['start-of-op-crashed']);
+      // Once the process has moved on, a retried start sends nothing.
+      await rig.driver.publish(PaymentCaptured, { orderId: 'R-1' }, { correlationId: 'op-crashed' });
+      await trackerIdle(rig.trackerTransport);
+      expect((await store.read('op-crashed'))?.entries.map((entry) => entry.kind)).toEqual(['started', 'step']);
+      expect(await start()).toMatchObject({ created: false, envelope: undefined });
+      expect(sentIds()).toEqual(['start-of-op-crashed']);
+    });
   });
 }

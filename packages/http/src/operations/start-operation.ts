@@ -13,6 +13,8 @@ export interface StartOperationOptions {
   endpoint: Endpoint<any>;
   /** The operation id (the correlation id of every message of the process). Default a new UUIDv7. */
   operationId?: string;
+  /** The id of the starting message (an idempotency key fits). Default a new UUIDv7. */
+  messageId?: string;
   /** For a starting command: send to this endpoint instead of the contract's owner. */
   to?: string;
 }
@@ -20,9 +22,13 @@ export interface StartOperationOptions {
 /** What {@link startOperation} did. */
 export interface StartedOperation {
   readonly operationId: string;
-  /** False when an operation with this id already existed: nothing was sent again. */
+  /**
+   * False when an operation with this id already existed. Its starting message is then sent again,
+   * with the id it was recorded with, only while the operation holds nothing but its `started`
+   * entry (the first start may have died before sending); otherwise nothing is sent.
+   */
   readonly created: boolean;
-  /** The starting message, when it was sent. */
+  /** The starting message, when it was sent (or sent again). */
   readonly envelope: Envelope | undefined;
 }
 
@@ -33,8 +39,11 @@ const START_FAILED_TYPE = 'mailroom.operation.start-failed';
  * `MAILROOM_ERR_CONTRACT_VALIDATION`, nothing recorded), records the operation as pending, then
  * sends the starting command (or publishes the starting event) with the operation id as
  * correlation id. The record is committed before the message leaves, so no event of the process can
- * precede it. Idempotent on `operationId`: an id already recorded sends nothing. When sending
- * fails, the operation is marked failed and `MAILROOM_ERR_OPERATION_START_FAILED` is thrown.
+ * precede it. Idempotent on `operationId`: for an id already recorded, the starting message is sent
+ * again with the message id it was recorded with while the operation holds only its `started`
+ * entry (so a start that died between the record and the send is completed by a retry, and
+ * consumers' inboxes drop the duplicate if the first send did happen); otherwise nothing is sent.
+ * When sending fails, the operation is marked failed and `MAILROOM_ERR_OPERATION_START_FAILED` is thrown.
  */
 export async function startOperation<S extends AnyContract>(
   definition: OperationDefinition<S>,
@@ -53,7 +62,10 @@ export async function startOperation<S extends AnyContract>(
   }
   const contract = definition.startedBy;
   await validateOutgoing(contract, data);
-  const messageId = uuidv7();
+  if (options.messageId !== undefined && (typeof options.messageId !== 'string' || options.messageId.length === 0 || options.messageId.length > 200)) {
+    throw new MailroomError(HttpErrorCodes.OPERATION_CONFIG, 'startOperation: messageId must be a non-empty string of at most 200 characters');
+  }
+  let messageId = options.messageId ?? uuidv7();
   const startedAt = new Date();
   const classify = classifierFor([definition]);
   const created = await store.create(
@@ -67,7 +79,11 @@ export async function startOperation<S extends AnyContract>(
     },
     classify,
   );
-  if (!created) return { operationId, created: false, envelope: undefined };
+  if (!created) {
+    const unsent = await startedOnly(store, operationId, definition.name, contract.type);
+    if (unsent === undefined) return { operationId, created: false, envelope: undefined };
+    messageId = unsent;
+  }
   const traceparent = currentCorrelation()?.traceparent;
   const sendOptions = {
     correlationId: operationId,
@@ -85,7 +101,7 @@ export async function startOperation<S extends AnyContract>(
       : contract.kind === 'command'
         ? await endpoint.send(contract as never, data as never, sendOptions)
         : await endpoint.publish(contract as never, data as never, sendOptions);
-    return { operationId, created: true, envelope };
+    return { operationId, created, envelope };
   } catch (error) {
     const reason = { code: isMailroomError(error) ? error.code : HttpErrorCodes.OPERATION_START_FAILED, message: errorMessage(error) };
     await store
@@ -100,4 +116,16 @@ export async function startOperation<S extends AnyContract>(
       },
     );
   }
+}
+
+/**
+ * The starting message id of an operation recorded as `name`, started by `type`, that holds
+ * nothing but its `started` entry (its start may never have been sent); undefined otherwise.
+ */
+async function startedOnly(store: OperationStore, operationId: string, name: string, type: string): Promise<string | undefined> {
+  const stored = await store.read(operationId);
+  const entries = stored?.entries ?? [];
+  const first = entries[0];
+  if (stored?.operation.name !== name || entries.length !== 1 || first?.kind !== 'started' || first.type !== type) return undefined;
+  return first.messageId;
 }
