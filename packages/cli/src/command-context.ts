@@ -9,6 +9,7 @@ import { CliErrorCodes } from './errors.js';
 import { findConfigFile, type LoadedConfig, loadConfig } from './load-config.js';
 import { openTransport } from './open-transport.js';
 import { secretsOf } from './redact-secrets.js';
+import { withTimeout } from './with-timeout.js';
 
 /** What every command action receives: the io, and the secrets to keep out of anything printed. */
 export interface CommandContext {
@@ -100,6 +101,11 @@ export async function withTransport<T>(ctx: CommandContext, options: TransportOp
   } finally {
     await transport.close().catch(() => undefined);
   }
+}
+
+/** Runs one broker call under `--timeout`; rejects with `MAILROOM_ERR_CLI_TIMEOUT` when it takes longer. */
+export function timed<T>(options: TransportOptions, what: string, call: Promise<T>): Promise<T> {
+  return withTimeout(call, options.timeout, () => new MailroomError(CliErrorCodes.TIMEOUT, `${what} did not finish within ${options.timeout} ms (--timeout)`));
 }
 
 /** Prints a value as indented JSON on standard output. */

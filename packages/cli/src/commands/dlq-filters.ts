@@ -1,9 +1,8 @@
 import { type DeadLetter, type DeadLetterFilter, MailroomError, type Transport } from '@mailroom/core';
 import { type Command, Option } from 'commander';
-import type { TransportOptions } from '../command-context.js';
+import { type TransportOptions, timed } from '../command-context.js';
 import { parseSince } from '../duration.js';
 import { CliErrorCodes } from '../errors.js';
-import { withTimeout } from '../with-timeout.js';
 
 /** The options of the dlq commands that select dead letters. */
 export interface FilterOptions extends TransportOptions {
@@ -39,11 +38,6 @@ export function describeFilters(options: FilterOptions): string {
     options.reason !== undefined && `reason ${options.reason}`,
   ].filter(Boolean);
   return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
-}
-
-/** Runs one broker call under `--timeout`; rejects with `MAILROOM_ERR_CLI_TIMEOUT` when it takes longer. */
-export function timed<T>(options: TransportOptions, what: string, call: Promise<T>): Promise<T> {
-  return withTimeout(call, options.timeout, () => new MailroomError(CliErrorCodes.TIMEOUT, `${what} did not finish within ${options.timeout} ms (--timeout)`));
 }
 
 /** The dead letters the filters select (the reason filter is applied here, the others by the transport), oldest first. */

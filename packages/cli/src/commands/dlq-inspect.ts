@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import { addTransportOptions, type CommandContext, printJson, type TransportOptions, withTransport } from '../command-context.js';
+import { addTransportOptions, type CommandContext, printJson, type TransportOptions, timed, withTransport } from '../command-context.js';
 import { detail, groupByReason, renderDetail, renderGroups, summarize } from '../dead-letter-view.js';
 import { parseWholeNumber } from '../duration.js';
-import { addFilterOptions, describeFilters, type FilterOptions, matching, plural, timed } from './dlq-filters.js';
+import { addFilterOptions, describeFilters, type FilterOptions, matching, plural } from './dlq-filters.js';
 
 /** `mailroom dlq list`: dead letters grouped by reason. */
 export function listCommand(ctx: CommandContext): Command {

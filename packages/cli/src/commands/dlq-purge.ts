@@ -1,9 +1,9 @@
 import { ErrorCodes, MailroomError } from '@mailroom/core';
 import { Command } from 'commander';
 import { ask } from '../cli-io.js';
-import { addTransportOptions, type CommandContext, printJson, withTransport } from '../command-context.js';
+import { addTransportOptions, type CommandContext, printJson, timed, withTransport } from '../command-context.js';
 import { CliErrorCodes } from '../errors.js';
-import { addFilterOptions, describeFilters, type FilterOptions, hasFilters, matching, plural, timed, usage } from './dlq-filters.js';
+import { addFilterOptions, describeFilters, type FilterOptions, hasFilters, matching, plural, usage } from './dlq-filters.js';
 
 /** `mailroom dlq purge ID... | [filters]`: deletes dead letters, after a confirmation unless `--yes`. */
 export function purgeCommand(ctx: CommandContext): Command {

@@ -1,9 +1,9 @@
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError, type Transport } from '@mailroom/core';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { addTransportOptions, type CommandContext, printJson, withTransport } from '../command-context.js';
+import { addTransportOptions, type CommandContext, printJson, timed, withTransport } from '../command-context.js';
 import { CliErrorCodes } from '../errors.js';
-import { addFilterOptions, describeFilters, type FilterOptions, hasFilters, matching, plural, timed, usage } from './dlq-filters.js';
+import { addFilterOptions, describeFilters, type FilterOptions, hasFilters, matching, plural, usage } from './dlq-filters.js';
 
 interface ReplayOutcome {
   replayed: string[];

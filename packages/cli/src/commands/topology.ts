@@ -1,9 +1,6 @@
-import { MailroomError } from '@mailroom/core';
 import { Command } from 'commander';
-import { addTransportOptions, type CommandContext, printJson, type TransportOptions, withTransport } from '../command-context.js';
-import { CliErrorCodes } from '../errors.js';
+import { addTransportOptions, type CommandContext, printJson, type TransportOptions, timed, withTransport } from '../command-context.js';
 import { textTable } from '../text-table.js';
-import { withTimeout } from '../with-timeout.js';
 
 function count(value: number | undefined): string {
   return value === undefined ? '?' : String(value);
@@ -17,11 +14,7 @@ export function topologyCommand(ctx: CommandContext): Command {
   addTransportOptions(command);
   return command.action(async (options: TransportOptions & { json?: boolean }) => {
     await withTransport(ctx, options, async (transport) => {
-      const queues = await withTimeout(
-        transport.queues(),
-        options.timeout,
-        () => new MailroomError(CliErrorCodes.TIMEOUT, `Listing queues did not finish within ${options.timeout} ms (--timeout)`),
-      );
+      const queues = await timed(options, 'Listing queues', transport.queues());
       if (options.json) {
         printJson(ctx, { transport: transport.name, queues });
         return;
