@@ -3,6 +3,9 @@ import { v7 as uuidv7 } from 'uuid';
 import { currentCorrelation, isValidCorrelationId } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
 import { type HttpError, isHttpError } from './http-error.js';
+import type { OperationDefinition } from './operations/define-operation.js';
+import type { OperationStore } from './operations/operation-store.js';
+import { startOperation } from './operations/start-operation.js';
 
 /** Where {@link callOrQueue} sends its command when the call cannot be made now. */
 export interface QueueOptions<C extends CommandContract> {
@@ -20,6 +23,14 @@ export interface QueueOptions<C extends CommandContract> {
   messageId?: string;
   /** Send to this endpoint instead of the contract's owner. */
   to?: string;
+  /**
+   * Follows the queued command as an operation: `definition` (started by `command`) is recorded as
+   * pending in `store` before the command leaves, as {@link startOperation} does, so every event of
+   * the process finds it and `operationId` can be followed over SSE. Nothing is recorded when the
+   * call succeeds. Queuing again under an operation id already recorded sends the command only
+   * while that operation holds nothing but its `started` entry.
+   */
+  operation?: { definition: OperationDefinition<C>; store: OperationStore };
 }
 
 /** Options of {@link callOrQueue}. */
@@ -36,7 +47,11 @@ export type CallOrQueueResult<T> =
       readonly status: 'queued';
       /** The correlation id of the queued command: follow it as an operation. */
       readonly operationId: string;
-      readonly envelope: Envelope;
+      /**
+       * The queued command; undefined only with `queue.operation` when that operation was already
+       * recorded and had moved past its start, so nothing was sent again.
+       */
+      readonly envelope: Envelope | undefined;
       /** Why the call was not made or failed. */
       readonly reason: HttpError;
     }
@@ -47,8 +62,8 @@ export type CallOrQueueResult<T> =
  * failed after its retries with a transient error (network, timeout, 408, 429, 5xx), sends a
  * command instead and returns `{ status: 'queued', operationId }`. The command goes through
  * `endpoint.transaction()` (the outbox, committed before this resolves) when the endpoint has
- * persistence, else through `endpoint.send()` (resolved once the transport holds it durably).
- * A non-transient status (4xx, 501, 505) is returned as `{ status: 'rejected' }`, never queued.
+ * persistence, else through `endpoint.send()` (resolved once the transport holds it durably);
+ * with `queue.operation`, the operation is recorded first. A non-transient status (4xx, 501, 505) is returned as `{ status: 'rejected' }`, never queued.
  * Anything else the call throws (a caller abort, a too-large response, a non-`HttpError`), and a
  * failure to queue, is rethrown.
  */
@@ -57,6 +72,13 @@ export async function callOrQueue<T, C extends CommandContract>(options: CallOrQ
   if (typeof call !== 'function') throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, 'callOrQueue needs call: a function making the synchronous call');
   if (!queue?.endpoint || typeof queue.endpoint.send !== 'function' || queue.command?.kind !== 'command') {
     throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, 'callOrQueue needs queue.endpoint (an Endpoint) and queue.command (a contract made by defineCommand)');
+  }
+  const operation = queue.operation;
+  if (operation !== undefined && (typeof operation.store?.create !== 'function' || operation.definition?.startedBy?.type !== queue.command.type)) {
+    throw new MailroomError(
+      HttpErrorCodes.HTTP_CONFIG,
+      `callOrQueue: queue.operation needs { definition, store }: an OperationDefinition started by ${queue.command.type} and an OperationStore`,
+    );
   }
   const operationId = queue.operationId ?? currentCorrelation()?.correlationId ?? uuidv7();
   if (!isValidCorrelationId(operationId)) {
@@ -70,6 +92,16 @@ export async function callOrQueue<T, C extends CommandContract>(options: CallOrQ
     if (error.code === HttpErrorCodes.HTTP_STATUS && !error.transient) return { status: 'rejected', error };
     if (!error.transient) throw error;
     const data = typeof queue.data === 'function' ? await (queue.data as (reason: HttpError) => unknown)(error) : queue.data;
+    if (operation) {
+      const { envelope } = await startOperation(operation.definition, data as PayloadOf<C>, {
+        store: operation.store,
+        endpoint: queue.endpoint,
+        operationId,
+        ...(queue.messageId !== undefined && { messageId: queue.messageId }),
+        ...(queue.to !== undefined && { to: queue.to }),
+      });
+      return { status: 'queued', operationId, envelope, reason: error };
+    }
     const sendOptions = {
       correlationId: operationId,
       id: queue.messageId ?? uuidv7(),

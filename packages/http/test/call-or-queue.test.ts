@@ -1,13 +1,23 @@
 import { performance } from 'node:perf_hooks';
 import { Services, serviceAvailable, waitUntil } from '@mailroom/conformance';
-import { defineCommand, type Endpoint } from '@mailroom/core';
+import { defineCommand, defineEvent, type Endpoint } from '@mailroom/core';
 import { createTestHarness, type TestHarness } from '@mailroom/core/testing';
 import { createPostgresPersistence } from '@mailroom/postgres';
+import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { callOrQueue, correlationMiddleware, createHttpClient, type HttpClient, HttpErrorCodes, mailroomFastify } from '../src/index.js';
+import {
+  callOrQueue,
+  correlationMiddleware,
+  createHttpClient,
+  createSqliteOperationStore,
+  defineOperation,
+  type HttpClient,
+  HttpErrorCodes,
+  mailroomFastify,
+} from '../src/index.js';
 import { type FaultUpstream, startUpstream } from './support/fault-upstream.js';
 import { connectPool, uniqueSchema } from './support/postgres.js';
 
@@ -16,6 +26,8 @@ const ChargeCard = defineCommand('payments.charge-card', {
   owner: 'payments-worker',
   schema: z.object({ orderId: z.string(), amount: z.number() }),
 });
+
+const ChargeSettled = defineEvent('payments.charge-settled', { version: 1, schema: z.object({ orderId: z.string() }) });
 
 const postgresAvailable = await serviceAvailable(Services.postgres);
 
@@ -82,7 +94,7 @@ async function rig(gatewayOptions: { persistence?: ReturnType<typeof createPostg
         queue: { endpoint: gateway, command: ChargeCard, data: request.body },
       });
       if (result.status === 'completed') return reply.code(201).send(result.value);
-      if (result.status === 'queued') return reply.accepted(result.operationId, { queuedBecause: result.reason.code, messageId: result.envelope.id });
+      if (result.status === 'queued') return reply.accepted(result.operationId, { queuedBecause: result.reason.code, messageId: result.envelope?.id });
       return reply
         .code(result.error.status ?? 502)
         .type('application/problem+json')
@@ -155,6 +167,41 @@ describe('call or queue', () => {
         queue: { endpoint: gateway, command: ChargeCard, data: { orderId: 'x', amount: 1 } },
       }),
     ).rejects.toBe(bug);
+  });
+
+  it('with queue.operation, records the operation as pending before the command leaves, and nothing when the call succeeds', async () => {
+    const { upstream, gateway, harness } = await rig();
+    const database = new Database(':memory:');
+    cleanups.push(async () => {
+      database.close();
+    });
+    const store = createSqliteOperationStore({ database });
+    await store.migrate();
+    const ChargeOperation = defineOperation({ name: 'charge', startedBy: ChargeCard, completesOn: ChargeSettled, timeout: 60_000 });
+    const client = createHttpClient({ name: 'payments', baseUrl: upstream.url, retry: false });
+    const charge = (orderId: string, operationId: string) =>
+      callOrQueue({
+        call: () => client.json({ method: 'POST', path: '/charges', idempotencyKey: orderId, json: { orderId, amount: 7 } }),
+        queue: { endpoint: gateway, command: ChargeCard, data: { orderId, amount: 7 }, operationId, operation: { definition: ChargeOperation, store } },
+      });
+    expect((await charge('live', 'op-live')).status).toBe('completed');
+    expect(await store.read('op-live')).toBeUndefined();
+
+    await upstream.down();
+    const queued = await charge('later', 'op-later');
+    if (queued.status !== 'queued') throw new Error(`expected queued, got ${queued.status}`);
+    expect(queued.operationId).toBe('op-later');
+    const recorded = await store.read('op-later');
+    expect(recorded?.operation.name).toBe('charge');
+    expect(recorded?.entries).toMatchObject([{ seq: 1, kind: 'started', type: ChargeCard.type, messageId: queued.envelope?.id }]);
+    const sent = harness.published.filter((record) => record.envelope.type === ChargeCard.type);
+    expect(sent.map((record) => [record.envelope.id, record.envelope.correlationid])).toEqual([[queued.envelope?.id, 'op-later']]);
+    await expect(
+      callOrQueue({
+        call: async () => 1,
+        queue: { endpoint: gateway, command: ChargeCard, data: { orderId: 'x', amount: 1 }, operation: { definition: ChargeOperation, store: {} as never } },
+      }),
+    ).rejects.toMatchObject({ code: HttpErrorCodes.HTTP_CONFIG });
   });
 
   describe.runIf(postgresAvailable)('with persistence (PostgreSQL outbox)', () => {

@@ -1,5 +1,5 @@
 import type { Endpoint } from '@mailroom/core';
-import { callOrQueue, classifierFor, HttpErrorCodes, type OperationStore } from '@mailroom/http';
+import { callOrQueue, HttpErrorCodes, type OperationStore } from '@mailroom/http';
 import type { FastifyInstance } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { RequestQuote } from '../contracts.js';
@@ -45,29 +45,15 @@ export async function catalogRoutes(app: FastifyInstance, options: CatalogRoutes
     },
     async (request, reply) => {
       const { sku, quantity } = request.body;
-      const operationId = uuidv7();
       const result = await callOrQueue({
         call: () => inventory.quote(sku, quantity),
         queue: {
           endpoint,
           command: RequestQuote,
-          operationId,
-          data: async () => {
-            // Record the operation before the command can leave, so its answer always finds it.
-            const startedAt = new Date();
-            await store.create(
-              {
-                id: operationId,
-                name: operations.quote.name,
-                steps: operations.quote.steps,
-                startedAt,
-                deadline: new Date(startedAt.getTime() + operations.quote.timeoutMs),
-                started: { type: RequestQuote.type, messageId: `quote:${operationId}` },
-              },
-              classifierFor([operations.quote]),
-            );
-            return { sku, quantity };
-          },
+          operationId: uuidv7(),
+          data: { sku, quantity },
+          // Recorded before the command leaves, so its answer always finds the operation.
+          operation: { definition: operations.quote, store },
         },
       });
       if (result.status === 'completed') return { status: 'answered', quote: result.value } satisfies QuoteAnswered;
