@@ -4,6 +4,7 @@ import { defineCommand, defineEvent } from './contract.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { HeaderNames } from './envelope.js';
 import { ErrorCodes } from './errors.js';
+import type { Logger } from './logger.js';
 import { createMemoryTransport, MemoryBroker } from './memory-transport.js';
 import type { Transport } from './transport.js';
 
@@ -263,6 +264,31 @@ describe('endpoint', () => {
       await until(() => broker.queueInfos().find((q) => q.endpoint === name)?.deadLetters === 1);
       expect(broker.queueInfos().find((q) => q.endpoint === name)).toMatchObject({ depth: 0, inFlight: 0 });
     }
+  });
+
+  it('returns a delivery to the queue when processing fails unexpectedly outside the handler (here a logger that throws while retrying)', async () => {
+    const { endpoint, broker } = setup();
+    const quiet = () => undefined;
+    const logger: Logger = {
+      trace: quiet,
+      debug: quiet,
+      info: quiet,
+      error: quiet,
+      warn: () => {
+        throw new Error('log sink down');
+      },
+      child: () => logger,
+    };
+    let calls = 0;
+    const worker = endpoint('unsettled', { logger, recoverability: { immediateRetries: 1, delayedRetries: 0 } }).on(OrderPlaced, () => {
+      calls += 1;
+      if (calls === 1) throw new Error('first attempt fails');
+    });
+    await worker.start();
+    await worker.publish(OrderPlaced, { orderId: 'u1', qty: 1 });
+    await until(() => calls === 2);
+    await until(() => broker.queueInfos().find((q) => q.endpoint === 'unsettled')?.inFlight === 0);
+    expect(broker.queueInfos().find((q) => q.endpoint === 'unsettled')).toMatchObject({ depth: 0, inFlight: 0, deadLetters: 0 });
   });
 
   it('fails fast on configuration mistakes, saying what to fix', () => {

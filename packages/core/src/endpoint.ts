@@ -408,12 +408,25 @@ export class Endpoint<Tx = undefined> {
   }
 
   private track(delivery: Delivery): Promise<void> {
-    const processing = this.process(delivery).catch((error) => {
-      this.log.error({ err: error }, 'unexpected error while processing a delivery; it returns to the queue');
-    });
+    const processing = this.process(delivery).catch((error) => this.returnToQueue(delivery, error));
     this.inFlight.add(processing);
     void processing.finally(() => this.inFlight.delete(processing));
     return processing;
+  }
+
+  /** After an unexpected error outside the handler's recoverability: returns the delivery to the queue now, best effort. */
+  private async returnToQueue(delivery: Delivery, error: unknown): Promise<void> {
+    try {
+      this.log.error({ err: error }, 'unexpected error while processing a delivery; it returns to the queue');
+    } catch {
+      // A failing logger must not leave the delivery unsettled.
+    }
+    const failure = { reason: ErrorCodes.HANDLER_FAILED, errorMessage: errorMessage(error), errorStack: stackOf(error) };
+    try {
+      await delivery.retry(0, failure);
+    } catch {
+      // Already settled, or its connection is gone: the broker then delivers it again by itself.
+    }
   }
 
   private async process(delivery: Delivery): Promise<void> {
