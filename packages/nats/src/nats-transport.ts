@@ -194,6 +194,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
           ackWaitMs: resolved.ackWaitMs,
           retryState,
           log: log.child({ endpoint: subscribeOptions.endpoint }),
+          connected: publishContext.connected,
           recreateTopology,
           publishDeadLetter,
         },

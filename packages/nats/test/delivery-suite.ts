@@ -116,6 +116,32 @@ export function describeNatsDeliveries(): void {
       expect(deliveries).toEqual([1]);
     });
 
+    it('hands every message to slow handlers exactly once while the others wait longer than AckWait for a slot', async () => {
+      // Messages pulled ahead of a free slot must be kept alive too, or the server redelivers them
+      // after AckWait while the original still waits or runs.
+      const ackWaitMs = 1000;
+      const consumer = await transport(ackWaitMs);
+      const endpoint = uniqueName('queued');
+      const type = uniqueName('Queued');
+      const runs: { i: number; attempt: number }[] = [];
+      const done = new Set<number>();
+      await consumer.subscribe({ endpoint, events: [type], commands: [], concurrency: 2 }, async (d) => {
+        const i = JSON.parse(new TextDecoder().decode(d.body)).i as number;
+        runs.push({ i, attempt: d.attempt });
+        await sleep(1500);
+        await d.ack().catch(() => undefined);
+        done.add(i);
+      });
+      for (let i = 0; i < 8; i++) await consumer.publish(testMessage(type, json({ i })));
+      await waitUntil(
+        () => done.size === 8,
+        30_000,
+        () => `handled ${done.size}/8, runs ${JSON.stringify(runs)}`,
+      );
+      expect(runs.map((r) => r.i).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(runs.every((r) => r.attempt === 1)).toBe(true);
+    });
+
     it('holds delayed retries for at least their delay and reports how late they come', async () => {
       const consumer = await transport();
       const endpoint = uniqueName('delays');
