@@ -12,6 +12,10 @@ interface ClaimedRow {
   first_failure_at: number | null;
 }
 
+function flightKey(seq: number, token: string): string {
+  return `${token}/${seq}`;
+}
+
 function settledError(message: string): MailroomError {
   return new MailroomError(ErrorCodes.TRANSPORT_SETTLED, message);
 }
@@ -27,7 +31,12 @@ export class SqliteConsumer implements Subscription {
   /** How often a live consumer refreshes its heartbeat row. */
   static readonly heartbeatMs = 5000;
   private readonly id = randomUUID();
-  private readonly inFlight = new Map<number, string>();
+  /**
+   * Unsettled deliveries, by lease token and seq, to their lease token. Keyed by both: a message
+   * whose lease ran out can be claimed again by this same consumer while its first handler still
+   * runs, and both count against the concurrency until each is settled.
+   */
+  private readonly inFlight = new Map<string, string>();
   private readonly statements: Record<
     'claim' | 'nextVisible' | 'ack' | 'retry' | 'deadLetter' | 'remove' | 'renew' | 'release' | 'heartbeat' | 'register' | 'unregister',
     Statement
@@ -110,7 +119,7 @@ export class SqliteConsumer implements Subscription {
     }
     rows.sort((a, b) => a.seq - b.seq);
     for (const row of rows) {
-      this.inFlight.set(row.seq, token);
+      this.inFlight.set(flightKey(row.seq, token), token);
       const delivery = this.delivery(row, token);
       try {
         void Promise.resolve(this.handler(delivery)).catch((error) => this.connection.log.error({ err: error }, 'delivery handler threw'));
@@ -165,8 +174,7 @@ export class SqliteConsumer implements Subscription {
   }
 
   private async settle(seq: number, token: string, write: () => number): Promise<void> {
-    if (this.inFlight.get(seq) !== token) throw settledError('This delivery was already settled or returned to the queue');
-    this.inFlight.delete(seq);
+    if (!this.inFlight.delete(flightKey(seq, token))) throw settledError('This delivery was already settled or returned to the queue');
     const changed = await this.connection.writes.write(write);
     this.wake();
     if (changed === 0) throw settledError('The lease of this delivery had expired; another consumer may have it');

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sleep, testMessage, uniqueName } from '@mailroom/conformance';
+import { sleep, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
 import type { Delivery, Transport } from '@mailroom/core';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,45 @@ describe('SQLite transport', () => {
       await sleep(300);
       expect(handed).toBe(0);
       expect((await transport.queues()).find((q) => q.endpoint === endpoint)?.depth).toBe(1);
+    } finally {
+      admin.close();
+      await transport.close();
+    }
+  });
+
+  it('counts a delivery whose lease was lost and that this consumer claimed again as one more in flight: never more handlers than the concurrency', async () => {
+    const file = join(dir, 'reclaimed.db');
+    const transport = createSqliteTransport({ path: file });
+    const admin = new Database(file);
+    try {
+      const endpoint = uniqueName('reclaimed');
+      const type = uniqueName('Reclaimed');
+      let running = 0;
+      let peak = 0;
+      const started: number[] = [];
+      let release: () => void = () => undefined;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 2 }, async (delivery) => {
+        started.push(delivery.body[0] as number);
+        peak = Math.max(peak, ++running);
+        await released;
+        running -= 1;
+        await delivery.ack().catch(() => undefined);
+      });
+      await transport.publish(testMessage(type, new Uint8Array([1])));
+      await waitUntil(() => started.length === 1, 5000);
+      // The lease of message 1 runs out (as when the process stalled); this consumer takes it again.
+      admin.prepare('UPDATE mailroom_messages SET visible_at = 0 WHERE endpoint = ?').run(endpoint);
+      await transport.publish(testMessage(type, new Uint8Array([2])));
+      await waitUntil(() => started.length >= 2, 5000);
+      // Two handlers run: message 2 must wait for one of them.
+      await sleep(300);
+      expect(started).toEqual([1, 1]);
+      release();
+      await waitUntil(() => started.length === 3, 5000);
+      expect(peak).toBe(2);
     } finally {
       admin.close();
       await transport.close();
