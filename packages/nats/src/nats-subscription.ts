@@ -259,7 +259,11 @@ export class NatsSubscription implements Subscription {
     tracked.state = 'handed';
     const { msg } = tracked;
     const firstFailureAt = msg.info.deliveryCount > 1 ? await this.context.retryState.firstFailureAt(tracked.key) : undefined;
-    if (tracked.state !== 'handed') return;
+    // Paused or closed while the lookup ran: the handler never saw it, so it goes back.
+    if (tracked.state !== 'handed' || this.paused) {
+      this.giveBack(tracked);
+      return;
+    }
     const delivery = createNatsDelivery(tracked, decodeHeaders(msg.headers), firstFailureAt, {
       retryState: this.context.retryState,
       publishDeadLetter: this.context.publishDeadLetter,

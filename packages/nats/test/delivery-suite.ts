@@ -1,8 +1,9 @@
 import { sleep, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
 import { connectTransport, createEndpoint, type Delivery, defineEvent, ErrorCodes, HeaderNames, type Transport } from '@mailroom/core';
 import { connect } from '@nats-io/transport-node';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createNatsTransport, NATS_DELAY_PRECISION_MS } from '../src/index.js';
+import { RetryStateStore } from '../src/retry-state.js';
 import { deleteStreams, NATS_URL, uniquePrefix } from './helpers.js';
 
 const prefix = uniquePrefix('dlv');
@@ -140,6 +141,57 @@ export function describeNatsDeliveries(): void {
       );
       expect(runs.map((r) => r.i).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
       expect(runs.every((r) => r.attempt === 1)).toBe(true);
+    });
+
+    it('gives back, instead of handing out, a redelivery whose first-failure lookup was pending when pause() resolved', async () => {
+      const endpoint = uniqueName('paused');
+      const type = uniqueName('Paused');
+      let lookupStarted!: () => void;
+      const started = new Promise<void>((resolve) => {
+        lookupStarted = resolve;
+      });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const lookup = RetryStateStore.prototype.firstFailureAt;
+      // Holds the lookup of this endpoint's redelivery until the subscription is paused.
+      const spy = vi.spyOn(RetryStateStore.prototype, 'firstFailureAt').mockImplementation(async function (this: RetryStateStore, key: string) {
+        const found = await lookup.call(this, key);
+        if (key.includes(endpoint)) {
+          lookupStarted();
+          await gate;
+        }
+        return found;
+      });
+      try {
+        const first = await transport();
+        const attempts: number[] = [];
+        const subscription = await first.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+          attempts.push(d.attempt);
+          if (d.attempt === 1) await d.retry(0, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'again' });
+          else await d.ack();
+        });
+        await first.publish(testMessage(type, json({})));
+        await started;
+        await subscription.pause();
+        release();
+        await sleep(50);
+        expect(attempts).toEqual([1]);
+        // Given back, not held: the next subscriber gets it with its first failure time.
+        const second = await transport();
+        const later: Delivery[] = [];
+        await second.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+          later.push(d);
+          await d.ack();
+        });
+        await waitUntil(() => later.length === 1, 15_000);
+        expect(later[0]?.attempt).toBe(3);
+        expect(later[0]?.firstFailureAt).toBeInstanceOf(Date);
+        expect(attempts).toEqual([1]);
+      } finally {
+        spy.mockRestore();
+      }
     });
 
     it('holds delayed retries for at least their delay and reports how late they come', async () => {
