@@ -13,6 +13,8 @@ export interface BenchArgs {
   readonly maxWaitMinutes: number;
   /** Write bench/results/*.json and regenerate BENCHMARKS.md. */
   readonly write: boolean;
+  /** Only regenerate BENCHMARKS.md and the chart from the result files already written. */
+  readonly reportOnly: boolean;
   readonly help: boolean;
 }
 
@@ -25,7 +27,8 @@ options:
   --warmup <n>    warm-up rounds per contender (default 1)
   --max-load <x>  wait for the 1-minute load average to fall below x, checking every minute (default 1.5; 0 = don't wait)
   --max-wait <m>  wait at most m minutes for that, then run anyway and record the load (default 20)
-  --no-write      print only; leave bench/results and BENCHMARKS.md alone`;
+  --no-write      print only; leave bench/results and BENCHMARKS.md alone
+  --report-only   run nothing; regenerate BENCHMARKS.md and the chart from bench/results`;
 
 /** Parses the command line; throws with a message naming the bad option. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
@@ -39,6 +42,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       'max-load': { type: 'string', default: '1.5' },
       'max-wait': { type: 'string', default: '20' },
       'no-write': { type: 'boolean', default: false },
+      'report-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -55,6 +59,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     waitForLoad: number(values['max-load'], 'max-load', 0),
     maxWaitMinutes: number(values['max-wait'], 'max-wait', 0),
     write: !values['no-write'],
+    reportOnly: values['report-only'] === true,
     help: values.help === true,
   };
 }

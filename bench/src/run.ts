@@ -62,8 +62,8 @@ async function main(): Promise<number> {
     process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}; known: ${scenarios.map((s) => s.name).join(', ')}\n${USAGE}\n`);
     return 2;
   }
-  const selected = args.scenarios.length === 0 ? scenarios : scenarios.filter((s) => args.scenarios.includes(s.name));
-  if (args.waitForLoad > 0) await waitForLoad(args.waitForLoad, args.maxWaitMinutes * 60_000, log);
+  const selected = args.reportOnly ? [] : args.scenarios.length === 0 ? scenarios : scenarios.filter((s) => args.scenarios.includes(s.name));
+  if (args.waitForLoad > 0 && selected.length > 0) await waitForLoad(args.waitForLoad, args.maxWaitMinutes * 60_000, log);
   let failures = 0;
   for (const scenario of selected) {
     try {

@@ -2,7 +2,7 @@ import type { Comparison, ScenarioResult } from '../results.js';
 import { escapeXml, formatRatio } from './format.js';
 
 const ROW = 22;
-const LABEL_WIDTH = 360;
+const LABEL_WIDTH = 420;
 const PLOT_WIDTH = 420;
 const MIN_RATIO = 0.125;
 const MAX_RATIO = 16;
@@ -14,7 +14,11 @@ function x(ratio: number): number {
 }
 
 function label(result: ScenarioResult, c: Comparison): string {
-  return `${result.scenario} ${c.group}: ${c.metric}`;
+  const who =
+    c.contender === 'mailroom' || c.contender.startsWith('mailroom client')
+      ? ''
+      : ` (${c.contender.replace(/^mailroom, /, '').replace(/^insert \+ outbox \(mailroom\)$/, 'outbox')})`;
+  return `${result.scenario} ${c.group}: ${c.metric}${who}`;
 }
 
 /**
