@@ -24,6 +24,13 @@ export interface QueueOptions<C extends CommandContract> {
   /** Send to this endpoint instead of the contract's owner. */
   to?: string;
   /**
+   * Queue even a call that may have reached the upstream though it is neither idempotent nor
+   * keyed (a POST or PATCH without `idempotencyKey` that timed out, lost its connection or got a
+   * 5xx other than 503): set it when the command's handler makes repeating the work safe. Default
+   * false: such a call's error is thrown, since the upstream may have done the work.
+   */
+  safeToRepeat?: boolean;
+  /**
    * Follows the queued command as an operation: `definition` (started by `command`) is recorded as
    * pending in `store` before the command leaves, as {@link startOperation} does, so every event of
    * the process finds it and `operationId` can be followed over SSE. Nothing is recorded when the
@@ -57,10 +64,26 @@ export type CallOrQueueResult<T> =
     }
   | { readonly status: 'rejected'; readonly error: HttpError };
 
+/** Statuses by which an upstream says it did not act on the request (RFC 9110): repeating it is safe. */
+const NOT_ACTED_ON: ReadonlySet<number> = new Set([408, 429, 503]);
+
+/**
+ * True when a failed call may have been carried out by the upstream: it was sent, and neither was
+ * the connection refused nor did the upstream answer a status saying it did not act on it.
+ */
+function mayHaveActed(error: HttpError): boolean {
+  if (error.attempts === 0) return false;
+  if (error.code === HttpErrorCodes.HTTP_STATUS) return !(error.status !== undefined && NOT_ACTED_ON.has(error.status));
+  return !(error.code === HttpErrorCodes.HTTP_NETWORK && (error.cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED');
+}
+
 /**
  * Tries a synchronous call; when the target's breaker is open, its bulkhead is full, or the call
  * failed after its retries with a transient error (network, timeout, 408, 429, 5xx), sends a
- * command instead and returns `{ status: 'queued', operationId }`. The command goes through
+ * command instead and returns `{ status: 'queued', operationId }`. Queuing repeats the call later,
+ * so a call that may already have been carried out (sent, then a timeout, a lost connection or a
+ * 5xx other than 503) is queued only when it is safe to repeat: an idempotent method, an
+ * `idempotencyKey`, or `queue.safeToRepeat`; otherwise its error is thrown. The command goes through
  * `endpoint.transaction()` (the outbox, committed before this resolves) when the endpoint has
  * persistence, else through `endpoint.send()` (resolved once the transport holds it durably);
  * with `queue.operation`, the operation is recorded first. A non-transient status (4xx, 501, 505) is returned as `{ status: 'rejected' }`, never queued.
@@ -91,6 +114,7 @@ export async function callOrQueue<T, C extends CommandContract>(options: CallOrQ
     if (!isHttpError(error)) throw error;
     if (error.code === HttpErrorCodes.HTTP_STATUS && !error.transient) return { status: 'rejected', error };
     if (!error.transient) throw error;
+    if (!error.idempotent && !queue.safeToRepeat && mayHaveActed(error)) throw error;
     const data = typeof queue.data === 'function' ? await (queue.data as (reason: HttpError) => unknown)(error) : queue.data;
     if (operation) {
       const { envelope } = await startOperation(operation.definition, data as PayloadOf<C>, {

@@ -24,14 +24,13 @@ import { type Dispatcher, request } from 'undici';
 import { type HttpClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
 import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
-import { countsAgainstBreaker, HttpError, type HttpResponse, isHttpError, isTransientHttpError, isTransientStatus } from './http-error.js';
+import { countsAgainstBreaker, HttpError, type HttpResponse, IDEMPOTENT_METHODS, isHttpError, isTransientHttpError, isTransientStatus } from './http-error.js';
 import { childTraceparent } from './traceparent.js';
 
 /** An HTTP method the client sends. */
 export type HttpMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** Methods that are idempotent by RFC 9110: the client retries them without an idempotency key. */
-export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+export { IDEMPOTENT_METHODS } from './http-error.js';
 
 /** The header carrying a request's idempotency key (IETF draft `Idempotency-Key`). */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
@@ -120,6 +119,8 @@ const STATES: Record<CircuitState, BreakerState> = {
 interface CallInfo {
   method: string;
   path: string;
+  /** Safe to send again: an idempotent method or an idempotency key. */
+  idempotent: boolean;
   attempts: number;
   lastError: unknown;
 }
@@ -256,7 +257,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     userSignal?: AbortSignal,
   ) {
     info.attempts += 1;
-    const base = { target: name, method, path: info.path, attempts: info.attempts };
+    const base = { target: name, method, path: info.path, idempotent: info.idempotent, attempts: info.attempts };
     const timedOut = (cause: unknown) =>
       new HttpError(HttpErrorCodes.HTTP_TIMEOUT, `${method} ${name}${info.path} timed out after ${settings.timeoutMs} ms`, { ...base, transient: true, cause });
     const aborted = (cause: unknown) =>
@@ -323,8 +324,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const url = buildUrl(call.path, call.query);
     const headers = buildHeaders(call);
     const body = call.json !== undefined ? JSON.stringify(call.json) : call.body;
-    const info: CallInfo = { method, path: stripQuery(call.path), attempts: 0, lastError: undefined };
     const retryable = IDEMPOTENT_METHODS.has(method) || call.idempotencyKey !== undefined;
+    const info: CallInfo = { method, path: stripQuery(call.path), idempotent: retryable, attempts: 0, lastError: undefined };
     try {
       return await pipelineFor(info, retryable).execute(async () => {
         try {
@@ -336,7 +337,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }, call.signal);
     } catch (error) {
       if (isHttpError(error)) throw error;
-      const base = { target: name, method, path: info.path, attempts: info.attempts, cause: info.lastError ?? error };
+      const base = { target: name, method, path: info.path, idempotent: info.idempotent, attempts: info.attempts, cause: info.lastError ?? error };
       if (isBrokenCircuitError(error)) {
         throw new HttpError(HttpErrorCodes.HTTP_CIRCUIT_OPEN, `${method} ${name}${info.path} not sent: the circuit breaker of ${name} is open`, {
           ...base,

@@ -1,6 +1,9 @@
 import { isMailroomError, MailroomError } from '@mailroom/core';
 import { type HttpErrorCode, HttpErrorCodes } from './errors.js';
 
+/** Methods that are idempotent by RFC 9110: the client retries them without an idempotency key. */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+
 /** A response as the client read it: status, headers and the whole body (bounded by `maxResponseBytes`). */
 export interface HttpResponse {
   readonly status: number;
@@ -22,6 +25,11 @@ export interface HttpErrorInit {
   method: string;
   /** The request path without its query string (queries may carry secrets). */
   path: string;
+  /**
+   * True when sending the request again is safe: an idempotent method, or a request carrying an
+   * idempotency key. Default: whether `method` is idempotent.
+   */
+  idempotent?: boolean;
   /** The status the upstream answered with, when it answered. */
   status?: number;
   /** True when the call was refused because the circuit breaker was open. */
@@ -48,6 +56,8 @@ export class HttpError extends MailroomError {
   readonly target: string;
   readonly method: string;
   readonly path: string;
+  /** True when sending the request again is safe: an idempotent method, or a request carrying an idempotency key. */
+  readonly idempotent: boolean;
   readonly status: number | undefined;
   readonly breakerOpen: boolean;
   readonly transient: boolean;
@@ -71,6 +81,7 @@ export class HttpError extends MailroomError {
     this.target = init.target;
     this.method = init.method;
     this.path = init.path;
+    this.idempotent = init.idempotent ?? IDEMPOTENT_METHODS.has(init.method.toUpperCase());
     this.status = init.status;
     this.breakerOpen = init.breakerOpen ?? false;
     this.transient = init.transient;

@@ -6,6 +6,7 @@ import { createPostgresPersistence } from '@mailroom/postgres';
 import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -16,6 +17,7 @@ import {
   defineOperation,
   type HttpClient,
   HttpErrorCodes,
+  type HttpRequestOptions,
   mailroomFastify,
 } from '../src/index.js';
 import { type FaultUpstream, startUpstream } from './support/fault-upstream.js';
@@ -167,6 +169,32 @@ describe('call or queue', () => {
         queue: { endpoint: gateway, command: ChargeCard, data: { orderId: 'x', amount: 1 } },
       }),
     ).rejects.toBe(bug);
+  });
+
+  it('queues a call that may have reached the upstream only when repeating it is safe: a POST without an idempotency key that timed out is thrown, not queued', async () => {
+    const { upstream, gateway, harness } = await rig();
+    const client = createHttpClient({ name: 'payments', baseUrl: upstream.url, timeoutMs: 100, retry: false, breaker: false });
+    const queuedCount = () => harness.published.filter((record) => record.envelope.type === ChargeCard.type).length;
+    const charge = (request: HttpRequestOptions, queue: { safeToRepeat?: boolean } = {}, via = client) =>
+      callOrQueue({ call: () => via.json(request), queue: { endpoint: gateway, command: ChargeCard, data: { orderId: 'unsure', amount: 1 }, ...queue } });
+    const unkeyed: HttpRequestOptions = { method: 'POST', path: '/charges', json: { orderId: 'unsure', amount: 1 } };
+
+    upstream.mode = 'slow';
+    await expect(charge(unkeyed)).rejects.toMatchObject({ code: HttpErrorCodes.HTTP_TIMEOUT, idempotent: false });
+    expect(queuedCount()).toBe(0);
+    // Safe to repeat: a key, an idempotent method, or the caller says so.
+    expect(await charge({ ...unkeyed, idempotencyKey: 'unsure' })).toMatchObject({ status: 'queued', reason: { code: HttpErrorCodes.HTTP_TIMEOUT } });
+    expect(await charge({ path: '/items/1' })).toMatchObject({ status: 'queued', reason: { code: HttpErrorCodes.HTTP_TIMEOUT } });
+    expect(await charge(unkeyed, { safeToRepeat: true })).toMatchObject({ status: 'queued', reason: { code: HttpErrorCodes.HTTP_TIMEOUT } });
+    // The upstream said it did not act on it (503), or the connection was refused: nothing was done, so it is queued.
+    upstream.mode = 'failing';
+    expect(await charge(unkeyed)).toMatchObject({ status: 'queued', reason: { code: HttpErrorCodes.HTTP_STATUS, status: 503 } });
+    await upstream.down();
+    const dispatcher = new Agent(); // no pooled connection the server closed: this one is refused
+    cleanups.push(() => dispatcher.close());
+    const refused = createHttpClient({ name: 'payments', baseUrl: upstream.url, retry: false, breaker: false, dispatcher });
+    expect(await charge(unkeyed, {}, refused)).toMatchObject({ status: 'queued', reason: { code: HttpErrorCodes.HTTP_NETWORK } });
+    expect(queuedCount()).toBe(5);
   });
 
   it('with queue.operation, records the operation as pending before the command leaves, and nothing when the call succeeds', async () => {
