@@ -47,7 +47,9 @@ export function transportScheme(url: string): string {
 /**
  * Connects the transport a URL names: `memory:`, a SQLite file path (or `sqlite:path`),
  * `amqp://` / `amqps://` (RabbitMQ), `nats://` (JetStream). The adapter package is loaded on
- * demand. Throws `MAILROOM_ERR_TRANSPORT_URL` for an unknown scheme and
+ * demand. Each `memory:` call makes a new private in-process broker: two transports connected to
+ * `memory:` do not see each other's messages (share one `MemoryBroker` through
+ * `createMemoryTransport({ broker })` for that). Throws `MAILROOM_ERR_TRANSPORT_URL` for an unknown scheme and
  * `MAILROOM_ERR_TRANSPORT_ADAPTER_MISSING` when the package is not installed.
  */
 export async function connectTransport(url: string, options: ConnectOptions = {}): Promise<Transport> {
