@@ -63,4 +63,27 @@ describe('defineSystem', () => {
       ErrorCodes.CONTRACT_DEFINITION,
     );
   });
+
+  it('rejects two contracts of one type, kind, version and owner whose schemas differ, also within one list; accepts an identical copy', () => {
+    const Reshaped = defineEvent('sys.OrderPlaced', { version: 1, schema: z.object({ orderNumber: z.number() }) });
+    expect(
+      codeOf(() =>
+        defineSystem({
+          endpoints: [
+            { name: 'a', publishes: [OrderPlaced] },
+            { name: 'b', consumes: [Reshaped] },
+          ],
+        }),
+      ),
+    ).toBe(ErrorCodes.CONTRACT_DEFINITION);
+    expect(codeOf(() => defineSystem({ endpoints: [{ name: 'b', consumes: [OrderPlaced, Reshaped] }] }))).toBe(ErrorCodes.CONTRACT_DEFINITION);
+    const Copy = defineEvent('sys.OrderPlaced', { version: 1, schema: z.object({ orderId: z.string() }) });
+    const system = defineSystem({
+      endpoints: [
+        { name: 'a', publishes: [OrderPlaced] },
+        { name: 'b', consumes: [Copy] },
+      ],
+    });
+    expect(system.contracts).toHaveLength(1);
+  });
 });

@@ -77,7 +77,25 @@ function configError(message: string): MailroomError {
   return new MailroomError(ErrorCodes.ENDPOINT_CONFIG, message);
 }
 
-function contractList<K extends keyof typeof KIND_LISTS>(endpoint: string, list: K, value: unknown): AnyContract[] {
+/**
+ * True when two contracts mean the same message: the same object, or (a copy, such as a module
+ * loaded twice) the same kind, version, owner and accepted versions, and the same JSON Schema of
+ * the current version; without a JSON Schema on either side, the same schema object.
+ */
+function sameContract(a: AnyContract, b: AnyContract): boolean {
+  if (a === b) return true;
+  if (a.kind !== b.kind || a.version !== b.version || a.owner !== b.owner || a.acceptedVersions.join() !== b.acceptedVersions.join()) return false;
+  const [schemaA, schemaB] = [a.jsonSchema(), b.jsonSchema()];
+  if (schemaA === undefined || schemaB === undefined) return a.schema === b.schema;
+  return JSON.stringify(schemaA) === JSON.stringify(schemaB);
+}
+
+function contractList<K extends keyof typeof KIND_LISTS>(
+  endpoint: string,
+  list: K,
+  value: unknown,
+  addContract: (contract: AnyContract) => void,
+): AnyContract[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw configError(`System endpoint ${endpoint}: "${list}" must be an array of contracts`);
   const wanted = KIND_LISTS[list];
@@ -89,6 +107,7 @@ function contractList<K extends keyof typeof KIND_LISTS>(endpoint: string, list:
       const hint = item.kind === 'command' ? 'list commands under "sends"' : 'list events under "publishes"';
       throw configError(`System endpoint ${endpoint}: ${item.type} is ${item.kind === 'event' ? 'an event' : 'a command'}: ${hint}`);
     }
+    addContract(item);
     if (!result.some((c) => c.type === item.type)) result.push(item);
   }
   return result;
@@ -99,7 +118,9 @@ function contractList<K extends keyof typeof KIND_LISTS>(endpoint: string, list:
  * Guarantees the result names each endpoint once with a valid name, lists events only under
  * `publishes` and commands only under `sends`, and has one contract per type. Throws
  * `MAILROOM_ERR_ENDPOINT_CONFIG` for a malformed endpoint and `MAILROOM_ERR_CONTRACT_DEFINITION`
- * when two different contracts share a type name. Idempotent: a `System` passed in comes out equal.
+ * when two different contracts share a type name (two contract objects are the same contract when
+ * they agree on kind, version, owner, accepted versions and JSON Schema, as a copy of one module
+ * does). Idempotent: a `System` passed in comes out equal.
  */
 export function defineSystem(definition: SystemDefinition): System {
   if (typeof definition !== 'object' || definition === null || !Array.isArray(definition.endpoints)) {
@@ -112,10 +133,12 @@ export function defineSystem(definition: SystemDefinition): System {
   const addContract = (contract: AnyContract) => {
     const known = byType.get(contract.type);
     if (!known) byType.set(contract.type, contract);
-    else if (known !== contract && (known.kind !== contract.kind || known.version !== contract.version || known.owner !== contract.owner)) {
+    else if (!sameContract(known, contract)) {
       throw new MailroomError(
         ErrorCodes.CONTRACT_DEFINITION,
-        `Two different contracts are named ${JSON.stringify(contract.type)} (${known.kind} v${known.version} and ${contract.kind} v${contract.version}): a type name must mean one contract`,
+        `Two different contracts are named ${JSON.stringify(contract.type)} (${known.kind} v${known.version} and ${contract.kind} v${contract.version}${
+          known.kind === contract.kind && known.version === contract.version ? ', with different owners, upcasters or schemas' : ''
+        }): a type name must mean one contract`,
       );
     }
   };
@@ -129,11 +152,10 @@ export function defineSystem(definition: SystemDefinition): System {
     const endpoint: SystemEndpoint = Object.freeze({
       name: raw.name,
       description: raw.description,
-      consumes: Object.freeze(contractList(raw.name, 'consumes', raw.consumes)),
-      publishes: Object.freeze(contractList(raw.name, 'publishes', raw.publishes) as EventContract[]),
-      sends: Object.freeze(contractList(raw.name, 'sends', raw.sends) as CommandContract[]),
+      consumes: Object.freeze(contractList(raw.name, 'consumes', raw.consumes, addContract)),
+      publishes: Object.freeze(contractList(raw.name, 'publishes', raw.publishes, addContract) as EventContract[]),
+      sends: Object.freeze(contractList(raw.name, 'sends', raw.sends, addContract) as CommandContract[]),
     });
-    for (const contract of [...endpoint.consumes, ...endpoint.publishes, ...endpoint.sends]) addContract(contract);
     endpoints.push(endpoint);
   }
   if (definition.contracts !== undefined && !Array.isArray(definition.contracts)) throw configError('defineSystem: "contracts" must be an array of contracts');
