@@ -55,7 +55,10 @@ export interface HttpRequestOptions {
   idempotencyKey?: string;
   /** Default: the current correlation (see `withCorrelation`); sent as `x-correlation-id`. */
   correlationId?: string;
-  /** The parent trace context; default the current correlation's. A child span id is sent as `traceparent`. */
+  /**
+   * The parent trace context; default the current correlation's. A child span id is sent as
+   * `traceparent`, unless `headers` (or the client's headers) hold a `traceparent`, which is sent as it is.
+   */
   traceparent?: string;
   /** Aborts the call (`MAILROOM_ERR_HTTP_ABORTED`); not retried, not counted by the breaker. */
   signal?: AbortSignal;
@@ -242,7 +245,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const ambient = currentCorrelation();
     const correlationId = call.correlationId ?? ambient?.correlationId;
     if (correlationId !== undefined) headers[CORRELATION_HEADER] = correlationId;
-    headers.traceparent = childTraceparent(call.traceparent ?? ambient?.traceparent);
+    // A traceparent header set explicitly is sent as it is.
+    headers.traceparent ??= childTraceparent(call.traceparent ?? ambient?.traceparent);
     if (call.idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = call.idempotencyKey;
     if (call.json !== undefined) headers['content-type'] ??= 'application/json';
     return headers;

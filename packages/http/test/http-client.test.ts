@@ -187,6 +187,12 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
     const explicit = await client.json<{ headers: Record<string, string> }>({ path: '/echo', correlationId: 'mine' });
     expect(explicit.headers['x-correlation-id']).toBe('mine');
     expect(explicit.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    // A traceparent header the caller sets is sent as it is, current correlation or not.
+    const own = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00';
+    const kept = await withCorrelation({ correlationId: 'op-43', traceparent: parent }, () =>
+      client.json<{ headers: Record<string, string> }>({ path: '/echo', headers: { TraceParent: own } }),
+    );
+    expect(kept.headers.traceparent).toBe(own);
 
     upstream.mode = 'failing';
     const error = await failure(client.request({ path: '/items/1?token=abc' }));
