@@ -1,4 +1,4 @@
-import { ErrorCodes, MailroomError } from './errors.js';
+import { type ErrorCode, ErrorCodes, MailroomError } from './errors.js';
 
 /**
  * Checks a persistence option is a whole number >= 1 and returns it; otherwise throws
@@ -24,12 +24,12 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
 /**
  * Checks a table prefix or schema name is a plain lower-case SQL identifier (letters, digits,
  * `_`, at most 40 characters; a prefix may also be empty) and returns it, so it can be put in SQL
- * unquoted; otherwise throws `MAILROOM_ERR_PERSISTENCE_CONFIG`.
+ * unquoted; otherwise throws a `MailroomError` with `code` (default `MAILROOM_ERR_PERSISTENCE_CONFIG`).
  */
-export function assertSqlIdentifier(value: unknown, name: string, allowEmpty = false): string {
+export function assertSqlIdentifier(value: unknown, name: string, allowEmpty = false, code: ErrorCode = ErrorCodes.PERSISTENCE_CONFIG): string {
   if (typeof value !== 'string' || !((allowEmpty && value === '') || IDENTIFIER.test(value))) {
     throw new MailroomError(
-      ErrorCodes.PERSISTENCE_CONFIG,
+      code,
       `${name} must be lower-case letters, digits and '_' (starting with a letter or '_', at most 40 characters), got ${JSON.stringify(value)}`,
     );
   }

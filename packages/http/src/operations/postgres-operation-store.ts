@@ -1,7 +1,7 @@
-import { MailroomError } from '@mailroom/core';
+import { assertSqlIdentifier, MailroomError } from '@mailroom/core';
 import { HttpErrorCodes } from '../errors.js';
 import type { OperationStore } from './operation-store.js';
-import { checkIdentifier, type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from './sql-operation-store.js';
+import { type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from './sql-operation-store.js';
 
 /** The part of a pg client the store uses to run a query. */
 export interface PgQueryable {
@@ -96,7 +96,8 @@ export function createPostgresOperationStore(options: PostgresOperationStoreOpti
   if (!pool || typeof pool.query !== 'function' || typeof pool.connect !== 'function') {
     throw new MailroomError(HttpErrorCodes.OPERATION_CONFIG, 'createPostgresOperationStore needs pool: a pg Pool (new pg.Pool({ connectionString }))');
   }
-  const schema = options.schema === undefined ? undefined : checkIdentifier(options.schema, 'schema');
-  const prefix = checkIdentifier(options.tablePrefix ?? 'mailroom_', 'tablePrefix');
+  const schema =
+    options.schema === undefined ? undefined : assertSqlIdentifier(options.schema, 'operation store schema', false, HttpErrorCodes.OPERATION_CONFIG);
+  const prefix = assertSqlIdentifier(options.tablePrefix ?? 'mailroom_', 'operation store tablePrefix', false, HttpErrorCodes.OPERATION_CONFIG);
   return new SqlOperationStore(postgresDialect(pool, schema, prefix), prefix);
 }

@@ -1,5 +1,3 @@
-import { MailroomError } from '@mailroom/core';
-import { HttpErrorCodes } from '../errors.js';
 import type { Disposable } from '../http-client.js';
 import type {
   AppendOutcome,
@@ -81,19 +79,6 @@ interface EarlyRow {
   type: string;
   at: number | string;
   data: string | null;
-}
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,40}$/;
-
-/** Checks a table prefix or schema name: lower-case letters, digits and `_`, starting with a letter or `_`. */
-export function checkIdentifier(value: string, what: string): string {
-  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
-    throw new MailroomError(
-      HttpErrorCodes.OPERATION_CONFIG,
-      `${what} ${JSON.stringify(value)} is invalid: use lower-case letters, digits and '_' (at most 41, not starting with a digit)`,
-    );
-  }
-  return value;
 }
 
 function json(value: unknown): string | null {

@@ -1,7 +1,7 @@
-import { MailroomError } from '@mailroom/core';
+import { assertSqlIdentifier, MailroomError } from '@mailroom/core';
 import { HttpErrorCodes } from '../errors.js';
 import type { OperationStore } from './operation-store.js';
-import { checkIdentifier, type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from './sql-operation-store.js';
+import { type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from './sql-operation-store.js';
 
 /** The part of a better-sqlite3 statement the store uses. */
 export interface SqliteStatementLike {
@@ -75,6 +75,6 @@ export function createSqliteOperationStore(options: SqliteOperationStoreOptions)
   if (!database || typeof database.prepare !== 'function' || typeof database.transaction !== 'function') {
     throw new MailroomError(HttpErrorCodes.OPERATION_CONFIG, 'createSqliteOperationStore needs database: a better-sqlite3 Database (new Database(file))');
   }
-  const prefix = checkIdentifier(options.tablePrefix ?? 'mailroom_', 'tablePrefix');
+  const prefix = assertSqlIdentifier(options.tablePrefix ?? 'mailroom_', 'operation store tablePrefix', false, HttpErrorCodes.OPERATION_CONFIG);
   return new SqlOperationStore(sqliteDialect(database), prefix);
 }
