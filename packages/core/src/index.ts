@@ -69,9 +69,12 @@ export {
   type OutboxMessage,
   type OutboxOutcome,
   type OutboxRecord,
+  type OutboxRow,
   type OutboxStore,
   orderingKeysOf,
+  outboxRecordFromRow,
   selectInKeyOrder,
+  unsentIdsByKey,
 } from './outbox.js';
 export type { Persistence, PersistenceContext } from './persistence.js';
 export { assertNonNegative, assertPositiveInteger, assertSqlIdentifier } from './persistence-config.js';

@@ -4,7 +4,7 @@ import { defineEvent } from './contract.js';
 import { createEndpoint } from './endpoint.js';
 import { ErrorCodes, isMailroomError } from './errors.js';
 import { createMemoryTransport } from './memory-transport.js';
-import { type OutboxRecord, type OutboxStore, selectInKeyOrder } from './outbox.js';
+import { type OutboxRecord, type OutboxStore, outboxRecordFromRow, selectInKeyOrder, unsentIdsByKey } from './outbox.js';
 import { createRelay, resolveRelaySettings } from './relay.js';
 
 const record = (id: number, key: string | undefined): OutboxRecord => ({
@@ -41,6 +41,48 @@ describe('selectInKeyOrder', () => {
         }
       }),
     );
+  });
+});
+
+describe('outbox rows', () => {
+  it('reads the row of either SQL store into the same record, and groups unsent ids per key, oldest first', () => {
+    const body = Buffer.from('{"n":1}');
+    const sqlite = {
+      id: 7,
+      route_kind: 'command',
+      type: 'T',
+      destination: 'billing',
+      headers: '{"ce-id":"m"}',
+      body,
+      ordering_key: 'k',
+      attempts: 2,
+      created_at: 1000,
+    } as const;
+    const postgres = { ...sqlite, id: '7', headers: { 'ce-id': 'm' }, created_at: new Date(1000) };
+    for (const row of [sqlite, postgres]) {
+      const record = outboxRecordFromRow(row);
+      expect(record).toEqual({
+        id: '7',
+        message: { route: { kind: 'command', type: 'T', destination: 'billing' }, headers: { 'ce-id': 'm' }, body: new Uint8Array(body), orderingKey: 'k' },
+        attempts: 2,
+        createdAt: new Date(1000),
+      });
+      expect(Buffer.isBuffer(record.message.body)).toBe(false);
+    }
+    expect(outboxRecordFromRow({ ...sqlite, route_kind: 'event', destination: null, ordering_key: null }).message).toEqual({
+      route: { kind: 'event', type: 'T' },
+      headers: { 'ce-id': 'm' },
+      body: new Uint8Array(body),
+    });
+    const grouped = unsentIdsByKey([
+      { ordering_key: 'a', id: 1 },
+      { ordering_key: 'b', id: '2' },
+      { ordering_key: 'a', id: 3 },
+    ]);
+    expect([...grouped]).toEqual([
+      ['a', ['1', '3']],
+      ['b', ['2']],
+    ]);
   });
 });
 

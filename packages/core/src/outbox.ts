@@ -1,4 +1,5 @@
-import type { OutgoingMessage } from './transport.js';
+import type { Headers } from './envelope.js';
+import type { OutgoingMessage, Route } from './transport.js';
 
 /**
  * A message waiting in the outbox: what the relay hands the transport, plus an optional ordering
@@ -134,6 +135,48 @@ export function selectInKeyOrder(candidates: readonly OutboxRecord[], unsentByKe
     selected.push(record);
   }
   return selected;
+}
+
+/**
+ * Groups the unsent rows of some ordering keys (`ordering_key`, `id` as the SQL stores select them),
+ * oldest first, into the per-key id lists {@link selectInKeyOrder} takes as `unsentByKey`.
+ */
+export function unsentIdsByKey(rows: Iterable<{ readonly ordering_key: string; readonly id: string | number }>): Map<string, string[]> {
+  const unsentByKey = new Map<string, string[]>();
+  for (const row of rows) {
+    const list = unsentByKey.get(row.ordering_key);
+    if (list) list.push(String(row.id));
+    else unsentByKey.set(row.ordering_key, [String(row.id)]);
+  }
+  return unsentByKey;
+}
+
+/** An outbox row as the SQL stores select it: the columns of the outbox table, as each driver returns them. */
+export interface OutboxRow {
+  readonly id: string | number;
+  readonly route_kind: 'event' | 'command';
+  readonly type: string;
+  readonly destination: string | null;
+  /** JSON text (SQLite) or the parsed JSON (PostgreSQL `jsonb`). */
+  readonly headers: string | Headers;
+  readonly body: Uint8Array;
+  readonly ordering_key: string | null;
+  readonly attempts: number;
+  /** Epoch milliseconds (SQLite) or a `Date` (PostgreSQL). */
+  readonly created_at: number | Date;
+}
+
+/** The record a relay receives for a stored outbox row: the route rebuilt from kind, type and destination, the body as a plain `Uint8Array` over the same bytes. */
+export function outboxRecordFromRow(row: OutboxRow): OutboxRecord {
+  const route: Route =
+    row.route_kind === 'command' ? { kind: 'command', type: row.type, destination: row.destination ?? '' } : { kind: 'event', type: row.type };
+  const message: OutboxMessage = {
+    route,
+    headers: typeof row.headers === 'string' ? (JSON.parse(row.headers) as Headers) : row.headers,
+    body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength),
+    ...(row.ordering_key !== null && { orderingKey: row.ordering_key }),
+  };
+  return { id: String(row.id), message, attempts: row.attempts, createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at) };
 }
 
 /** Distinct ordering keys among records, in first-seen order. */

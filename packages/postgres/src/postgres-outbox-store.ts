@@ -1,15 +1,16 @@
 import {
   assertPositiveInteger,
-  type Headers,
   type OutboxClaim,
   type OutboxCounts,
   type OutboxMessage,
   type OutboxOutcome,
   type OutboxRecord,
+  type OutboxRow,
   type OutboxStore,
   orderingKeysOf,
-  type Route,
+  outboxRecordFromRow,
   selectInKeyOrder,
+  unsentIdsByKey,
 } from '@mailroom/core';
 import type { PgPool, PgPoolClient, PgQueryable } from './pg-client.js';
 import { checkout, releaseClient, rollback } from './pg-transaction.js';
@@ -25,18 +26,6 @@ export interface PostgresOutboxStoreOptions {
    * starts no publish in the last quarter of it and releases the rows it did not reach. Default 60 000 ms.
    */
   claimTimeoutMs?: number;
-}
-
-interface OutboxRow {
-  id: string;
-  route_kind: 'event' | 'command';
-  type: string;
-  destination: string | null;
-  headers: Headers;
-  body: Buffer;
-  ordering_key: string | null;
-  attempts: number;
-  created_at: Date;
 }
 
 const INSERT_CHUNK = 1000;
@@ -108,7 +97,7 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
           FOR UPDATE SKIP LOCKED`,
         [limit],
       );
-      const candidates = rows.map(toRecord);
+      const candidates = rows.map(outboxRecordFromRow);
       const records = await this.inKeyOrder(client, candidates);
       if (records.length === 0) {
         await client.query('COMMIT');
@@ -149,13 +138,7 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
         ORDER BY o.seq`,
       [keys, newest],
     );
-    const unsentByKey = new Map<string, string[]>();
-    for (const row of rows) {
-      const list = unsentByKey.get(row.ordering_key) ?? [];
-      list.push(row.id);
-      unsentByKey.set(row.ordering_key, list);
-    }
-    return selectInKeyOrder(candidates, unsentByKey);
+    return selectInKeyOrder(candidates, unsentIdsByKey(rows));
   }
 
   private async complete(client: PgPoolClient, outcome: OutboxOutcome): Promise<void> {
@@ -178,16 +161,4 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
     }
     releaseClient(client);
   }
-}
-
-function toRecord(row: OutboxRow): OutboxRecord {
-  const route: Route =
-    row.route_kind === 'command' ? { kind: 'command', type: row.type, destination: row.destination ?? '' } : { kind: 'event', type: row.type };
-  const message: OutboxMessage = {
-    route,
-    headers: row.headers,
-    body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength),
-    ...(row.ordering_key !== null && { orderingKey: row.ordering_key }),
-  };
-  return { id: row.id, message, attempts: row.attempts, createdAt: row.created_at };
 }

@@ -2,17 +2,18 @@ import { randomUUID } from 'node:crypto';
 import {
   assertPositiveInteger,
   ErrorCodes,
-  type Headers,
   MailroomError,
   type OutboxClaim,
   type OutboxCounts,
   type OutboxMessage,
   type OutboxOutcome,
   type OutboxRecord,
+  type OutboxRow,
   type OutboxStore,
   orderingKeysOf,
-  type Route,
+  outboxRecordFromRow,
   selectInKeyOrder,
+  unsentIdsByKey,
 } from '@mailroom/core';
 import type { Database, Statement } from 'better-sqlite3';
 import { connectionLock } from './sqlite-connection-lock.js';
@@ -28,18 +29,6 @@ export interface SqliteOutboxStoreOptions {
    * the rows it did not reach. Default 30 000 ms.
    */
   leaseMs?: number;
-}
-
-interface OutboxRow {
-  id: number;
-  route_kind: 'event' | 'command';
-  type: string;
-  destination: string | null;
-  headers: string;
-  body: Buffer;
-  ordering_key: string | null;
-  attempts: number;
-  created_at: number;
 }
 
 type Statements = Record<'insert' | 'due' | 'candidates' | 'claimRow' | 'markSent' | 'markFailed' | 'release' | 'unsentOfKeys' | 'purge' | 'counts', Statement>;
@@ -96,7 +85,7 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
       if (s.due.get({ now }) === undefined) return emptyClaim;
       const token = randomUUID();
       const records = this.immediate(() => {
-        const candidates = (s.candidates.all({ now, limit }) as OutboxRow[]).map(toRecord);
+        const candidates = (s.candidates.all({ now, limit }) as OutboxRow[]).map(outboxRecordFromRow);
         const selected = this.inKeyOrder(candidates);
         for (const record of selected) s.claimRow.run(token, now + this.leaseMs, Number(record.id));
         return selected;
@@ -136,13 +125,7 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
     if (keys.length === 0) return candidates;
     const newest = Number(candidates[candidates.length - 1]?.id);
     const rows = this.prepared().unsentOfKeys.all(JSON.stringify(keys), newest) as { ordering_key: string; id: number }[];
-    const unsentByKey = new Map<string, string[]>();
-    for (const row of rows) {
-      const list = unsentByKey.get(row.ordering_key) ?? [];
-      list.push(String(row.id));
-      unsentByKey.set(row.ordering_key, list);
-    }
-    return selectInKeyOrder(candidates, unsentByKey);
+    return selectInKeyOrder(candidates, unsentIdsByKey(rows));
   }
 
   /** Runs synchronous `work` in a `BEGIN IMMEDIATE` transaction (the caller holds the connection lock). */
@@ -193,15 +176,3 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
 }
 
 const emptyClaim: OutboxClaim = Object.freeze({ records: [], expiresAt: new Date(0), complete: async () => undefined });
-
-function toRecord(row: OutboxRow): OutboxRecord {
-  const route: Route =
-    row.route_kind === 'command' ? { kind: 'command', type: row.type, destination: row.destination ?? '' } : { kind: 'event', type: row.type };
-  const message: OutboxMessage = {
-    route,
-    headers: JSON.parse(row.headers) as Headers,
-    body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength),
-    ...(row.ordering_key !== null && { orderingKey: row.ordering_key }),
-  };
-  return { id: String(row.id), message, attempts: row.attempts, createdAt: new Date(row.created_at) };
-}
