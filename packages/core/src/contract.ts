@@ -176,6 +176,22 @@ export function defineCommand<const T extends string, S extends StandardSchemaV1
 }
 
 /**
+ * True when `value` is a contract made by {@link defineEvent} or {@link defineCommand} (checked by
+ * shape, so it holds across duplicate copies of this package).
+ */
+export function isContract(value: unknown): value is AnyContract {
+  const c = value as AnyContract | undefined;
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    (c.kind === 'event' || c.kind === 'command') &&
+    typeof c.type === 'string' &&
+    typeof c.version === 'number' &&
+    typeof c.jsonSchema === 'function'
+  );
+}
+
+/**
  * Validates a payload about to be published against the contract's current schema.
  * Throws `MAILROOM_ERR_CONTRACT_VALIDATION` to the caller; nothing is sent.
  */

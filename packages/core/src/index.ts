@@ -16,6 +16,7 @@ export {
   defineEvent,
   type EventContract,
   fromVersion,
+  isContract,
   type MessageKind,
   type MessageOf,
   type PayloadOf,

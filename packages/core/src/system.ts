@@ -1,4 +1,4 @@
-import { type AnyContract, assertEndpointName, type CommandContract, type EventContract } from './contract.js';
+import { type AnyContract, assertEndpointName, type CommandContract, type EventContract, isContract } from './contract.js';
 import { ErrorCodes, MailroomError } from './errors.js';
 
 /** How one endpoint of a system is declared: what it consumes, publishes and sends. */
@@ -60,18 +60,6 @@ export interface System {
 }
 
 const KIND_LISTS = { consumes: undefined, publishes: 'event', sends: 'command' } as const;
-
-function isContract(value: unknown): value is AnyContract {
-  const c = value as AnyContract | undefined;
-  return (
-    typeof c === 'object' &&
-    c !== null &&
-    (c.kind === 'event' || c.kind === 'command') &&
-    typeof c.type === 'string' &&
-    typeof c.version === 'number' &&
-    typeof c.jsonSchema === 'function'
-  );
-}
 
 function configError(message: string): MailroomError {
   return new MailroomError(ErrorCodes.ENDPOINT_CONFIG, message);

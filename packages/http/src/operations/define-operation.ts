@@ -1,4 +1,4 @@
-import { type AnyContract, type EventContract, MailroomError } from '@mailroom/core';
+import { type AnyContract, type EventContract, isContract, MailroomError } from '@mailroom/core';
 import { HttpErrorCodes } from '../errors.js';
 import type { Classifier, EntryKind, OperationStep } from './operation-store.js';
 
@@ -57,10 +57,6 @@ function definitionError(name: unknown, message: string): MailroomError {
 function list<T>(value: T | readonly T[] | undefined): readonly T[] {
   if (value === undefined) return [];
   return Array.isArray(value) ? (value as readonly T[]) : [value as T];
-}
-
-function isContract(value: unknown): value is AnyContract {
-  return typeof value === 'object' && value !== null && typeof (value as AnyContract).type === 'string' && 'schema' in value && 'kind' in value;
 }
 
 /**
