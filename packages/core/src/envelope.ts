@@ -88,7 +88,11 @@ export function envelopeToHeaders(envelope: Envelope, extra: Headers = {}): Head
   return headers;
 }
 
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+/**
+ * The layout of a W3C `traceparent` (version 00): version, trace id, parent (span) id and flags in
+ * lower-case hex, captured in that order. It checks the layout only, not that the ids are non-zero.
+ */
+export const TRACEPARENT_PATTERN = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 function invalid(message: string): MailroomError {
   return new MailroomError(ErrorCodes.ENVELOPE_INVALID, message, { unrecoverable: true });
@@ -141,6 +145,6 @@ export function readEnvelope(headers: Headers, maxHeaderBytes = DEFAULT_MAX_HEAD
     dataversion,
     correlationid: headers[HeaderNames.correlationid] || id,
     causationid: headers[HeaderNames.causationid] || undefined,
-    traceparent: traceparent && TRACEPARENT.test(traceparent) ? traceparent : undefined,
+    traceparent: traceparent && TRACEPARENT_PATTERN.test(traceparent) ? traceparent : undefined,
   };
 }

@@ -47,6 +47,7 @@ export {
   type Headers,
   JSON_CONTENT_TYPE,
   readEnvelope,
+  TRACEPARENT_PATTERN,
 } from './envelope.js';
 export {
   type ErrorCode,

@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { TRACEPARENT_PATTERN } from '@mailroom/core';
 
 /** Random bytes are drawn from the OS 4 KiB at a time: a call into the OS per id cost more than building the rest of the request's headers. */
 const pool = Buffer.allocUnsafe(4096);
@@ -14,12 +15,10 @@ function randomHex(bytes: number): string {
   return hex;
 }
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-
 /** True when `value` is a well-formed W3C `traceparent` (version 00 layout, non-zero trace and span ids). */
 export function isTraceparent(value: unknown): value is string {
   if (typeof value !== 'string') return false;
-  const match = TRACEPARENT.exec(value);
+  const match = TRACEPARENT_PATTERN.exec(value);
   return match !== null && match[1] !== 'ff' && !/^0+$/.test(match[2] as string) && !/^0+$/.test(match[3] as string);
 }
 
@@ -30,7 +29,7 @@ export function isTraceparent(value: unknown): value is string {
 export function childTraceparent(parent?: string): string {
   const span = randomHex(8);
   if (parent !== undefined && isTraceparent(parent)) {
-    const [, , trace, , flags] = TRACEPARENT.exec(parent) as RegExpExecArray;
+    const [, , trace, , flags] = TRACEPARENT_PATTERN.exec(parent) as RegExpExecArray;
     return `00-${trace}-${span}-${flags}`;
   }
   return `00-${randomHex(16)}-${span}-01`;
