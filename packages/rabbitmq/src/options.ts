@@ -18,7 +18,10 @@ export interface RabbitMqTransportOptions {
    * unavailable for good.
    */
   connection?: AmqpConnection;
-  /** Passed to amqplib's socket with `url`: TLS `ca`, `cert`, `key`, `servername`, `rejectUnauthorized`... */
+  /**
+   * Passed to amqplib's socket with `url`: TLS `ca`, `cert`, `key`, `servername`, `rejectUnauthorized`...
+   * `noDelay` defaults to true (Nagle's algorithm off; with it on, a publish or ack can wait ~40 ms).
+   */
   socketOptions?: Record<string, unknown>;
   /** Prefix of Mailroom's own exchanges and queues (`<namespace>.events`, `<namespace>.error`...). Default `mailroom`. */
   namespace?: string;
