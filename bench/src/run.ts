@@ -78,7 +78,7 @@ async function main(): Promise<number> {
   if (args.write) {
     const results = readResults(scenarios.map((s) => s.name));
     writeFileSync(CHART_SVG, renderChartSvg(results));
-    writeFileSync(BENCHMARKS_MD, renderBenchmarksMd(results));
+    writeFileSync(BENCHMARKS_MD, renderBenchmarksMd(results, new Map(scenarios.map((s) => [s.name, s]))));
     log(`regenerated ${relative(process.cwd(), BENCHMARKS_MD)} and ${relative(process.cwd(), CHART_SVG)} from ${results.length} result file(s)`);
   }
   return failures === 0 ? 0 : 1;

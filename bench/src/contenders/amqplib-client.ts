@@ -4,7 +4,7 @@ import type { AmqpChannel, AmqpConnection } from '@mailroom/rabbitmq';
 
 /** The part of amqplib's module the raw baseline uses. */
 export interface AmqplibModule {
-  connect(url: string): Promise<AmqpConnection>;
+  connect(url: string, socketOptions?: Record<string, unknown>): Promise<AmqpConnection>;
 }
 
 /** A channel with the two operations the rabbitmq package's types leave out. */

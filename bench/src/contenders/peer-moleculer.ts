@@ -27,7 +27,7 @@ export interface MoleculerOptions {
 /**
  * Moleculer 0.14 with @moleculer/channels on its AMQP adapter (amqplib 0.10, the newest its peer
  * range allows), set up for durability as far as it goes: durable exchange and queue, persistent
- * messages, acks after the handler, dead-lettering on. It has no publisher confirms: `sendToChannel`
+ * messages, acks after the handler, dead-lettering on; its socket with `noDelay` like the others. It has no publisher confirms: `sendToChannel`
  * resolves once amqplib buffered the message. When amqplib's buffer is full it throws "Write buffer
  * is full" after buffering the message, so the publisher waits for `drain` and does not resend.
  */
@@ -50,6 +50,7 @@ export function moleculerPeer(options: MoleculerOptions): MessagingContender {
               options: {
                 amqp: {
                   url: RABBITMQ_URL,
+                  socketOptions: { noDelay: true },
                   exchangeOptions: { durable: true },
                   queueOptions: { durable: true },
                   messageOptions: { persistent: true },

@@ -48,12 +48,12 @@ function settingsLine(result: ScenarioResult): string {
     .join(', ');
 }
 
-function scenarioSection(result: ScenarioResult): string[] {
+function scenarioSection(result: ScenarioResult, current: CurrentText | undefined): string[] {
   const m = result.machine;
   const lines = [
-    `## ${result.title} (\`${result.scenario}\`)`,
+    `## ${current?.title ?? result.title} (\`${result.scenario}\`)`,
     '',
-    result.description,
+    current?.description ?? result.description,
     '',
     ...measurementTable(result),
     '',
@@ -75,8 +75,18 @@ function analysis(): string[] {
   }
 }
 
-/** The whole BENCHMARKS.md, generated from the result files (and bench/analysis.md). */
-export function renderBenchmarksMd(results: readonly ScenarioResult[]): string {
+/** A scenario's title and description as the code says them now. */
+export interface CurrentText {
+  readonly title: string;
+  readonly description: string;
+}
+
+/**
+ * The whole BENCHMARKS.md, generated from the result files (and bench/analysis.md). Titles and
+ * descriptions come from `current` (the scenarios' code) when given, so wording fixed after a run
+ * shows without running again; the result file's own copy is the fallback.
+ */
+export function renderBenchmarksMd(results: readonly ScenarioResult[], current: ReadonlyMap<string, CurrentText> = new Map()): string {
   const lines = [
     '# Benchmarks',
     '',
@@ -100,7 +110,7 @@ export function renderBenchmarksMd(results: readonly ScenarioResult[]): string {
     '![Mailroom / baseline per target](bench/results/chart.svg)',
     '',
     ...analysis(),
-    ...results.flatMap(scenarioSection),
+    ...results.flatMap((result) => scenarioSection(result, current.get(result.scenario))),
   ];
   return `${lines.join('\n').trimEnd()}\n`;
 }

@@ -61,8 +61,8 @@ export const peersScenario: Scenario = {
       settings: { ...sizes, nodeTsBusThroughputCount: slowSizes.throughputCount, prefetch: PREFETCH, window: WINDOW, queueType: 'classic', messageBytes: 1024 },
       recorder,
       notes: [
-        'Moleculer: persistent messages, durable queue, acks after the handler, dead-lettering on; no publisher confirms (the AMQP adapter publishes on a plain channel).',
-        "@node-ts/bus: publishes without confirms and without the persistent flag (no option for either), so its messages do not survive a broker restart; reads with basic.get per message; an idle worker sleeps 500 ms, and with bus-core 1.3.3 every worker also sleeps 500 ms after each message it handled (handleReceivedMessage's result is lost in messageHandlingContext.run, so the loop takes it for an empty queue), which caps it near 2 messages per second per worker.",
+        'Moleculer: persistent messages, durable queue, acks after the handler, dead-lettering on, socket noDelay as for Mailroom; no publisher confirms (the AMQP adapter publishes on a plain channel).',
+        "@node-ts/bus: publishes without confirms and without the persistent flag (no option for either), so its messages do not survive a broker restart; reads with basic.get per message; takes no socket options (Nagle stays on); an idle worker sleeps 500 ms, and with bus-core 1.3.3 every worker also sleeps 500 ms after each message it handled (handleReceivedMessage's result is lost in messageHandlingContext.run, so the loop takes it for an empty queue), which caps it near 2 messages per second per worker.",
       ],
     };
   },
