@@ -29,7 +29,7 @@ function label(result: ScenarioResult, c: Comparison): string {
 export function renderChartSvg(results: readonly ScenarioResult[]): string {
   const rows = results.flatMap((result) => result.comparisons.filter((c) => c.target).map((c) => ({ result, c })));
   const height = 60 + rows.length * ROW + 40;
-  const width = LABEL_WIDTH + PLOT_WIDTH + 90;
+  const width = LABEL_WIDTH + PLOT_WIDTH + 140;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
