@@ -54,7 +54,8 @@ export async function runMessagingComparison(
     await interleave(names, context.rounds, context.warmup, async (name, measured) => {
       const bench = benches.get(name) as MessagingBench;
       const result = await bench.throughput(sizes.throughputCount, sizes.window, timeout(sizes.throughputCount, 500));
-      context.log(`${group}: ${name} throughput ${Math.round(result.perSecond)} msg/s${measured ? '' : ' (warm-up)'}`);
+      const duplicates = result.duplicates > 0 ? `, ${result.duplicates} duplicate deliveries` : '';
+      context.log(`${group}: ${name} throughput ${Math.round(result.perSecond)} msg/s${duplicates}${measured ? '' : ' (warm-up)'}`);
       if (measured) recorder.add(group, name, MessagingMetrics.throughput, 'msg/s', 'higher', significant(result.perSecond));
     });
     for (const rate of sizes.rates) {
@@ -64,7 +65,9 @@ export async function runMessagingComparison(
       await interleave(names, context.rounds, context.warmup, async (name, measured) => {
         const bench = benches.get(name) as MessagingBench;
         const result = await bench.latency(count, perSecond, timeout(count, perSecond / 4));
-        context.log(`${group}: ${name} at ${perSecond}/s p50 ${result.p50Ms.toFixed(2)} ms p99 ${result.p99Ms.toFixed(2)} ms${measured ? '' : ' (warm-up)'}`);
+        context.log(
+          `${group}: ${name} at ${perSecond}/s (achieved ${Math.round(result.achievedRate)}/s) p50 ${result.p50Ms.toFixed(2)} ms p99 ${result.p99Ms.toFixed(2)} ms${measured ? '' : ' (warm-up)'}`,
+        );
         if (measured) {
           recorder.add(group, name, MessagingMetrics.p50(rate), 'ms', 'lower', significant(result.p50Ms));
           recorder.add(group, name, MessagingMetrics.p99(rate), 'ms', 'lower', significant(result.p99Ms));

@@ -1,4 +1,4 @@
-import type { Endpoint, OutboxStore, StorePersistence, Transport } from '@mailroom/core';
+import type { Endpoint, OutboxStore, Transport } from '@mailroom/core';
 
 /**
  * One service database (PostgreSQL or SQLite) set up for the outbox scenario: a business table,
@@ -26,10 +26,4 @@ export interface OutboxFixture {
   /** The server or library version, for the result file. */
   version(): Promise<string>;
   close(): Promise<void>;
-}
-
-/** The pieces both fixtures share: a writing endpoint (relay off) and its persistence. */
-export interface WritingSide<Tx> {
-  readonly endpoint: Endpoint<Tx>;
-  readonly persistence: StorePersistence<Tx>;
 }
