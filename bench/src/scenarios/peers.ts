@@ -37,7 +37,7 @@ export const peersScenario: Scenario = {
       ],
       sizes,
     );
-    // @node-ts/bus handles a few hundred messages per second here (see the notes), so it gets fewer
+    // @node-ts/bus handles a few dozen messages per second here (see the notes), so it gets fewer
     // messages and no 1k/s latency phase, which it cannot sustain.
     const slowSizes: MessagingSizes = { ...sizes, throughputCount: context.size(500, 100), rates: [] };
     await runMessagingComparison(
@@ -62,7 +62,9 @@ export const peersScenario: Scenario = {
       recorder,
       notes: [
         'Moleculer: persistent messages, durable queue, acks after the handler, dead-lettering on, socket noDelay as for Mailroom; no publisher confirms (the AMQP adapter publishes on a plain channel).',
-        "@node-ts/bus: publishes without confirms and without the persistent flag (no option for either), so its messages do not survive a broker restart; reads with basic.get per message; takes no socket options (Nagle stays on); an idle worker sleeps 500 ms, and with bus-core 1.3.3 every worker also sleeps 500 ms after each message it handled (handleReceivedMessage's result is lost in messageHandlingContext.run, so the loop takes it for an empty queue), which caps it near 2 messages per second per worker.",
+        '@node-ts/bus: publishes without confirms and without the persistent flag (no option for either), so its messages do not survive a broker restart. ' +
+          'It reads with one basic.get per message, and amqplib runs one RPC at a time per channel, so its workers take turns; the transport passes no socket options, so Nagle stays on. ' +
+          'Measured with 8 workers and a backlog of 200: 180 reads in 4 s, none empty, 174 ms per read on average (about 22 ms per round trip).',
       ],
     };
   },
