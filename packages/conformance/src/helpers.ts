@@ -11,10 +11,10 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
-/** Polls `condition` every 10 ms until it holds; throws after `timeoutMs` with `describe()` in the message. */
-export async function waitUntil(condition: () => boolean, timeoutMs: number, describe: () => string = () => ''): Promise<void> {
+/** Polls `condition` (sync or async) every 10 ms until it holds; throws after `timeoutMs` with `describe()` in the message. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, describe: () => string = () => ''): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms ${describe()}`.trim());
     await sleep(10);
   }
