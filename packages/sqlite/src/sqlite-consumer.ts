@@ -3,6 +3,7 @@ import { type Delivery, type DeliveryHandler, ErrorCodes, type FailureInfo, Mail
 import type { Statement } from 'better-sqlite3';
 import type { BrokerConnection } from './sqlite-transport.js';
 import { signalBrokerWrite } from './wake-signal.js';
+import type { Claimer, WriteOptions } from './write-batcher.js';
 
 interface ClaimedRow {
   seq: number;
@@ -11,6 +12,19 @@ interface ClaimedRow {
   attempt: number;
   first_failure_at: number | null;
 }
+
+/** What one claim leased, handed over after its transaction committed. */
+interface Claimed {
+  readonly token: string;
+  readonly rows: ClaimedRow[];
+  /** When the claim ran. */
+  readonly now: number;
+  /** The next time a message of the endpoint becomes visible (null: none), when the claim took less than it had room for. */
+  readonly next: number | null | undefined;
+}
+
+const ACK = { oneRow: true } as const;
+const RETRY = { oneRow: true, addsMessages: true } as const;
 
 function flightKey(seq: number, token: string): string {
   return `${token}/${seq}`;
@@ -23,11 +37,13 @@ function settledError(message: string): MailroomError {
 /**
  * One endpoint's consumer in one process: claims ready messages with a lease, hands them to the
  * handler, keeps at most `concurrency` unsettled, renews leases while handlers run, and releases
- * its leases on close. Woken by writes to the broker file; polls as a safety net and for delayed
- * messages.
+ * its leases on close. Its claims run in the connection's group commit ({@link WriteBatcher}),
+ * after the writes of the same turn of the event loop: a claim that follows a publish or an
+ * acknowledgement shares its commit. Woken by writes to the broker file; polls as a safety net and
+ * for delayed messages.
  * @internal
  */
-export class SqliteConsumer implements Subscription {
+export class SqliteConsumer implements Subscription, Claimer {
   /** How often a live consumer refreshes its heartbeat row. */
   static readonly heartbeatMs = 5000;
   private readonly id = randomUUID();
@@ -38,14 +54,15 @@ export class SqliteConsumer implements Subscription {
    */
   private readonly inFlight = new Map<string, string>();
   private readonly statements: Record<
-    'claim' | 'nextVisible' | 'ack' | 'retry' | 'deadLetter' | 'remove' | 'renew' | 'release' | 'heartbeat' | 'register' | 'unregister',
+    'ready' | 'lease' | 'nextVisible' | 'ack' | 'retry' | 'deadLetter' | 'remove' | 'renew' | 'release' | 'giveBack' | 'heartbeat' | 'register' | 'unregister',
     Statement
   >;
   private batch = 0;
   private paused = false;
   private closed = false;
-  private wakeScheduled = false;
   private pollTimer: NodeJS.Timeout | undefined;
+  /** When {@link pollTimer} fires (`Infinity` when none is set). */
+  private pollAt = Number.POSITIVE_INFINITY;
   private renewTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -56,11 +73,16 @@ export class SqliteConsumer implements Subscription {
   ) {
     const { db } = connection;
     this.statements = {
-      claim: db.prepare(
-        `UPDATE mailroom_messages SET attempt = attempt + 1, visible_at = @leaseUntil, lease_token = @token
-         WHERE seq IN (SELECT seq FROM mailroom_messages WHERE endpoint = @endpoint AND visible_at <= @now ORDER BY visible_at, seq LIMIT @limit)
-         RETURNING seq, headers, body, attempt, first_failure_at`,
+      // The claim runs in the group-commit transaction (BEGIN IMMEDIATE holds the file's write lock,
+      // so no other process writes between these two statements): a SELECT of the ready rows, then
+      // an UPDATE by key per row, cheaper than one UPDATE ... WHERE seq IN (SELECT ...) RETURNING.
+      // `LIMIT CAST(? AS INTEGER)`, not `LIMIT ?`: SQLite (3.4x, as built by better-sqlite3) compiles
+      // a bare LIMIT parameter as its bound value, so each new binding re-prepared the statement.
+      ready: db.prepare(
+        `SELECT seq, headers, body, attempt, first_failure_at FROM mailroom_messages
+         WHERE endpoint = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT CAST(? AS INTEGER)`,
       ),
+      lease: db.prepare('UPDATE mailroom_messages SET attempt = attempt + 1, visible_at = ?, lease_token = ? WHERE seq = ?'),
       nextVisible: db.prepare('SELECT MIN(visible_at) AS next FROM mailroom_messages WHERE endpoint = ? AND visible_at > ?').pluck(),
       ack: db.prepare('DELETE FROM mailroom_messages WHERE seq = ? AND lease_token = ?'),
       retry: db.prepare(
@@ -76,6 +98,8 @@ export class SqliteConsumer implements Subscription {
       remove: db.prepare('DELETE FROM mailroom_messages WHERE seq = ? AND lease_token = ?'),
       renew: db.prepare('UPDATE mailroom_messages SET visible_at = @until WHERE lease_token IN (SELECT value FROM json_each(@tokens))'),
       release: db.prepare('UPDATE mailroom_messages SET visible_at = @now, lease_token = NULL WHERE lease_token IN (SELECT value FROM json_each(@tokens))'),
+      // Leased but never handed to the handler: back as they were, the attempt not counted.
+      giveBack: db.prepare('UPDATE mailroom_messages SET visible_at = ?, lease_token = NULL, attempt = attempt - 1 WHERE lease_token = ?'),
       heartbeat: db.prepare('UPDATE mailroom_consumers SET heartbeat_at = ? WHERE id = ?'),
       register: db.prepare('INSERT OR REPLACE INTO mailroom_consumers (id, endpoint, pid, heartbeat_at) VALUES (?, ?, ?, ?)'),
       unregister: db.prepare('DELETE FROM mailroom_consumers WHERE id = ? OR heartbeat_at < ?'),
@@ -90,94 +114,134 @@ export class SqliteConsumer implements Subscription {
     const every = Math.min(this.connection.leaseMs / 3, SqliteConsumer.heartbeatMs);
     this.renewTimer = setInterval(() => this.renew(), every);
     this.renewTimer.unref();
+    this.connection.writes.addClaimer(this);
     this.wake();
   }
 
-  /** Schedules a claim on the next turn of the event loop (coalesced). */
+  /** Asks for a claim in the next group commit (coalesced). */
   wake(): void {
-    if (this.closed || this.paused || this.wakeScheduled) return;
-    this.wakeScheduled = true;
-    setImmediate(() => {
-      this.wakeScheduled = false;
-      this.poll();
-    });
+    if (this.closed || this.paused) return;
+    this.connection.writes.requestClaim(this);
   }
 
-  private poll(): void {
-    if (this.closed || this.paused) return;
+  /** Inside the group-commit transaction: leases up to the free slots' worth of ready messages. */
+  claim(now: number): Claimed | undefined {
+    if (this.closed || this.paused) return undefined;
     const room = this.options.concurrency - this.inFlight.size;
-    if (room <= 0) return;
-    const now = Date.now();
+    if (room <= 0) return undefined;
     const token = `${this.id}:${++this.batch}`;
-    let rows: ClaimedRow[];
-    try {
-      rows = this.statements.claim.all({ endpoint: this.options.endpoint, now, leaseUntil: now + this.connection.leaseMs, token, limit: room }) as ClaimedRow[];
-    } catch (error) {
-      this.connection.log.warn({ err: error, endpoint: this.options.endpoint }, 'claiming messages failed; trying again shortly');
-      this.schedulePoll(Math.min(100, this.connection.pollIntervalMs));
-      return;
-    }
-    rows.sort((a, b) => a.seq - b.seq);
+    const rows = this.statements.ready.all(this.options.endpoint, now, room) as ClaimedRow[];
+    const leaseUntil = now + this.connection.leaseMs;
     for (const row of rows) {
-      this.inFlight.set(flightKey(row.seq, token), token);
-      const delivery = this.delivery(row, token);
-      try {
-        void Promise.resolve(this.handler(delivery)).catch((error) => this.connection.log.error({ err: error }, 'delivery handler threw'));
-      } catch (error) {
-        this.connection.log.error({ err: error }, 'delivery handler threw');
+      this.statements.lease.run(leaseUntil, token, row.seq);
+      row.attempt += 1;
+    }
+    const next = rows.length < room ? (this.statements.nextVisible.get(this.options.endpoint, now) as number | null) : undefined;
+    return { token, rows, now, next };
+  }
+
+  /** After the commit: counts the leased messages as unsettled and returns what hands them to the handler. */
+  accept(claimed: unknown): (() => void) | undefined {
+    const { token, rows, now, next } = claimed as Claimed;
+    if (this.closed || this.paused) {
+      if (rows.length > 0) this.giveBack(token);
+      return undefined;
+    }
+    this.schedulePoll(typeof next === 'number' ? next - now : this.connection.pollIntervalMs);
+    if (rows.length === 0) return undefined;
+    for (const row of rows) this.inFlight.set(flightKey(row.seq, token), token);
+    return () => {
+      for (const row of rows) {
+        // A handler may close the subscription: close() returned the rest of these to the queue.
+        if (this.closed) return;
+        const delivery = this.delivery(row, token);
+        try {
+          void Promise.resolve(this.handler(delivery)).catch((error) => this.connection.log.error({ err: error }, 'delivery handler threw'));
+        } catch (error) {
+          this.connection.log.error({ err: error }, 'delivery handler threw');
+        }
       }
-    }
-    if (rows.length < room) {
-      const next = this.statements.nextVisible.get(this.options.endpoint, now) as number | null;
-      this.schedulePoll(next === null ? this.connection.pollIntervalMs : Math.max(0, Math.min(next - Date.now(), this.connection.pollIntervalMs)));
-    } else {
-      this.schedulePoll(this.connection.pollIntervalMs);
-    }
-  }
-
-  private schedulePoll(delayMs: number): void {
-    clearTimeout(this.pollTimer);
-    if (this.closed || this.paused) return;
-    this.pollTimer = setTimeout(() => this.wake(), delayMs);
-  }
-
-  private delivery(row: ClaimedRow, token: string): Delivery {
-    const { seq } = row;
-    return {
-      headers: JSON.parse(row.headers) as Record<string, string>,
-      body: new Uint8Array(row.body),
-      attempt: row.attempt,
-      firstFailureAt: row.first_failure_at === null ? undefined : new Date(row.first_failure_at),
-      ack: () => this.settle(seq, token, () => this.statements.ack.run(seq, token).changes),
-      retry: (delayMs: number, _failure: FailureInfo) =>
-        this.settle(seq, token, () => {
-          const now = Date.now();
-          return this.statements.retry.run({ visibleAt: now + Math.max(0, delayMs), now, seq, token }).changes;
-        }),
-      deadLetter: (request) =>
-        this.settle(seq, token, () => {
-          const inserted = this.statements.deadLetter.run({
-            reason: request.reason,
-            errorMessage: request.errorMessage,
-            errorStack: request.errorStack ?? null,
-            attempts: request.attempts,
-            firstFailureAt: request.firstFailureAt.getTime(),
-            lastFailureAt: request.lastFailureAt.getTime(),
-            now: Date.now(),
-            seq,
-            token,
-          }).changes;
-          if (inserted > 0) this.statements.remove.run(seq, token);
-          return inserted;
-        }),
     };
   }
 
-  private async settle(seq: number, token: string, write: () => number): Promise<void> {
+  claimFailed(error: unknown): void {
+    this.connection.log.warn({ err: error, endpoint: this.options.endpoint }, 'claiming messages failed; trying again shortly');
+    this.schedulePoll(Math.min(100, this.connection.pollIntervalMs));
+  }
+
+  /** Returns messages this consumer leased but never handed out (paused in between). */
+  private giveBack(token: string): void {
+    try {
+      this.statements.giveBack.run(Date.now(), token);
+      signalBrokerWrite(this.connection.path);
+    } catch (error) {
+      this.connection.log.warn({ err: error }, 'could not return claimed messages; they return when their lease expires');
+    }
+  }
+
+  /** Makes sure a claim runs within `delayMs` (the safety-net poll, or the next delayed message); an earlier timer is kept. */
+  private schedulePoll(delayMs: number): void {
+    if (this.closed || this.paused) return;
+    const at = Date.now() + Math.max(0, Math.min(delayMs, this.connection.pollIntervalMs));
+    if (this.pollTimer !== undefined && this.pollAt <= at) return;
+    clearTimeout(this.pollTimer);
+    this.pollAt = at;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = undefined;
+      this.pollAt = Number.POSITIVE_INFINITY;
+      this.wake();
+    }, at - Date.now());
+  }
+
+  private delivery(row: ClaimedRow, token: string): Delivery {
+    const { seq, body } = row;
+    return {
+      headers: JSON.parse(row.headers) as Record<string, string>,
+      // better-sqlite3 returns each blob in a buffer of its own: a view, not a copy.
+      body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+      attempt: row.attempt,
+      firstFailureAt: row.first_failure_at === null ? undefined : new Date(row.first_failure_at),
+      ack: () => this.settle(seq, token, () => this.statements.ack.run(seq, token).changes, ACK),
+      retry: (delayMs: number, _failure: FailureInfo) =>
+        this.settle(
+          seq,
+          token,
+          () => {
+            const now = Date.now();
+            return this.statements.retry.run({ visibleAt: now + Math.max(0, delayMs), now, seq, token }).changes;
+          },
+          RETRY,
+        ),
+      deadLetter: (request) =>
+        this.settle(
+          seq,
+          token,
+          () => {
+            const inserted = this.statements.deadLetter.run({
+              reason: request.reason,
+              errorMessage: request.errorMessage,
+              errorStack: request.errorStack ?? null,
+              attempts: request.attempts,
+              firstFailureAt: request.firstFailureAt.getTime(),
+              lastFailureAt: request.lastFailureAt.getTime(),
+              now: Date.now(),
+              seq,
+              token,
+            }).changes;
+            if (inserted > 0) this.statements.remove.run(seq, token);
+            return inserted;
+          },
+          undefined,
+        ),
+    };
+  }
+
+  private async settle(seq: number, token: string, write: () => number, options: WriteOptions | undefined): Promise<void> {
     if (!this.inFlight.delete(flightKey(seq, token))) throw settledError('This delivery was already settled or returned to the queue');
-    const changed = await this.connection.writes.write(write);
+    const written = this.connection.writes.write(write, options);
+    // The slot is free: claim again in the same transaction, after this write.
     this.wake();
-    if (changed === 0) throw settledError('The lease of this delivery had expired; another consumer may have it');
+    if ((await written) === 0) throw settledError('The lease of this delivery had expired; another consumer may have it');
   }
 
   private renew(): void {
@@ -195,6 +259,7 @@ export class SqliteConsumer implements Subscription {
   async pause(): Promise<void> {
     this.paused = true;
     clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
   }
 
   async close(): Promise<void> {
@@ -207,7 +272,9 @@ export class SqliteConsumer implements Subscription {
     this.closed = true;
     this.paused = true;
     clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
     clearInterval(this.renewTimer);
+    this.connection.writes.removeClaimer(this);
     const tokens = JSON.stringify([...new Set(this.inFlight.values())]);
     this.inFlight.clear();
     try {

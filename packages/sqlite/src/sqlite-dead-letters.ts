@@ -95,11 +95,14 @@ export function createSqliteDeadLetterQueue(connection: BrokerConnection, assert
     async replay(id) {
       assertOpen();
       if (!/^\d+$/.test(id)) throw notFound(id);
-      const moved = await connection.writes.write(() => {
-        const inserted = requeue.run({ id: Number(id), now: Date.now() }).changes;
-        if (inserted > 0) remove.run(Number(id));
-        return inserted;
-      });
+      const moved = await connection.writes.write(
+        () => {
+          const inserted = requeue.run({ id: Number(id), now: Date.now() }).changes;
+          if (inserted > 0) remove.run(Number(id));
+          return inserted;
+        },
+        { addsMessages: true },
+      );
       if (moved === 0) throw notFound(id);
     },
     async purge(filter = {}) {

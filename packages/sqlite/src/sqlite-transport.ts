@@ -40,6 +40,8 @@ export interface SqliteTransportOptions {
   logger?: Logger;
 }
 
+const ADDS_MESSAGES = { addsMessages: true } as const;
+
 const capabilities: TransportCapabilities = Object.freeze({
   durable: true,
   crossProcess: true,
@@ -119,18 +121,25 @@ export function createSqliteTransport(options: SqliteTransportOptions): Transpor
     ),
   };
 
+  const consumers = new Set<SqliteConsumer>();
+  // Woken by every change of the file (the watcher, and direct calls from other connections of this
+  // process). After this connection's own commits, its consumers have claimed already, in the same
+  // transaction: no direct call to them. The watcher still reports those commits; a claim then
+  // joins the next group commit, or runs on its own when none is pending. (Checking PRAGMA
+  // data_version first would skip those, but a read can see the file before another process's
+  // commit is complete and drop its wake-up, where a claim waits for that writer's lock.)
+  const wakeAll = () => {
+    for (const consumer of consumers) consumer.wake();
+  };
   const connection: BrokerConnection = {
     db,
     path,
     leaseMs,
     pollIntervalMs,
     log,
-    writes: new WriteBatcher(db, () => signalBrokerWrite(path)),
+    writes: new WriteBatcher(db, () => signalBrokerWrite(path, wakeAll)),
   };
-  const consumers = new Set<SqliteConsumer>();
-  const unsubscribeWake = onBrokerWrite(path, () => {
-    for (const consumer of consumers) consumer.wake();
-  });
+  const unsubscribeWake = onBrokerWrite(path, wakeAll);
   let closed = false;
   const assertOpen = () => {
     if (closed) throw new MailroomError(ErrorCodes.TRANSPORT_CLOSED, 'The SQLite transport is closed');
@@ -158,7 +167,7 @@ export function createSqliteTransport(options: SqliteTransportOptions): Transpor
           statements.declareQueue.run(route.destination, now);
           statements.toQueue.run(route.destination, headers, body, now, now);
         }
-      });
+      }, ADDS_MESSAGES);
     },
 
     async subscribe(subscribeOptions: SubscribeOptions, handler: DeliveryHandler): Promise<Subscription> {

@@ -12,8 +12,9 @@ const watches = new Map<string, FileWatch>();
 
 /**
  * Wakes consumers when any process writes to a SQLite broker file: one `fs.watch` (inotify on
- * Linux) per file and process on the file's directory, firing on every change to the `-wal` file,
- * plus direct calls from writers in this process. Returns an unsubscribe function.
+ * Linux) per file and process on the file's directory, firing on every change to the `-wal` file
+ * (this process's own commits included), plus direct calls from writers in this process. Returns
+ * an unsubscribe function.
  * Polling in the consumer stays as the safety net where file watching is unavailable.
  */
 export function onBrokerWrite(path: string, listener: Listener): () => void {
@@ -46,8 +47,12 @@ export function onBrokerWrite(path: string, listener: Listener): () => void {
   };
 }
 
-/** Tells this process's consumers of `path` that something was written, without waiting for the file watcher. */
-export function signalBrokerWrite(path: string): void {
+/**
+ * Tells this process's consumers of `path` that something was written, without waiting for the
+ * file watcher; `except` (the writer's own listener, whose consumers already claimed in the same
+ * transaction) is left out.
+ */
+export function signalBrokerWrite(path: string, except?: Listener): void {
   const entry = watches.get(path);
-  if (entry) for (const listener of entry.listeners) listener();
+  if (entry) for (const listener of entry.listeners) if (listener !== except) listener();
 }
