@@ -61,7 +61,8 @@ export function decodeHeaders(headers: MsgHdrs | undefined): Headers {
   return result;
 }
 
-// Defines rather than assigns, so a header named `__proto__` stays a plain header.
+// A header named `__proto__` is defined rather than assigned, so it stays a plain header.
 function define(target: Headers, name: string, value: string): void {
-  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  else target[name] = value;
 }

@@ -1,4 +1,4 @@
-import { type DeadLetterRequest, type Delivery, ErrorCodes, errorMessage, type FailureInfo, type Headers, MailroomError } from '@mailroom/core';
+import { type DeadLetterRequest, type Delivery, ErrorCodes, type FailureInfo, type Headers, MailroomError } from '@mailroom/core';
 import type { JsMsg } from '@nats-io/jetstream';
 import { DEAD_LETTER_HEADER, encodeHeaders } from './header-codec.js';
 import type { RetryStateStore } from './retry-state.js';
@@ -24,6 +24,12 @@ export interface DeliveryContext {
   publishDeadLetter(tracked: TrackedMessage, headers: ReturnType<typeof encodeHeaders>): Promise<void>;
   /** Called once when the delivery is settled: frees its concurrency slot. */
   settled(tracked: TrackedMessage): void;
+  /**
+   * Sends the acknowledgement of `msg` at the end of this turn of the event loop, with the others
+   * of the turn, then runs `afterwards`. Throws `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when the
+   * connection is closed (nothing is sent then).
+   */
+  acknowledge(msg: JsMsg, afterwards?: () => void): void;
 }
 
 /** Longest error message and stack kept on a dead letter (they travel in a header). */
@@ -36,8 +42,9 @@ function truncate(text: string | undefined): string | undefined {
 /**
  * Wraps one JetStream message as a Mailroom delivery. It settles at most once: a second settle,
  * or a settle after the subscription gave the message back, throws `MAILROOM_ERR_TRANSPORT_SETTLED`.
- * `ack` waits for the server's confirmation; `retry` records the first failure time, then naks
- * with the delay; `deadLetter` stores the message in the dead-letter stream, then terminates it.
+ * `ack` sends the acknowledgement without waiting for a confirmation (a lost one means a
+ * redelivery, never a loss); `retry` records the first failure time, then naks with the delay;
+ * `deadLetter` stores the message in the dead-letter stream, then terminates it.
  */
 export function createNatsDelivery(tracked: TrackedMessage, headers: Headers, firstFailureAt: Date | undefined, context: DeliveryContext): Delivery {
   const { msg } = tracked;
@@ -63,18 +70,10 @@ export function createNatsDelivery(tracked: TrackedMessage, headers: Headers, fi
     firstFailureAt,
     async ack() {
       claim();
-      try {
-        await msg.ackAck();
-      } catch (error) {
-        throw new MailroomError(
-          ErrorCodes.TRANSPORT_UNAVAILABLE,
-          `The NATS server did not confirm the acknowledgement (${errorMessage(error)}); the message may be delivered again`,
-          {
-            cause: error,
-          },
-        );
-      }
-      forgetRetryState();
+      // Sent without waiting for a confirmation (docs/nats.md, "Deliveries"): an ack that never
+      // reaches the server means the message is delivered again, never that it is lost. The retry
+      // state goes after the ack, so a message is never back without its first failure time.
+      context.acknowledge(msg, firstFailureAt === undefined ? undefined : forgetRetryState);
     },
     async retry(delayMs: number, _failure: FailureInfo) {
       claim();

@@ -1,4 +1,4 @@
-import type { DeliveryHandler, Logger, SubscribeOptions, Subscription } from '@mailroom/core';
+import { type DeliveryHandler, ErrorCodes, type Logger, MailroomError, type SubscribeOptions, type Subscription } from '@mailroom/core';
 import {
   type Consumer,
   type ConsumerMessages,
@@ -11,10 +11,11 @@ import {
 import type { Subscription as CoreSubscription, NatsConnection } from '@nats-io/nats-core';
 import { decodeHeaders, type encodeHeaders } from './header-codec.js';
 import { type ConsumerSpec, consumerSpecs, ensureConsumer } from './nats-consumers.js';
-import { createNatsDelivery, type TrackedMessage } from './nats-delivery.js';
+import { createNatsDelivery, type DeliveryContext, type TrackedMessage } from './nats-delivery.js';
 import type { NatsNames } from './nats-names.js';
 import type { RetryStateStore } from './retry-state.js';
 import { Slots } from './slots.js';
+import { TurnBatch } from './turn-batch.js';
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionContext {
@@ -42,11 +43,22 @@ export interface SubscriptionContext {
  */
 const PULL_EXPIRES_MS = 1000;
 
-/** Delay of the nak that gives a message back: our own pull requests have expired by then. */
+/** Delay of the nak that gives a message back: our own pull requests (none is sent after `pause()`) have expired by then. */
 export const GIVE_BACK_DELAY_MS = PULL_EXPIRES_MS + 250;
 
 /** Most messages one pull request asks for. */
 const MAX_PULL = 256;
+
+/**
+ * How far ahead of its handlers a subscription pulls: each consumer loop keeps the messages it has
+ * asked for plus those the subscription holds (waiting for a slot or with a handler) under
+ * `concurrency * PREFETCH_FACTOR`. The messages beyond the handlers are tracked like the others
+ * (kept alive, given back on pause or close); they let the next pull travel while handlers run.
+ */
+const PREFETCH_FACTOR = 2;
+
+/** Pull requests one consumer loop keeps open at once. */
+const MAX_OPEN_PULLS = 2;
 
 /** Longest pause between two pull attempts after a failed one. */
 const MAX_RETRY_PAUSE_MS = PULL_EXPIRES_MS;
@@ -57,15 +69,25 @@ function isGone(error: unknown): boolean {
 }
 
 /**
- * One pull loop over one durable consumer, feeding the subscription's shared slots. It asks only
- * for as many messages as there are free slots (`fetch`, one request at a time) and hands each
- * message to the subscription as it arrives, so no message sits untracked in a client buffer:
- * every received message is kept alive and given back on `pause()` / `close()`.
+ * One pull loop over one durable consumer, feeding the subscription's shared slots. It keeps up to
+ * two pull requests (`fetch`) open, asking for no more than the subscription's prefetch budget
+ * minus the messages the subscription holds and those already asked for, and hands each message
+ * to the subscription as it arrives, so no message sits untracked in a client buffer: every
+ * received message is kept alive and given back on `pause()` / `close()`. A second pull is sent
+ * once a quarter of the budget is free, so the next messages travel while handlers run.
  */
 class ConsumerLoop {
-  private fetching: ConsumerMessages | undefined;
+  /** Messages asked for by the open pull requests and not received yet. */
+  private outstanding = 0;
+  private openPulls = 0;
+  private failures = 0;
   private stopped = false;
+  /** Set while the loop waits after a failed pull (and recovers the consumer). */
+  private holding: Promise<void> | undefined;
+  /** Resolves the loop's wait for budget. */
   private wake: (() => void) | undefined;
+  /** Ends the loop's sleeps early when it stops. */
+  private readonly sleepers = new Set<() => void>();
 
   constructor(
     private readonly subscription: NatsSubscription,
@@ -78,55 +100,106 @@ class ConsumerLoop {
     void this.run(consumer);
   }
 
+  /**
+   * Sends no more pull requests. Those still open run until they expire (at most 1 s), and what
+   * they bring is given back by the paused subscription: NATS 2.9 keeps serving a pull request
+   * after its subscriber left, so a message sent to an inbox given up would wait a whole AckWait.
+   */
   stop(): void {
     this.stopped = true;
-    this.fetching?.stop();
-    this.wake?.();
+    this.nudge();
+    for (const done of [...this.sleepers]) done();
+  }
+
+  /** Wakes the loop to look at its budget again (a message was settled or given back, a pull ended). */
+  nudge(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   private async run(consumer: Consumer): Promise<void> {
-    const { slots } = this.subscription;
-    let failures = 0;
+    const { budget } = this.subscription;
+    const refillAt = Math.max(1, Math.floor(budget / 4));
     while (!this.stopped) {
-      if (!(await slots.whenFree()) || this.stopped) return;
+      if (this.holding) {
+        await this.holding;
+        continue;
+      }
+      const credit = budget - this.subscription.held - this.outstanding;
+      const pull = this.openPulls === 0 ? credit >= 1 : this.openPulls < MAX_OPEN_PULLS && credit >= refillAt;
+      if (!pull) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        continue;
+      }
       // A pull sent while disconnected would be replayed on reconnect to an inbox given up by then.
       if (!this.context.connected()) {
         if (this.context.nc.isClosed()) return;
         await this.sleep(100);
         continue;
       }
-      // Other loops' messages may have taken the free slots meanwhile (and 0 would mean the client's default of 100).
-      const wanted = Math.min(slots.free, MAX_PULL);
-      if (wanted < 1) continue;
+      const wanted = Math.min(credit, MAX_PULL);
+      let messages: ConsumerMessages;
       try {
-        const messages = await consumer.fetch({ max_messages: wanted, expires: PULL_EXPIRES_MS });
-        this.fetching = messages;
-        if (this.stopped) {
-          // Not iterated: the pull request is never sent.
-          messages.stop();
-          return;
-        }
-        const sent = performance.now();
-        let received = 0;
-        for await (const msg of messages) {
-          received += 1;
-          this.subscription.receive(msg, this.spec);
-        }
-        if (received > 0 || performance.now() - sent >= PULL_EXPIRES_MS / 2) failures = 0;
-        else if (!this.stopped) {
-          // Ended early and empty without an error: never spin on such answers.
-          failures += 1;
-          await this.sleep(Math.min(50 * 2 ** failures, MAX_RETRY_PAUSE_MS));
-        }
+        messages = await consumer.fetch({ max_messages: wanted, expires: PULL_EXPIRES_MS });
       } catch (error) {
-        if (this.stopped || this.context.nc.isClosed()) return;
-        failures += 1;
-        await this.recover(error);
-        await this.sleep(Math.min(50 * 2 ** failures, MAX_RETRY_PAUSE_MS));
-      } finally {
-        this.fetching = undefined;
+        this.failed(error);
+        continue;
       }
+      if (this.stopped) {
+        // Not iterated: the pull request is never sent.
+        messages.stop();
+        return;
+      }
+      this.outstanding += wanted;
+      this.openPulls += 1;
+      void this.drain(messages, wanted);
     }
+  }
+
+  /** Iterates one pull request (which sends it), handing every message to the subscription as it arrives. */
+  private async drain(messages: ConsumerMessages, wanted: number): Promise<void> {
+    const sent = performance.now();
+    let received = 0;
+    let failure: { error: unknown } | undefined;
+    try {
+      for await (const msg of messages) {
+        received += 1;
+        // After a reconnect the client asks again for the whole batch: never count more than asked.
+        if (received <= wanted) this.outstanding -= 1;
+        this.subscription.receive(msg, this.spec);
+      }
+    } catch (error) {
+      failure = { error };
+    }
+    this.outstanding -= Math.max(0, wanted - received);
+    this.openPulls -= 1;
+    if (failure) this.failed(failure.error);
+    else if (received > 0 || performance.now() - sent >= PULL_EXPIRES_MS / 2) this.failures = 0;
+    // Ended early and empty without an error: never spin on such answers.
+    else if (!this.stopped) this.holdOff(undefined);
+    this.nudge();
+  }
+
+  private failed(error: unknown): void {
+    if (this.stopped || this.context.nc.isClosed()) return;
+    this.holdOff(error);
+  }
+
+  /** Sends no pull request for a while (longer after each failure in a row), recovering the consumer first after an error. */
+  private holdOff(error: unknown): void {
+    this.failures += 1;
+    if (this.holding) return;
+    const pause = Math.min(50 * 2 ** this.failures, MAX_RETRY_PAUSE_MS);
+    this.holding = (async () => {
+      if (error !== undefined) await this.recover(error);
+      await this.sleep(pause);
+    })().finally(() => {
+      this.holding = undefined;
+      this.nudge();
+    });
   }
 
   /** After a failed pull: recreates the consumer (and streams) when the server lost it, e.g. after a restart without its state: nats.node #570. */
@@ -152,11 +225,11 @@ class ConsumerLoop {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.wake = undefined;
+        this.sleepers.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.wake = done;
+      this.sleepers.add(done);
     });
   }
 }
@@ -164,14 +237,21 @@ class ConsumerLoop {
 /**
  * A running subscription of one endpoint: a pull loop per durable consumer, all sharing
  * `concurrency` slots, so no more than that many deliveries are unsettled in handlers at once.
- * The loops pull only as many messages as there are free slots and track each one on arrival.
- * Unsettled messages (with a handler or waiting for a slot) are kept alive with `working()` every
- * AckWait / 3, so long handlers are not redelivered elsewhere. `pause()` gives back the messages
- * waiting for a slot and `close()` every unsettled one (nak'd: another consumer gets it about
- * 1.25 s later); neither waits for handlers.
+ * Each loop pulls ahead of the handlers, at most `concurrency * PREFETCH_FACTOR` messages asked
+ * for and held together, and the subscription tracks each message on arrival. Unsettled messages
+ * (with a handler or waiting for a slot) are kept alive with `working()` every AckWait / 3, so
+ * long handlers are not redelivered elsewhere. `pause()` gives back the messages waiting for a
+ * slot and those its last pull requests still bring, `close()` every unsettled one (nak'd: another
+ * consumer gets it about 1.25 s later); neither waits for handlers. Acknowledgements are sent
+ * without waiting for a confirmation, those of one turn of the event loop together.
  */
 export class NatsSubscription implements Subscription {
   readonly slots: Slots;
+  /** Most messages a consumer loop has asked for and the subscription holds, together. */
+  readonly budget: number;
+  private readonly deliveryContext: DeliveryContext;
+  /** Acknowledgements not sent yet: those of one turn of the event loop go out together. */
+  private readonly acks = new TurnBatch();
   private readonly tracked = new Set<TrackedMessage>();
   private readonly loops: ConsumerLoop[];
   private readonly heartbeat: NodeJS.Timeout;
@@ -187,6 +267,16 @@ export class NatsSubscription implements Subscription {
     private readonly onClose: (subscription: NatsSubscription) => void,
   ) {
     this.slots = new Slots(options.concurrency);
+    this.budget = options.concurrency * PREFETCH_FACTOR;
+    this.deliveryContext = {
+      retryState: context.retryState,
+      publishDeadLetter: context.publishDeadLetter,
+      settled: (settled) => {
+        this.forget(settled);
+        this.slots.release();
+      },
+      acknowledge: (msg, afterwards) => this.acknowledge(msg, afterwards),
+    };
     this.loops = specs.map((spec) => new ConsumerLoop(this, spec, context));
     this.heartbeat = setInterval(() => this.keepAlive(), Math.max(100, Math.floor(context.ackWaitMs / 3)));
     this.heartbeat.unref();
@@ -245,7 +335,7 @@ export class NatsSubscription implements Subscription {
     if (tracked.state !== 'waiting' && tracked.state !== 'handed') return;
     const held = tracked.state === 'handed';
     tracked.state = 'released';
-    this.tracked.delete(tracked);
+    this.forget(tracked);
     if (held) this.slots.release();
     try {
       tracked.msg.nak(GIVE_BACK_DELAY_MS);
@@ -264,14 +354,7 @@ export class NatsSubscription implements Subscription {
       this.giveBack(tracked);
       return;
     }
-    const delivery = createNatsDelivery(tracked, decodeHeaders(msg.headers), firstFailureAt, {
-      retryState: this.context.retryState,
-      publishDeadLetter: this.context.publishDeadLetter,
-      settled: (settled) => {
-        this.tracked.delete(settled);
-        this.slots.release();
-      },
-    });
+    const delivery = createNatsDelivery(tracked, decodeHeaders(msg.headers), firstFailureAt, this.deliveryContext);
     try {
       await this.handler(delivery);
     } catch (error) {
@@ -280,6 +363,34 @@ export class NatsSubscription implements Subscription {
         'delivery handler threw; the message stays unsettled until it is settled or the subscription closes',
       );
     }
+  }
+
+  /**
+   * Queues an acknowledgement: those of one turn of the event loop are written together, which the
+   * client sends in one socket write instead of one each.
+   */
+  private acknowledge(msg: JsMsg, afterwards: (() => void) | undefined): void {
+    if (this.context.nc.isClosed()) {
+      throw new MailroomError(
+        ErrorCodes.TRANSPORT_UNAVAILABLE,
+        'The NATS connection is closed; the acknowledgement was not sent and the message will be delivered again',
+      );
+    }
+    this.acks.add(() => {
+      msg.ack();
+      afterwards?.();
+    });
+  }
+
+  /** The messages received and not yet settled or given back (waiting for a slot or with a handler). */
+  get held(): number {
+    return this.tracked.size;
+  }
+
+  /** Stops tracking a settled or given-back message; its place in the budget is free again. */
+  private forget(tracked: TrackedMessage): void {
+    this.tracked.delete(tracked);
+    for (const loop of this.loops) loop.nudge();
   }
 
   private keepAlive(): void {
@@ -308,6 +419,7 @@ export class NatsSubscription implements Subscription {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.acks.run();
     await this.pause();
     for (const tracked of [...this.tracked]) this.giveBack(tracked);
     clearInterval(this.heartbeat);

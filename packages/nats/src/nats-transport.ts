@@ -52,6 +52,9 @@ async function openConnection(options: NatsTransportOptions, resolved: ResolvedN
       // Keep trying forever after the first connection: an outage must not close the transport.
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1000,
+      // The client otherwise builds two errors with stacks up front for every request (each
+      // publish), in case it fails; a failed request still gets an error, with a shorter stack.
+      noAsyncTraces: true,
       ...options.connectOptions,
       servers,
       timeout: resolved.connectTimeoutMs,
@@ -236,9 +239,12 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       closing = (async () => {
         await Promise.all([...subscriptions].map((subscription) => subscription.close()));
         (statuses as { stop?: () => void }).stop?.();
-        // Send the naks of given-back messages before letting go; never wait long for a lost server.
-        const flushed = ownsConnection ? nc.close() : nc.flush();
-        await Promise.race([flushed.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, CLOSE_FLUSH_MS).unref())]);
+        // Send the acks and the naks of given-back messages before letting go (the server has read
+        // them once it answers the flush's ping); never wait long for a lost server.
+        const within = (promise: Promise<unknown>) =>
+          Promise.race([promise.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, CLOSE_FLUSH_MS).unref())]);
+        await within(nc.flush());
+        if (ownsConnection) await within(nc.close());
       })();
       return closing;
     },

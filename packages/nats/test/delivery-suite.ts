@@ -143,6 +143,67 @@ export function describeNatsDeliveries(): void {
       expect(runs.every((r) => r.attempt === 1)).toBe(true);
     });
 
+    it('pulls ahead of busy handlers no more than twice the concurrency, every message handled once', async () => {
+      const ackWaitMs = 1000;
+      const consumer = await transport(ackWaitMs);
+      const endpoint = uniqueName('ahead');
+      const type = uniqueName('Ahead');
+      const runs: number[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await consumer.subscribe({ endpoint, events: [type], commands: [], concurrency: 3 }, async (d) => {
+        runs.push(JSON.parse(new TextDecoder().decode(d.body)).i as number);
+        await gate;
+        await d.ack();
+      });
+      for (let i = 0; i < 20; i++) await consumer.publish(testMessage(type, json({ i })));
+      await waitUntil(() => runs.length === 3, 10_000);
+      // Longer than AckWait: the messages pulled ahead are kept alive, not redelivered.
+      await sleep(ackWaitMs * 1.5);
+      const held = (await consumer.queues()).find((q) => q.endpoint === endpoint);
+      expect(held?.inFlight).toBe(6);
+      expect(held?.depth).toBe(20);
+      release();
+      await waitUntil(
+        () => runs.length >= 20,
+        15_000,
+        () => `handled ${runs.length}/20`,
+      );
+      await sleep(300);
+      expect([...runs].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    });
+
+    it('sends the acknowledgements of a transport closed right after them', async () => {
+      const ackWaitMs = 1000;
+      const first = await createNatsTransport({ prefix, ackWaitMs });
+      const endpoint = uniqueName('acked-closing');
+      const type = uniqueName('AckedClosing');
+      let acked = 0;
+      let closing: Promise<void> | undefined;
+      await first.subscribe({ endpoint, events: [type], commands: [], concurrency: 4 }, async (d) => {
+        await d.ack();
+        acked += 1;
+        // In the turn of the last ack, before it was written.
+        if (acked === 4) closing = first.close();
+      });
+      for (let i = 0; i < 4; i++) await first.publish(testMessage(type, json({ i })));
+      await waitUntil(() => closing !== undefined, 10_000);
+      await closing;
+      const second = await transport(ackWaitMs);
+      const again: number[] = [];
+      await second.subscribe({ endpoint, events: [type], commands: [], concurrency: 4 }, async (d) => {
+        again.push(d.attempt);
+        await d.ack();
+      });
+      // Lost acks would come back after AckWait (or 1.25 s for given-back ones).
+      await sleep(ackWaitMs * 2.5);
+      expect(again).toEqual([]);
+      const queue = (await second.queues()).find((q) => q.endpoint === endpoint);
+      expect(queue?.depth ?? 0).toBe(0);
+    });
+
     it('gives back, instead of handing out, a redelivery whose first-failure lookup was pending when pause() resolved', async () => {
       const endpoint = uniqueName('paused');
       const type = uniqueName('Paused');
