@@ -11,7 +11,7 @@ export interface MailroomNatsOptions {
   /** The transport prefix of this run (its streams are deleted on stop). */
   readonly prefix: string;
   readonly endpoint: string;
-  /** Endpoint concurrency: the pull size and most unsettled deliveries. */
+  /** Endpoint concurrency: the most deliveries with handlers at once (the subscription pulls up to twice that ahead). */
   readonly prefetch: number;
 }
 
