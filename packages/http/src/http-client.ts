@@ -53,7 +53,10 @@ export interface HttpRequestOptions {
    * upstream must deduplicate on it. Without it only idempotent methods are retried.
    */
   idempotencyKey?: string;
-  /** Default: the current correlation (see `withCorrelation`); sent as `x-correlation-id`. */
+  /**
+   * Sent as `x-correlation-id`. Default: an `x-correlation-id` in `headers` (the call's, then the
+   * client's), else the current correlation (see `withCorrelation`).
+   */
   correlationId?: string;
   /**
    * The parent trace context; default the current correlation's. A child span id is sent as
@@ -243,7 +246,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const headers: Record<string, string> = { ...settings.headers };
     for (const [key, value] of Object.entries(call.headers ?? {})) headers[key.toLowerCase()] = value;
     const ambient = currentCorrelation();
-    const correlationId = call.correlationId ?? ambient?.correlationId;
+    // An x-correlation-id set in `headers` (the call's or the client's) wins over the ambient one.
+    const correlationId = call.correlationId ?? headers[CORRELATION_HEADER] ?? ambient?.correlationId;
     if (correlationId !== undefined) headers[CORRELATION_HEADER] = correlationId;
     // A traceparent header set explicitly is sent as it is.
     headers.traceparent ??= childTraceparent(call.traceparent ?? ambient?.traceparent);

@@ -193,6 +193,17 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
       client.json<{ headers: Record<string, string> }>({ path: '/echo', headers: { TraceParent: own } }),
     );
     expect(kept.headers.traceparent).toBe(own);
+    // So is an x-correlation-id header; the correlationId option wins over both.
+    const header = await withCorrelation({ correlationId: 'op-44' }, () =>
+      client.json<{ headers: Record<string, string> }>({ path: '/echo', headers: { 'X-Correlation-Id': 'from-header' } }),
+    );
+    expect(header.headers['x-correlation-id']).toBe('from-header');
+    const option = await client.json<{ headers: Record<string, string> }>({
+      path: '/echo',
+      headers: { 'x-correlation-id': 'from-header' },
+      correlationId: 'from-option',
+    });
+    expect(option.headers['x-correlation-id']).toBe('from-option');
 
     upstream.mode = 'failing';
     const error = await failure(client.request({ path: '/items/1?token=abc' }));
