@@ -26,7 +26,7 @@ export interface DeliveryContext {
   settled(tracked: TrackedMessage): void;
   /**
    * Sends the acknowledgement of `msg` at the end of this turn of the event loop, with the others
-   * of the turn, then runs `afterwards`. Throws `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when the
+   * of the turn, and runs `afterwards` once the server has read it. Throws `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when the
    * connection is closed (nothing is sent then).
    */
   acknowledge(msg: JsMsg, afterwards?: () => void): void;
@@ -72,7 +72,8 @@ export function createNatsDelivery(tracked: TrackedMessage, headers: Headers, fi
       claim();
       // Sent without waiting for a confirmation (docs/nats.md, "Deliveries"): an ack that never
       // reaches the server means the message is delivered again, never that it is lost. The retry
-      // state goes after the ack, so a message is never back without its first failure time.
+      // state goes only once the server has read the ack, so a message is never back without its
+      // first failure time.
       context.acknowledge(msg, firstFailureAt === undefined ? undefined : forgetRetryState);
     },
     async retry(delayMs: number, _failure: FailureInfo) {

@@ -222,6 +222,8 @@ class ConsumerLoop {
 
   /** Waits `ms`, or less when the loop stops. */
   private sleep(ms: number): Promise<void> {
+    // stop() ends the sleeps already running; none starts after it (a recovery may end after stop()).
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -252,6 +254,8 @@ export class NatsSubscription implements Subscription {
   private readonly deliveryContext: DeliveryContext;
   /** Acknowledgements not sent yet: those of one turn of the event loop go out together. */
   private readonly acks = new TurnBatch();
+  /** What waits for the server to have read this turn's acks (see {@link afterAcksRead}). */
+  private ackedCallbacks: (() => void)[] = [];
   private readonly tracked = new Set<TrackedMessage>();
   private readonly loops: ConsumerLoop[];
   private readonly heartbeat: NodeJS.Timeout;
@@ -367,7 +371,8 @@ export class NatsSubscription implements Subscription {
 
   /**
    * Queues an acknowledgement: those of one turn of the event loop are written together, which the
-   * client sends in one socket write instead of one each.
+   * client sends in one socket write instead of one each. `afterwards` runs once the server has
+   * read the ack (a flush answered), never before.
    */
   private acknowledge(msg: JsMsg, afterwards: (() => void) | undefined): void {
     if (this.context.nc.isClosed()) {
@@ -377,8 +382,30 @@ export class NatsSubscription implements Subscription {
       );
     }
     this.acks.add(() => {
-      msg.ack();
-      afterwards?.();
+      try {
+        msg.ack();
+      } catch (error) {
+        this.context.log.warn({ err: error, subject: msg.subject }, 'could not send an acknowledgement; the message will be delivered again');
+        return;
+      }
+      if (afterwards) this.afterAcksRead(afterwards);
+    });
+  }
+
+  /** Runs `callback` once the server has read the acks written in this turn: one flush (a ping) for all of them. */
+  private afterAcksRead(callback: () => void): void {
+    this.ackedCallbacks.push(callback);
+    if (this.ackedCallbacks.length > 1) return;
+    // After the other acks of this turn were written: the ping follows them.
+    process.nextTick(() => {
+      const callbacks = this.ackedCallbacks;
+      this.ackedCallbacks = [];
+      this.context.nc.flush().then(
+        () => {
+          for (const run of callbacks) run();
+        },
+        (error) => this.context.log.debug({ err: error }, 'acknowledgements not confirmed by a flush; their retry state expires on its own'),
+      );
     });
   }
 

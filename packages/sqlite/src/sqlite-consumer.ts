@@ -26,6 +26,21 @@ interface Claimed {
 const ACK = { oneRow: true } as const;
 const RETRY = { oneRow: true, addsMessages: true } as const;
 
+/**
+ * The headers stored with a message (JSON written by this transport). A row whose headers do not
+ * parse (the file was edited by hand, say) is handed out with its stored text in one header: the
+ * endpoint then dead-letters it as undecodable, with the text kept, instead of losing it.
+ */
+function storedHeaders(text: string): Record<string, string> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, string>;
+  } catch {
+    // Handed out as text below.
+  }
+  return { 'mailroom-stored-headers': text };
+}
+
 function flightKey(seq: number, token: string): string {
   return `${token}/${seq}`;
 }
@@ -154,9 +169,8 @@ export class SqliteConsumer implements Subscription, Claimer {
       for (const row of rows) {
         // A handler may close the subscription: close() returned the rest of these to the queue.
         if (this.closed) return;
-        const delivery = this.delivery(row, token);
         try {
-          void Promise.resolve(this.handler(delivery)).catch((error) => this.connection.log.error({ err: error }, 'delivery handler threw'));
+          void Promise.resolve(this.handler(this.delivery(row, token))).catch((error) => this.connection.log.error({ err: error }, 'delivery handler threw'));
         } catch (error) {
           this.connection.log.error({ err: error }, 'delivery handler threw');
         }
@@ -196,7 +210,7 @@ export class SqliteConsumer implements Subscription, Claimer {
   private delivery(row: ClaimedRow, token: string): Delivery {
     const { seq, body } = row;
     return {
-      headers: JSON.parse(row.headers) as Record<string, string>,
+      headers: storedHeaders(row.headers),
       // better-sqlite3 returns each blob in a buffer of its own: a view, not a copy.
       body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
       attempt: row.attempt,

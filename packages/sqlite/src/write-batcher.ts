@@ -180,7 +180,13 @@ export class WriteBatcher {
         if (start) handOver.push(start);
       }
     });
-    for (const start of handOver) start();
+    for (const start of handOver) {
+      try {
+        start();
+      } catch {
+        // Each start guards its own handler calls; one that throws anyway must not keep the others from starting.
+      }
+    }
   }
 
   /** Rejects everything still queued (the connection is closing). */

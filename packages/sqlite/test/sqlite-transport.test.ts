@@ -75,6 +75,33 @@ describe('SQLite transport', () => {
     }
   });
 
+  it('hands out a message whose stored headers do not parse with their text in one header (the endpoint dead-letters it), and goes on with the next', async () => {
+    const file = join(dir, 'bad-headers.db');
+    const transport = createSqliteTransport({ path: file });
+    const admin = new Database(file);
+    try {
+      const endpoint = uniqueName('bad-headers');
+      const type = uniqueName('BadHeaders');
+      // Declares the endpoint's subscription, so the messages below wait in its queue.
+      await (await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 2 }, () => undefined)).close();
+      await transport.publish(testMessage(type, new Uint8Array([1])));
+      admin.prepare("UPDATE mailroom_messages SET headers = 'not json' WHERE endpoint = ?").run(endpoint);
+      await transport.publish(testMessage(type, new Uint8Array([2])));
+      const handed: Delivery[] = [];
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 2 }, async (delivery) => {
+        handed.push(delivery);
+        await delivery.ack();
+      });
+      await waitUntil(() => handed.length === 2, 5000);
+      const [broken, intact] = [...handed].sort((a, b) => (a.body[0] as number) - (b.body[0] as number));
+      expect(broken?.headers).toEqual({ 'mailroom-stored-headers': 'not json' });
+      expect(intact?.headers['ce-type']).toBe(type);
+    } finally {
+      admin.close();
+      await transport.close();
+    }
+  });
+
   it('renews the lease while a handler runs longer than leaseMs: no other consumer gets the message meanwhile', async () => {
     const transports: Transport[] = [createSqliteTransport({ path, leaseMs: 300 }), createSqliteTransport({ path, leaseMs: 300 })];
     try {
