@@ -2,6 +2,7 @@ import { errorMessage, isMailroomError } from '@mailroom/core';
 import { CommanderError } from 'commander';
 import { type CliIo, processIo } from './cli-io.js';
 import type { CommandContext } from './command-context.js';
+import { printable } from './dead-letter-view.js';
 import { type ExitCode, ExitCodes, exitCodeFor } from './exit-codes.js';
 import { createProgram } from './program.js';
 import { redactSecrets } from './redact-secrets.js';
@@ -33,7 +34,8 @@ export async function runCli(args: readonly string[], io: CliIo = processIo()): 
       if (DISPLAY_ONLY.has(error.code) || error.exitCode === 0) return ExitCodes.OK;
       return ExitCodes.USAGE;
     }
-    io.stderr(`mailroom: ${redactSecrets(describe(error), ctx.secrets)}\n`);
+    // Error messages can quote what a transport or a message holds: printed safely.
+    io.stderr(`mailroom: ${printable(redactSecrets(describe(error), ctx.secrets))}\n`);
     if (io.env.MAILROOM_DEBUG && error instanceof Error && error.stack) io.stderr(`${redactSecrets(error.stack, ctx.secrets)}\n`);
     return exitCodeFor(error);
   }

@@ -2,6 +2,7 @@ import { ErrorCodes, MailroomError } from '@mailroom/core';
 import { Command } from 'commander';
 import { ask } from '../cli-io.js';
 import { addTransportOptions, type CommandContext, printJson, timed, withTransport } from '../command-context.js';
+import { printable } from '../dead-letter-view.js';
 import { CliErrorCodes } from '../errors.js';
 import { addFilterOptions, describeFilters, type FilterOptions, hasFilters, matching, plural, usage } from './dlq-filters.js';
 
@@ -34,7 +35,7 @@ export function purgeCommand(ctx: CommandContext): Command {
       const purged = found.length === 0 ? 0 : await timed(options, 'Purging dead letters', transport.deadLetters.purge({ ids: foundIds }));
       if (options.json) printJson(ctx, { purged, ids: foundIds, notFound });
       else ctx.io.stdout(found.length === 0 ? `No dead letters to purge${describeFilters(options)}.\n` : `Purged ${plural(purged, 'dead letter')}\n`);
-      if (notFound.length > 0) throw new MailroomError(ErrorCodes.DEAD_LETTER_NOT_FOUND, `No dead letter with id ${notFound.join(', ')}`);
+      if (notFound.length > 0) throw new MailroomError(ErrorCodes.DEAD_LETTER_NOT_FOUND, `No dead letter with id ${printable(notFound.join(', '))}`);
     });
   });
 }

@@ -76,6 +76,17 @@ describe('mailroom dlq replay when the broker stops answering', () => {
     expect(io.err).toContain(CliErrorCodes.TIMEOUT);
   });
 
+  it('prints ids and messages with their control characters escaped, so none reaches the terminal', async () => {
+    const clear = '\u001b[2J';
+    Object.assign(broker, { failing: `b${clear}`, failWith: 'closed' });
+    const io = memoryIo();
+    expect(await runCli(['dlq', 'replay', `a${clear}`, `b${clear}`, `c${clear}`], io)).toBe(ExitCodes.TRANSPORT);
+    expect(io.out).toBe(
+      'Replayed 1 dead letter: a\\x1b[2J\n' + '  not replayed b\\x1b[2J: The transport was closed\n' + '  skipped, never attempted: c\\x1b[2J\n',
+    );
+    expect(io.out + io.err).not.toContain('\u001b');
+  });
+
   it('has an empty skipped list when every id was attempted', async () => {
     Object.assign(broker, { failing: '', failWith: 'closed' });
     const io = memoryIo();

@@ -2,6 +2,7 @@ import { ErrorCodes, errorMessage, isMailroomError, MailroomError, type Transpor
 import { Presets, SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { addTransportOptions, type CommandContext, printJson, timed, withTransport } from '../command-context.js';
+import { printable } from '../dead-letter-view.js';
 import { CliErrorCodes } from '../errors.js';
 import { addFilterOptions, describeFilters, type FilterOptions, hasFilters, matching, plural, usage } from './dlq-filters.js';
 
@@ -69,10 +70,11 @@ export function replayCommand(ctx: CommandContext): Command {
       } else if (targets.length === 0) {
         ctx.io.stdout(`No dead letters to replay${describeFilters(options)}.\n`);
       } else {
-        const shown = outcome.replayed.length > 0 && outcome.replayed.length <= 20 ? `: ${outcome.replayed.join(', ')}` : '';
+        // Ids and messages may come from the transport (a foreign producer's message id): printed safely.
+        const shown = outcome.replayed.length > 0 && outcome.replayed.length <= 20 ? `: ${printable(outcome.replayed.join(', '))}` : '';
         ctx.io.stdout(`Replayed ${plural(outcome.replayed.length, 'dead letter')}${shown}\n`);
-        for (const failure of outcome.failed) ctx.io.stdout(`  not replayed ${failure.id}: ${failure.message}\n`);
-        if (outcome.skipped.length > 0) ctx.io.stdout(`  skipped, never attempted: ${outcome.skipped.join(', ')}\n`);
+        for (const failure of outcome.failed) ctx.io.stdout(`  not replayed ${printable(failure.id)}: ${printable(failure.message)}\n`);
+        if (outcome.skipped.length > 0) ctx.io.stdout(`  skipped, never attempted: ${printable(outcome.skipped.join(', '))}\n`);
       }
       const first = outcome.failed[0];
       if (first) {
