@@ -2,6 +2,7 @@ import { ErrorCodes, errorMessage, isMailroomError, type Logger, MailroomError, 
 import { connect as amqpConnect } from 'amqplib';
 import type { AmqpChannel, AmqpConfirmChannel, AmqpConnection, AmqpListener } from './amqp-types.js';
 import { RabbitMqErrorCodes } from './errors.js';
+import { batchFrameWrites } from './frame-batching.js';
 import { type ResolvedOptions, withHeartbeat } from './options.js';
 import { withTimeout } from './timing.js';
 
@@ -44,7 +45,13 @@ export class ConnectionSupervisor {
     if (recovering) {
       listeners.push(
         ['disconnect', (error: unknown) => this.markDown(error)],
-        ['connect', () => this.markUp()],
+        [
+          'connect',
+          (model: unknown) => {
+            if (owned) batchFrameWrites(model);
+            this.markUp();
+          },
+        ],
         ['connect-failed', (error: unknown) => this.noteFailure(error)],
         ['reconnect-failed', (error: unknown) => this.markLost(error)],
       );

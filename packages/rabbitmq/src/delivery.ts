@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type DeadLetterRequest, type Delivery, ErrorCodes, type FailureInfo, isMailroomError, MailroomError } from '@mailroom/core';
+import type { Settler } from './ack-batching.js';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import { deadLetterHeaders } from './dead-letter-queue.js';
 import { amqpProperties, attemptOf, Bookkeeping, firstFailureOf, userHeaders } from './headers.js';
@@ -27,7 +28,7 @@ export interface DeliveryContext {
  * `retry` delay above `MAX_DELAY_MS` (about 497 days) is capped at it, and an invalid one (negative,
  * not a number) returns the message to the queue before rejecting with `MAILROOM_ERR_TRANSPORT_CONFIG`.
  */
-export function createDelivery(context: DeliveryContext, channel: AmqpChannel, message: AmqpMessage): Delivery {
+export function createDelivery(context: DeliveryContext, channel: AmqpChannel, message: AmqpMessage, settler: Settler = channel): Delivery {
   const headers = userHeaders(message);
   const attempt = attemptOf(message);
   const firstFailureAt = firstFailureOf(message);
@@ -45,7 +46,7 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
   };
   const ack = () => {
     try {
-      channel.ack(message);
+      settler.ack(message);
     } catch (error) {
       throw new MailroomError(ErrorCodes.TRANSPORT_SETTLED, `The channel closed before the acknowledgement; RabbitMQ will deliver the message again`, {
         cause: error,
@@ -54,7 +55,7 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
   };
   const requeue = () => {
     try {
-      channel.nack(message, false, true);
+      settler.nack(message, false, true);
     } catch {
       // the channel is gone: RabbitMQ returns the message by itself
     }

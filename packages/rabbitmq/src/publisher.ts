@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCodes, errorMessage, type Logger, MailroomError } from '@mailroom/core';
 import type { AmqpConfirmChannel, AmqpMessage, AmqpPublishOptions } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
+import { HeaderTable } from './header-table.js';
 import { Bookkeeping } from './headers.js';
 import { sleep } from './timing.js';
 
@@ -49,6 +50,7 @@ export class Publisher {
   private unconfirmed = 0;
   private slotWaiters: (() => void)[] = [];
   private closed = false;
+  private readonly headerTable = new HeaderTable();
 
   constructor(
     private readonly supervisor: ConnectionSupervisor,
@@ -145,7 +147,7 @@ export class Publisher {
           target.exchange,
           target.routingKey,
           content,
-          { ...options, headers, persistent: true, mandatory: target.mandatory },
+          { ...options, headers: this.headerTable.fill(headers), persistent: true, mandatory: target.mandatory },
           (error) => {
             if (finished) return;
             finish();

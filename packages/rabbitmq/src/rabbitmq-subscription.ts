@@ -8,6 +8,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@mailroom/core';
+import { AckBatcher } from './ack-batching.js';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { createDelivery } from './delivery.js';
@@ -38,6 +39,8 @@ export class RabbitMqSubscription implements Subscription {
   private channel: AmqpChannel | undefined;
   private consumerTag: string | undefined;
   private readonly dead = new WeakSet<AmqpChannel>();
+  /** The acknowledgements of each consuming channel, sent once per tick (see {@link AckBatcher}). */
+  private readonly acks = new WeakMap<AmqpChannel, AckBatcher>();
   private paused = false;
   private closed = false;
   private recovering = false;
@@ -90,6 +93,7 @@ export class RabbitMqSubscription implements Subscription {
     this.channel = undefined;
     this.consumerTag = undefined;
     if (channel) {
+      this.acks.get(channel)?.flush(); // acknowledgements already given leave before the channel closes
       this.dead.add(channel);
       await settleWithin(channel.close(), 2000);
     }
@@ -102,6 +106,15 @@ export class RabbitMqSubscription implements Subscription {
     if (!channel || this.dead.has(channel)) {
       channel = await supervisor.createChannel(deadline);
       const opened = channel;
+      this.acks.set(
+        opened,
+        new AckBatcher(opened, (count, error) =>
+          this.context.log.warn(
+            { error: errorMessage(error), queue: this.queue, count },
+            'acknowledgements not sent: the channel closed; RabbitMQ will deliver those messages again',
+          ),
+        ),
+      );
       opened.on('close', () => this.lost(opened));
       this.channel = opened;
       await this.closeIfClosed(opened);
@@ -131,7 +144,9 @@ export class RabbitMqSubscription implements Subscription {
       this.recover(`RabbitMQ cancelled the consumer of ${this.queue} (the queue was deleted or its leader moved)`);
       return;
     }
-    if (this.paused || this.channel !== channel) return; // left unsettled: RabbitMQ returns it when the channel closes
+    const acks = this.acks.get(channel);
+    acks?.received(message); // before anything else: a message left unsettled must never be covered by a `multiple` ack
+    if (this.paused || this.channel !== channel || !acks) return; // left unsettled: RabbitMQ returns it when the channel closes
     const delivery = createDelivery(
       {
         endpoint: this.options.endpoint,
@@ -143,6 +158,7 @@ export class RabbitMqSubscription implements Subscription {
       },
       channel,
       message,
+      acks,
     );
     void (async () => {
       try {
@@ -158,6 +174,7 @@ export class RabbitMqSubscription implements Subscription {
 
   private lost(channel: AmqpChannel): void {
     this.dead.add(channel);
+    this.acks.get(channel)?.close();
     if (this.channel !== channel) return;
     this.channel = undefined;
     this.consumerTag = undefined;
