@@ -194,7 +194,7 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
     );
     expect(kept.headers.traceparent).toBe(own);
     // So is an x-correlation-id header; the correlationId option wins over both.
-    const header = await withCorrelation({ correlationId: 'op-44' }, () =>
+    const header = await withCorrelation({ correlationId: 'op-44', traceparent: parent }, () =>
       client.json<{ headers: Record<string, string> }>({ path: '/echo', headers: { 'X-Correlation-Id': 'from-header' } }),
     );
     expect(header.headers['x-correlation-id']).toBe('from-header');
