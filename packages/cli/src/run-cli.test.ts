@@ -1,30 +1,9 @@
-import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import type { CliIo } from './cli-io.js';
+import { memoryIo } from '../test/memory-io.js';
 import { ExitCodes } from './exit-codes.js';
 import { createProgram } from './program.js';
 import { runCli } from './run-cli.js';
-
-function memoryIo(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (text: string) => {
-      io.out += text;
-    },
-    stderr: (text: string) => {
-      io.err += text;
-    },
-    stdin: new PassThrough(),
-    stdinIsTTY: false,
-    stderrIsTTY: false,
-    progressStream: new PassThrough(),
-    env: {},
-    cwd: process.cwd(),
-  };
-  return io;
-}
 
 function commandPaths(command: Command, prefix: string[] = []): string[][] {
   return command.commands.flatMap((sub) => [[...prefix, sub.name()], ...commandPaths(sub, [...prefix, sub.name()])]);

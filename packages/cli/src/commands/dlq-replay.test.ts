@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
 import { ErrorCodes, MailroomError, type Transport } from '@mailroom/core';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { CliIo } from '../cli-io.js';
+import { memoryIo } from '../../test/memory-io.js';
 import { CliErrorCodes } from '../errors.js';
 import { ExitCodes } from '../exit-codes.js';
 import { runCli } from '../run-cli.js';
@@ -25,25 +24,7 @@ vi.mock('../open-transport.js', () => ({
     }) as unknown as Transport,
 }));
 
-function memoryIo(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stdout: (text: string) => {
-      io.out += text;
-    },
-    stderr: (text: string) => {
-      io.err += text;
-    },
-    stdin: new PassThrough(),
-    stdinIsTTY: false,
-    stderrIsTTY: false,
-    progressStream: new PassThrough(),
-    env: { MAILROOM_TRANSPORT: 'amqp://fake' },
-    cwd: process.cwd(),
-  };
-  return io;
-}
+const fakeBroker = { MAILROOM_TRANSPORT: 'amqp://fake' };
 
 describe('mailroom dlq replay when the broker stops answering', () => {
   beforeEach(() => {
@@ -52,7 +33,7 @@ describe('mailroom dlq replay when the broker stops answering', () => {
 
   it('lists the ids it never attempted after a closed transport as skipped, in --json', async () => {
     Object.assign(broker, { failing: 'b', failWith: 'closed' });
-    const io = memoryIo();
+    const io = memoryIo(fakeBroker);
     expect(await runCli(['dlq', 'replay', 'a', 'b', 'c', 'd', '--json'], io)).toBe(ExitCodes.TRANSPORT);
     expect(broker.attempted).toEqual(['a', 'b']);
     expect(JSON.parse(io.out)).toEqual({
@@ -65,7 +46,7 @@ describe('mailroom dlq replay when the broker stops answering', () => {
 
   it('lists the ids it never attempted after a timeout as skipped, in text', async () => {
     Object.assign(broker, { failing: 'a', failWith: 'hang' });
-    const io = memoryIo();
+    const io = memoryIo(fakeBroker);
     expect(await runCli(['dlq', 'replay', 'a', 'b', 'c', '--timeout', '50'], io)).toBe(ExitCodes.TRANSPORT);
     expect(broker.attempted).toEqual(['a']);
     expect(io.out).toBe(
@@ -79,7 +60,7 @@ describe('mailroom dlq replay when the broker stops answering', () => {
   it('prints ids and messages with their control characters escaped, so none reaches the terminal', async () => {
     const clear = '\u001b[2J';
     Object.assign(broker, { failing: `b${clear}`, failWith: 'closed' });
-    const io = memoryIo();
+    const io = memoryIo(fakeBroker);
     expect(await runCli(['dlq', 'replay', `a${clear}`, `b${clear}`, `c${clear}`], io)).toBe(ExitCodes.TRANSPORT);
     expect(io.out).toBe(
       'Replayed 1 dead letter: a\\x1b[2J\n' + '  not replayed b\\x1b[2J: The transport was closed\n' + '  skipped, never attempted: c\\x1b[2J\n',
@@ -89,7 +70,7 @@ describe('mailroom dlq replay when the broker stops answering', () => {
 
   it('has an empty skipped list when every id was attempted', async () => {
     Object.assign(broker, { failing: '', failWith: 'closed' });
-    const io = memoryIo();
+    const io = memoryIo(fakeBroker);
     expect(await runCli(['dlq', 'replay', 'a', 'b', '--json'], io)).toBe(ExitCodes.OK);
     expect(JSON.parse(io.out)).toEqual({ replayed: ['a', 'b'], failed: [], skipped: [] });
   });
