@@ -219,8 +219,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     for (const listener of [...stateListeners]) listener(change);
   });
 
-  function pipelineFor(info: CallInfo, retryable: boolean): IPolicy {
-    const retryPolicy = retryable ? makeRetry(settings) : undefined;
+  /** Retries only a call safe to send again (`info.idempotent`). */
+  function pipelineFor(info: CallInfo): IPolicy {
+    const retryPolicy = info.idempotent ? makeRetry(settings) : undefined;
     if (!retryPolicy) return withoutRetry;
     retryPolicy.onRetry((event) => {
       const error = 'error' in event ? event.error : undefined;
@@ -332,10 +333,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const url = buildUrl(call.path, call.query);
     const headers = buildHeaders(call);
     const body = call.json !== undefined ? JSON.stringify(call.json) : call.body;
-    const retryable = IDEMPOTENT_METHODS.has(method) || call.idempotencyKey !== undefined;
-    const info: CallInfo = { method, path: stripQuery(call.path), idempotent: retryable, attempts: 0, lastError: undefined };
+    const idempotent = IDEMPOTENT_METHODS.has(method) || call.idempotencyKey !== undefined;
+    const info: CallInfo = { method, path: stripQuery(call.path), idempotent, attempts: 0, lastError: undefined };
     try {
-      return await pipelineFor(info, retryable).execute(async () => {
+      return await pipelineFor(info).execute(async () => {
         try {
           return await attempt(info, url, method, headers, body, call.signal);
         } catch (error) {
