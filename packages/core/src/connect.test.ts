@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connectTransport, redactUrl, transportScheme } from './connect.js';
+import { createEnvelope, envelopeToHeaders } from './envelope.js';
 import { ErrorCodes } from './errors.js';
 
 describe('connectTransport', () => {
@@ -18,6 +19,31 @@ describe('connectTransport', () => {
     await memory.close();
     await expect(connectTransport('kafka://broker:9092')).rejects.toMatchObject({ code: ErrorCodes.TRANSPORT_URL });
     await expect(connectTransport('')).rejects.toMatchObject({ code: ErrorCodes.TRANSPORT_URL, message: expect.stringContaining('MAILROOM_TRANSPORT') });
+  });
+
+  it('gives each memory: connection its own broker: a command sent through one is not delivered by another', async () => {
+    const [first, second] = [await connectTransport('memory:'), await connectTransport('memory:')];
+    const type = 'test.Isolated';
+    const subscription = { endpoint: 'isolated', events: [], commands: [type], concurrency: 1 };
+    const received: string[] = [];
+    await second.subscribe(subscription, async (delivery) => {
+      received.push('second');
+      await delivery.ack();
+    });
+    const headers = envelopeToHeaders(createEnvelope({ type, dataversion: 1, source: 'urn:test' }));
+    await first.publish({ route: { kind: 'command', type, destination: 'isolated' }, headers, body: new Uint8Array([123, 125]) });
+    let delivered!: () => void;
+    const firstDelivered = new Promise<void>((resolve) => {
+      delivered = resolve;
+    });
+    await first.subscribe(subscription, async (delivery) => {
+      received.push('first');
+      await delivery.ack();
+      delivered();
+    });
+    await firstDelivered;
+    expect(received).toEqual(['first']);
+    await Promise.all([first.close(), second.close()]);
   });
 
   it('never shows a password', () => {
