@@ -62,25 +62,22 @@ export class AckBatcher implements Settler {
     this.scheduled = false;
     if (this.acked.size === 0) return;
     const acked = this.acked;
-    let last: AmqpMessage | undefined;
-    let run = 0;
-    for (const tag of this.held) {
-      const message = acked.get(tag);
-      if (message === undefined) break;
-      last = message;
-      run += 1;
-    }
     let remaining = acked.size;
     try {
+      // The run of acknowledged messages from the oldest one held; deleting while iterating a Set is safe.
+      let last: AmqpMessage | undefined;
+      let run = 0;
+      for (const tag of this.held) {
+        const message = acked.get(tag);
+        if (message === undefined) break;
+        last = message;
+        run += 1;
+        this.held.delete(tag);
+        acked.delete(tag);
+      }
       if (last !== undefined) {
         this.channel.ack(last, run > 1);
         remaining -= run;
-        let left = run;
-        for (const tag of this.held) {
-          if (left-- === 0) break;
-          this.held.delete(tag);
-          acked.delete(tag);
-        }
       }
       for (const [tag, message] of acked) {
         this.channel.ack(message, false);

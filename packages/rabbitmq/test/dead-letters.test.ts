@@ -12,6 +12,20 @@ const namespace = testNamespace('dlq');
 const freshNamespace = testNamespace('dlq-fresh');
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
+/** Takes one message from the queue with a plain amqplib client and rejects it without requeue, so RabbitMQ dead-letters it. */
+async function rejectWithAnotherClient(queue: string): Promise<void> {
+  const admin = await connect(RABBITMQ_URL);
+  try {
+    const channel = await admin.createChannel();
+    let got: Awaited<ReturnType<typeof channel.get>> = false;
+    while (got === false) got = await channel.get(queue);
+    channel.nack(got, false, false);
+    await channel.close();
+  } finally {
+    await admin.close();
+  }
+}
+
 async function waitForLetters(transport: RabbitMqTransport, endpoint: string, count: number): Promise<DeadLetter[]> {
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -156,16 +170,7 @@ describe.runIf(available)('rabbitmq dead letters', () => {
     const message = testMessage(type, json({ rejected: true }), { 'x-extra': 'kept ✓' });
     await transport.publish(message);
 
-    const admin = await connect(RABBITMQ_URL);
-    try {
-      const channel = await admin.createChannel();
-      let got: Awaited<ReturnType<typeof channel.get>> = false;
-      while (got === false) got = await channel.get(transport.queueOf(endpoint));
-      channel.nack(got, false, false);
-      await channel.close();
-    } finally {
-      await admin.close();
-    }
+    await rejectWithAnotherClient(transport.queueOf(endpoint));
     const letters = await waitForLetters(transport, endpoint, 1);
     const letter = letters[0] as DeadLetter;
     expect(letter.reason).toBe(RabbitMqErrorCodes.BROKER_DEAD_LETTERED);
@@ -224,16 +229,7 @@ describe.runIf(available)('rabbitmq dead letters', () => {
     await subscription.close();
     await transport.publish(testMessage(type, json({ rejected: true })));
 
-    const admin = await connect(RABBITMQ_URL);
-    try {
-      const channel = await admin.createChannel();
-      let got: Awaited<ReturnType<typeof channel.get>> = false;
-      while (got === false) got = await channel.get(transport.queueOf(endpoint));
-      channel.nack(got, false, false);
-      await channel.close();
-    } finally {
-      await admin.close();
-    }
+    await rejectWithAnotherClient(transport.queueOf(endpoint));
     const letters = await waitForLetters(transport, endpoint, 1);
     expect(letters[0]?.reason).toBe(RabbitMqErrorCodes.BROKER_DEAD_LETTERED);
   });
