@@ -27,6 +27,14 @@ export interface RabbitMqTransportOptions {
   namespace?: string;
   /** Type of endpoint queues and delay queues. Default `quorum` (replicated, at-least-once dead-lettering); `classic` for single nodes. */
   queueType?: RabbitMqQueueType;
+  /**
+   * Quorum queues only: RabbitMQ itself dead-letters a message returned to its queue this many
+   * times (`x-delivery-limit`; a consumer that died or rejected it), into the error queue with
+   * `MAILROOM_ERR_TRANSPORT_DELIVERY_LIMIT`: the broker's bound, behind the transport's own
+   * `maxDeliveries` check. Applies to queues this transport creates; an existing queue keeps its
+   * own (change it with a `delivery-limit` policy). Default 50.
+   */
+  deliveryLimit?: number;
   /** The queue name of an endpoint. Default: the endpoint name itself. */
   queueName?: (endpoint: string) => string;
   /** How long a publish waits for the broker's confirm before `MAILROOM_ERR_TRANSPORT_CONFIRM_TIMEOUT`. Default 15 000 ms. */
@@ -58,6 +66,7 @@ export interface ResolvedOptions {
   readonly socketOptions: Record<string, unknown>;
   readonly namespace: string;
   readonly queueType: RabbitMqQueueType;
+  readonly deliveryLimit: number;
   readonly queueName: (endpoint: string) => string;
   readonly confirmTimeoutMs: number;
   readonly unavailableTimeoutMs: number;
@@ -107,6 +116,7 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
     socketOptions: options.socketOptions ?? {},
     namespace,
     queueType,
+    deliveryLimit: positiveInteger(options.deliveryLimit, 50, 'deliveryLimit'),
     queueName: options.queueName ?? ((endpoint) => endpoint),
     confirmTimeoutMs: positive(options.confirmTimeoutMs, 15_000, 'confirmTimeoutMs'),
     unavailableTimeoutMs: positive(options.unavailableTimeoutMs, 30_000, 'unavailableTimeoutMs'),
