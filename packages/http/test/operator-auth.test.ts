@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { isMailroomError } from '@mailroom/core';
-import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpErrorCodes, mailroomFastify } from '../src/index.js';
@@ -22,7 +22,7 @@ interface Rig {
   app: FastifyInstance;
   audit: Record<string, unknown>[];
   /** Injects with `Host: ops.test:8080`, so the server's own origin is http://ops.test:8080. */
-  call(options: InjectOptions): ReturnType<FastifyInstance['inject']>;
+  call(options: InjectOptions): Promise<LightMyRequestResponse>;
 }
 
 const apps: FastifyInstance[] = [];
@@ -30,7 +30,7 @@ afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
 });
 
-async function rig(options: Partial<OperatorAuthOptions> = {}, fastifyOptions: Parameters<typeof Fastify>[0] = {}): Promise<Rig> {
+async function rig(options: Partial<OperatorAuthOptions> = {}, fastifyOptions: { trustProxy?: boolean } = {}): Promise<Rig> {
   const audit: Record<string, unknown>[] = [];
   const stream = new PassThrough();
   stream.setEncoding('utf8').on('data', (line: string) => audit.push(JSON.parse(line)));
@@ -49,7 +49,7 @@ async function rig(options: Partial<OperatorAuthOptions> = {}, fastifyOptions: P
     scope.get('/ui/*', async () => 'page');
   });
   await app.ready();
-  const call = (options: InjectOptions) => app.inject({ ...options, headers: { host: HOST, ...options.headers } });
+  const call = (options: InjectOptions): Promise<LightMyRequestResponse> => app.inject({ ...options, headers: { host: HOST, ...options.headers } });
   return { app, audit, call };
 }
 

@@ -14,6 +14,7 @@ export {
   type OperatorIdentity,
   type OperatorRoute,
   operatorAuth,
+  operatorLoginUrl,
 } from './operator-auth.js';
 export { generateOperatorToken, MIN_OPERATOR_TOKEN_LENGTH, type OperatorToken, resolveOperatorToken } from './operator-token.js';
 export { isJsonContentType, ownOrigin, requestOrigin, STATE_CHANGING_METHODS } from './request-origin.js';

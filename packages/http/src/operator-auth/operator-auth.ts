@@ -147,7 +147,7 @@ export const operatorAuth = fastifyPlugin(
     app.decorate('operatorAuth', {
       token,
       generated,
-      loginUrl: (baseUrl: string) => `${baseUrl.replace(/\/+$/, '')}${loginPath}?token=${encodeURIComponent(token)}`,
+      loginUrl: (baseUrl: string) => operatorLoginUrl(baseUrl, token, loginPath),
       routes: () => routes.flatMap((route) => [route.method].flat().map((method) => ({ method, url: route.url, open: route.config?.operatorAuth === 'open' }))),
     } satisfies OperatorAuthHandle);
     app.decorateRequest('operator', undefined);
@@ -289,6 +289,11 @@ export const operatorAuth = fastifyPlugin(
   },
   { name: '@mailroom/http/operator-auth', fastify: '5.x' },
 );
+
+/** The login link of an operator-auth server at `baseUrl`: `<baseUrl><loginPath>?token=<token>`. Opening it logs the browser in. */
+export function operatorLoginUrl(baseUrl: string, token: string, loginPath = '/login'): string {
+  return `${baseUrl.replace(/\/+$/, '')}${loginPath}?token=${encodeURIComponent(token)}`;
+}
 
 /**
  * Opens every route registered after this call inside `scope` (an encapsulated plugin context):
