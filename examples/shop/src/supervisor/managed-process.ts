@@ -121,7 +121,7 @@ export class ManagedProcess {
     if (child.stdout) logs.pipe(label, child.stdout);
     if (child.stderr) logs.pipe(label, child.stderr);
     child.on('message', (message: { type?: string; url?: string; message?: string }) => {
-      if (message?.type === 'cannot-start' && child === this.child) this.cannotStart = String(message.message);
+      if (message?.type === 'cannot-start') this.cannotStart = String(message.message);
       if (message?.type !== 'ready' || child !== this.child) return;
       if (this.state === 'starting') this.setState('running');
       this.options.onReady?.(message.url);
@@ -146,13 +146,16 @@ export class ManagedProcess {
       return;
     }
     if (code === EXIT_CANNOT_START) {
-      // Restarting cannot help (wrong credentials, a bad URL or setting): say why, once, and stay stopped.
-      const why = this.cannotStart ?? `exited with code ${EXIT_CANNOT_START}: it cannot start until a setting changes (see its log above)`;
-      this.cannotStart = undefined;
+      // Restarting cannot help (wrong credentials, a bad URL or setting): stay stopped, and say why once
+      // its last message was read ('close' comes after every message of the IPC channel).
       this.wanted = false;
       this.setState('stopped');
-      this.options.logs.line('supervisor', `${this.options.label} cannot start: ${why}`);
-      this.options.onCannotStart?.(why);
+      child.once('close', () => {
+        const why = this.cannotStart ?? `exited with code ${EXIT_CANNOT_START}: it cannot start until a setting changes (see its log above)`;
+        this.cannotStart = undefined;
+        this.options.logs.line('supervisor', `${this.options.label} cannot start: ${why}`);
+        this.options.onCannotStart?.(why);
+      });
       return;
     }
     this.crashesInARow = Date.now() - this.startedAt >= STABLE_AFTER_MS ? 1 : this.crashesInARow + 1;
