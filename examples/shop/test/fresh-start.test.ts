@@ -6,18 +6,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Services, serviceAvailable } from '@mailroom/conformance';
 import { connectTransport } from '@mailroom/core';
+import { createNatsNames } from '@mailroom/nats';
+import { jetstream } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
 import amqplib from 'amqplib';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CatalogResponse } from '../src/gateway/api-types.js';
-import { deleteRabbitNamespace } from './support/cleanup.js';
+import { deleteNatsPrefix, deleteRabbitNamespace } from './support/cleanup.js';
 import { startShop } from './support/shop-process.js';
 
 const RABBITMQ_URL = process.env.MAILROOM_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const NATS_URL = process.env.MAILROOM_NATS_URL ?? 'nats://127.0.0.1:4222';
 const rabbit = await serviceAvailable(Services.rabbitmq);
-if (!rabbit) {
-  if (process.env.CI) throw new Error('RabbitMQ is required under CI for the --fresh test on RabbitMQ');
-  console.warn('[mailroom] skipping the --fresh test on RabbitMQ: RabbitMQ is not running');
+const nats = await serviceAvailable(Services.nats);
+for (const [name, ok] of [
+  ['RabbitMQ', rabbit],
+  ['NATS', nats],
+] as const) {
+  if (ok) continue;
+  if (process.env.CI) throw new Error(`${name} is required under CI for the --fresh test on it`);
+  console.warn(`[mailroom] skipping the --fresh test on ${name}: it is not running`);
 }
 const dir = mkdtempSync(join(tmpdir(), 'shop-fresh-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,6 +104,37 @@ describe('npm start state and --fresh', () => {
         expect(await shop.stop()).toBe(0);
       } finally {
         await deleteRabbitNamespace(RABBITMQ_URL, namespace);
+      }
+    },
+    240_000,
+  );
+
+  it.runIf(nats)(
+    "on NATS JetStream: --fresh drops the commands queued for the shop's endpoints and their consumers",
+    async () => {
+      const prefix = `shopf${randomBytes(5).toString('hex')}`;
+      const env = { SHOP_DATA_DIR: join(dir, 'nats'), MAILROOM_TRANSPORT: NATS_URL, SHOP_NAMESPACE: prefix, SHOP_PG_URL: '' };
+      try {
+        let shop = await startShop(env);
+        expect(await shop.stop()).toBe(0);
+        // While the shop is down: an unreadable command waits for payments (it would be dead-lettered once read).
+        const names = createNatsNames(prefix);
+        const connection = await natsConnect({ servers: NATS_URL });
+        await jetstream(connection).publish(names.commandSubject('payments', 'shop.Garbage'), 'left over');
+        await connection.close();
+
+        shop = await startShop(env, 120_000, ['--fresh']);
+        expect(shop.logs()).toMatch(/--fresh: wiped \d+ dead letter\(s\) and the consumers and queued commands of the shop's endpoints on nats:/);
+        const after = await connectTransport(NATS_URL, { prefix });
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          expect(await after.deadLetters.list({ endpoint: 'payments' })).toEqual([]);
+        } finally {
+          await after.close();
+        }
+        expect(await shop.stop()).toBe(0);
+      } finally {
+        await deleteNatsPrefix(NATS_URL, prefix);
       }
     },
     240_000,
