@@ -110,6 +110,8 @@ describe('operatorAuth: closed by default', () => {
     const app = Fastify();
     apps.push(app);
     await app.register(mailroomFastify);
+    // Registered before the plugin: still closed (the hooks cover every route), but not in the walk.
+    app.get('/early', async () => ({}));
     // A hook registered before the plugin answers first: exactly the kind of hole the walk must show.
     app.addHook('onRequest', async (request, reply) => {
       if (request.url === '/leaky') return reply.send({ leaked: true });
@@ -119,6 +121,8 @@ describe('operatorAuth: closed by default', () => {
     app.get('/fine', async () => ({}));
     const report = await checkRoutesClosed(app);
     expect(report.unprotected.map((route) => `${route.method} ${route.url} -> ${route.status}`)).toEqual(['GET /leaky -> 200', 'HEAD /leaky -> 200']);
+    expect(report.closed.map((route) => route.url)).not.toContain('/early');
+    expect((await app.inject({ method: 'GET', url: '/early' })).statusCode).toBe(401);
   });
 
   it('samplePath fills parameters and wildcards', () => {
