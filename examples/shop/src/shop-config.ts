@@ -42,6 +42,8 @@ export interface ShopConfig {
   readonly restartDelayMs: number;
   /** Whether the poison fault is on when the shop starts (inventory fails on the poison product). */
   readonly poisonFault: boolean;
+  /** Most operation event streams (SSE) one client address may hold open at the gateway; one more answers 429. */
+  readonly maxStreamsPerClient: number;
 }
 
 const SHOP_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -128,6 +130,7 @@ export function readShopConfig(env: NodeJS.ProcessEnv = process.env): ShopConfig
     breakerHalfOpenMs: integer(env, 'SHOP_BREAKER_HALF_OPEN_MS', 5000, 100, 600_000),
     restartDelayMs: integer(env, 'SHOP_RESTART_DELAY_MS', 500, 10, 60_000),
     poisonFault: flag(env, 'SHOP_POISON_FAULT', true),
+    maxStreamsPerClient: integer(env, 'SHOP_MAX_STREAMS_PER_CLIENT', 16, 1, 10_000),
   };
 }
 

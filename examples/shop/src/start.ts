@@ -2,19 +2,25 @@
 // database; the supervisor prefixes their logs, restarts them when they crash, serves the gateway's
 // stop/start requests on a loopback control channel, and prints the URL of the web UI.
 //
-//   node dist/start.js [--workers payments=3,shipping=2]
+//   node dist/start.js [--fresh] [--workers payments=3,shipping=2]
 //   MAILROOM_TRANSPORT=amqp://guest:guest@localhost | nats://localhost:4222   (default: SQLite broker file)
 //   SHOP_PG_URL=postgres://postgres@127.0.0.1:5432                           (default: a SQLite file per service)
+//   SHOP_ADMIN_TOKEN=...   the operator token (default: generated, its login link printed once)
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { errorMessage, isMailroomError } from '@mailroom/core';
+import { type OperatorToken, operatorLoginUrl, resolveOperatorToken } from '@mailroom/http/operator-auth';
+import { createLineLogger } from './runtime/line-logger.js';
 import { ensurePgDatabase, pgDatabaseName } from './runtime/pg-databases.js';
+import { permanentStartupFailure } from './runtime/startup-failure.js';
 import { SERVICE_NAMES, type ServiceName } from './service-names.js';
 import { describeTransport, readShopConfig, type ShopConfig, ShopConfigError } from './shop-config.js';
 import { startControlServer } from './supervisor/control-server.js';
+import { wipeShopState } from './supervisor/fresh-state.js';
 import { LogPrefixer, useColor } from './supervisor/log-prefixer.js';
 import { probePort } from './supervisor/ports.js';
+import { parseStartOptions } from './supervisor/start-options.js';
 import { Supervisor } from './supervisor/supervisor.js';
-import { parseWorkers } from './supervisor/workers-option.js';
 
 const extension = extname(fileURLToPath(import.meta.url));
 const scriptOf = (service: ServiceName) => fileURLToPath(new URL(`./services/${service}${extension}`, import.meta.url));
@@ -31,7 +37,12 @@ async function prepareDatabases(config: ShopConfig): Promise<string> {
     try {
       await ensurePgDatabase(config.pgUrl, pgDatabaseName(config, service));
     } catch (error) {
-      exitWith(`Cannot prepare the PostgreSQL database of ${service} on SHOP_PG_URL: ${(error as Error).message}. Is PostgreSQL running there?`);
+      const permanent = permanentStartupFailure(error);
+      exitWith(
+        permanent !== undefined
+          ? `Cannot prepare the PostgreSQL database of ${service}: ${permanent}`
+          : `Cannot prepare the PostgreSQL database of ${service} on SHOP_PG_URL: ${errorMessage(error)}. Is PostgreSQL running there?`,
+      );
     }
   }
   return `a PostgreSQL database per service (${pgDatabaseName(config, '*')})`;
@@ -40,11 +51,14 @@ async function prepareDatabases(config: ShopConfig): Promise<string> {
 async function main(): Promise<void> {
   let config: ShopConfig;
   let workers: Record<ServiceName, number>;
+  let fresh: boolean;
+  let admin: OperatorToken;
   try {
     config = readShopConfig();
-    workers = parseWorkers(process.argv.slice(2));
+    ({ workers, fresh } = parseStartOptions(process.argv.slice(2)));
+    admin = resolveOperatorToken(process.env.SHOP_ADMIN_TOKEN, 'SHOP_ADMIN_TOKEN');
   } catch (error) {
-    if (error instanceof ShopConfigError) exitWith(error.message, 2);
+    if (error instanceof ShopConfigError || isMailroomError(error)) exitWith(error.message, 2);
     throw error;
   }
   const width = Math.max(10, ...SERVICE_NAMES.map((name) => name.length + (workers[name] > 1 ? 2 : 0)));
@@ -56,12 +70,24 @@ async function main(): Promise<void> {
       exitWith(`Cannot listen on ${config.host}:${config.port} (${error.code ?? error.message}): set another port, e.g. PORT=3001 npm start`),
     );
   }
+  if (fresh) {
+    try {
+      for (const line of await wipeShopState(config, createLineLogger().child({ service: 'supervisor' }))) say(`--fresh: wiped ${line}`);
+    } catch (error) {
+      exitWith(`--fresh could not wipe the shop's state: ${permanentStartupFailure(error) ?? errorMessage(error)}`);
+    }
+  }
   const databases = await prepareDatabases(config);
   const inventoryPort = await probePort(Number(process.env.SHOP_INVENTORY_PORT ?? 0), '127.0.0.1');
   const scaled = SERVICE_NAMES.filter((name) => workers[name] > 1).map((name) => `${name} x${workers[name]}`);
   say(`Mailroom shop: ${SERVICE_NAMES.length} services${scaled.length > 0 ? ` (${scaled.join(', ')})` : ''}`);
   say(`transport: ${describeTransport(config)}`);
   say(`databases: ${databases}`);
+  if (!fresh) {
+    say(
+      `state: kept across runs and modes in ${config.dataDir}${config.pgUrl !== undefined ? ` and the PostgreSQL databases ${pgDatabaseName(config, '*')}` : ''} (stock, orders, e-mails); npm start -- --fresh starts from scratch`,
+    );
+  }
 
   let gatewayUrl: string | undefined;
   let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
@@ -79,6 +105,7 @@ async function main(): Promise<void> {
       SHOP_WORKER: String(worker),
       ...(service === 'inventory' && { SHOP_INVENTORY_PORT: String(inventoryPort) }),
       ...(service === 'gateway' && {
+        SHOP_ADMIN_TOKEN: admin.token,
         SHOP_INVENTORY_URL: `http://127.0.0.1:${inventoryPort}`,
         SHOP_CONTROL_URL: control?.url,
         SHOP_CONTROL_TOKEN: control?.token,
@@ -87,19 +114,22 @@ async function main(): Promise<void> {
     onGatewayUrl: (url) => {
       gatewayUrl = url;
     },
+    // Wrong credentials or a bad URL: restarting cannot help, so the shop stops and says what to fix.
+    onCannotStart: (label, message) => void shutdown(`${label} cannot start`, 1, message),
   });
   control = await startControlServer(supervisor);
 
   let shuttingDown = false;
-  const shutdown = async (signal: string) => {
+  async function shutdown(signal: string, code = 0, message?: string): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     say(`${signal}: stopping every service`);
     await supervisor.stop();
     await control?.close();
     say('stopped');
-    process.exit(0);
-  };
+    if (message !== undefined) process.stderr.write(`${message}\n`);
+    process.exit(code);
+  }
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
@@ -111,7 +141,13 @@ async function main(): Promise<void> {
   await within(supervisor.start(['gateway']), 'the gateway is');
   if (shuttingDown) return;
   say('');
-  say(`The shop is ready: ${gatewayUrl ?? `http://localhost:${config.port}`}   (Ctrl-C stops it)`);
+  const url = gatewayUrl ?? `http://localhost:${config.port}`;
+  say(`The shop is ready: ${url}   (Ctrl-C stops it)`);
+  say(
+    admin.generated
+      ? `Operator login (services, dead letters, faults), valid until the shop stops: ${operatorLoginUrl(url, admin.token)}`
+      : `Operator login: the token in SHOP_ADMIN_TOKEN, at ${url} (or ${url}/login?token=...)`,
+  );
   say('');
 }
 

@@ -36,7 +36,6 @@ describe('GET /dead-letters', () => {
       transport,
       control: {} as ControlClient,
       inventory: {} as InventoryClient,
-      system: { transport: 'sqlite', transportDescription: 'test', databases: 'sqlite' },
     });
     const response = await app.inject({ method: 'GET', url: '/dead-letters' });
     const views = response.json() as DeadLetterView[];

@@ -5,6 +5,8 @@
 // SHOP_SCREENSHOT_DIR=docs/images saves the screenshots the docs show.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Services, serviceAvailable } from '@mailroom/conformance';
@@ -29,6 +31,7 @@ const onRabbitAndPostgres = hasChromium && (await serviceAvailable(Services.rabb
 const onNats = hasChromium && (await serviceAvailable(Services.nats));
 const screenshots = process.env.SHOP_SCREENSHOT_DIR ? resolve(process.env.SHOP_SCREENSHOT_DIR) : undefined;
 const STEP_MS = 45_000;
+const ADMIN_TOKEN = `e2e-${randomBytes(16).toString('hex')}`;
 
 interface Variant {
   readonly name: string;
@@ -60,7 +63,8 @@ const variants: Variant[] = [
     enabled: hasChromium,
     screenshots: true,
     paymentsWorkers: 2,
-    setup: (dir) => ({ SHOP_DATA_DIR: join(dir, 'data'), MAILROOM_TRANSPORT: '', SHOP_PG_URL: '', SHOP_WORKERS: 'payments=2' }),
+    // No SHOP_ADMIN_TOKEN: npm start generates one and prints its login link, which the test opens.
+    setup: (dir) => ({ SHOP_DATA_DIR: join(dir, 'data'), MAILROOM_TRANSPORT: '', SHOP_PG_URL: '', SHOP_WORKERS: 'payments=2', SHOP_ADMIN_TOKEN: '' }),
     emailsOf: sqliteEmails,
     cleanup: async () => undefined,
   },
@@ -77,6 +81,7 @@ const variants: Variant[] = [
         SHOP_NAMESPACE: `shopt${id}`,
         SHOP_PG_URL: PG_URL,
         SHOP_PG_DATABASE_PREFIX: `shop_t${id}_`,
+        SHOP_ADMIN_TOKEN: ADMIN_TOKEN,
       };
     },
     async emailsOf(env, orderId) {
@@ -103,6 +108,7 @@ const variants: Variant[] = [
       MAILROOM_TRANSPORT: NATS_URL,
       SHOP_NAMESPACE: `shopt${randomBytes(5).toString('hex')}`,
       SHOP_PG_URL: '',
+      SHOP_ADMIN_TOKEN: ADMIN_TOKEN,
     }),
     emailsOf: sqliteEmails,
     cleanup: (env) => deleteNatsPrefix(NATS_URL, env.SHOP_NAMESPACE as string),
@@ -118,8 +124,25 @@ async function placeOrder(page: Page, skus: readonly string[]): Promise<string> 
   return (await page.locator('[data-testid=order]').first().getAttribute('data-order-id')) as string;
 }
 
-async function servicesOf(shop: RunningShop): Promise<ServicesResponse['services']> {
-  return ((await (await fetch(`${shop.url}/api/services`)).json()) as ServicesResponse).services;
+async function servicesOf(shop: RunningShop, token: string): Promise<ServicesResponse['services']> {
+  const response = await fetch(`${shop.url}/api/services`, { headers: { authorization: `Bearer ${token}` } });
+  return ((await response.json()) as ServicesResponse).services;
+}
+
+/** The operator login link the supervisor printed: the generated token's, or the login page when SHOP_ADMIN_TOKEN is set. */
+function loginLink(shop: RunningShop, env: NodeJS.ProcessEnv): { link: string; token: string } {
+  if (env.SHOP_ADMIN_TOKEN) return { link: `${shop.url}/login?token=${encodeURIComponent(env.SHOP_ADMIN_TOKEN)}`, token: env.SHOP_ADMIN_TOKEN };
+  const match = /Operator login \(services, dead letters, faults\), valid until the shop stops: (http:\/\/\S+\/login\?token=(\S+))/.exec(shop.logs());
+  if (!match) throw new Error(`the supervisor printed no login link:\n${shop.logs()}`);
+  return { link: match[1] as string, token: decodeURIComponent(match[2] as string) };
+}
+
+/** Serves `html` at http://localhost:<port>/: another page on the same site as the shop (only the port differs). */
+async function startOtherSite(html: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end(html));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://localhost:${port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 function order(id: string): string {
@@ -168,6 +191,7 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
     let env: NodeJS.ProcessEnv;
     let shop: RunningShop | undefined;
     let page: Page;
+    let token: string;
     const ids: Record<string, string> = {};
 
     beforeAll(async () => {
@@ -175,8 +199,18 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
       dir = mkdtempSync(join(tmpdir(), 'mailroom-shop-'));
       env = { ...variant.setup(dir), SHOP_UI_DIR: uiDir };
       shop = await startShop(env);
-      page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
+      // A context of its own, so a second page (another site) shares the browser's cookies as it would for a user.
+      page = await (await browser.newContext({ viewport: { width: 1360, height: 1000 } })).newPage();
       await page.goto(shop.url);
+      // Logged out, the page serves the shopper and asks the operator to log in.
+      await page.waitForSelector('[data-testid=operator-login]', { timeout: STEP_MS });
+      expect(await page.locator('[data-testid^=service-]').count()).toBe(0);
+      const login = loginLink(shop, env);
+      token = login.token;
+      await page.goto(login.link);
+      // The link set the session cookie and redirected: the token is not in the address bar.
+      expect(page.url()).toBe(`${shop.url}/`);
+      await page.waitForSelector('[data-testid=operator-session]', { timeout: STEP_MS });
       for (const service of ['gateway', 'orders', 'payments', 'inventory', 'shipping', 'notifications']) {
         await page.waitForSelector(`[data-testid=service-${service}][data-state=running]`, { timeout: STEP_MS });
       }
@@ -189,7 +223,7 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
 
     afterAll(async () => {
       if (!variant.enabled) return;
-      await page?.close();
+      await page?.context().close();
       await shop?.stop();
       await variant.cleanup(env);
       rmSync(dir, { recursive: true, force: true });
@@ -285,9 +319,48 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
     );
 
     it.runIf(variant.enabled)(
+      'a page on another port of the same site cannot stop a service: no-cors fetch and text/plain form are refused (403)',
+      async () => {
+        const target = `${shop?.url}/api/services/payments/stop`;
+        const other = await startOtherSite(`<!doctype html><body>
+          <iframe name="sink"></iframe>
+          <form id="form" method="POST" enctype="text/plain" action="${target}" target="sink"><input name='{"x":"' value='"}'></form>
+          <script>
+            window.results = [];
+            fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{}' })
+              .then(() => window.results.push('fetch sent'), (e) => window.results.push('fetch failed ' + e));
+            document.getElementById('form').submit();
+          </script></body>`);
+        const before = (shop as RunningShop).logs().length;
+        const attacker = await page.context().newPage();
+        try {
+          await attacker.goto(other.url);
+          await attacker.waitForFunction(() => (window as unknown as { results: string[] }).results.length === 1, undefined, { timeout: STEP_MS });
+          const deadline = Date.now() + STEP_MS;
+          const refusals = () =>
+            (
+              (shop as RunningShop)
+                .logs()
+                .slice(before)
+                .match(/operator action POST \/api\/services\/:name\/:action: 403/g) ?? []
+            ).length;
+          while (refusals() < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+          expect(refusals()).toBe(2);
+          expect((shop as RunningShop).logs().slice(before)).toContain('MAILROOM_ERR_AUTH_CROSS_ORIGIN');
+          const payments = (await servicesOf(shop as RunningShop, token)).find((s) => s.name === 'payments');
+          expect(payments?.desired).toBe('running');
+        } finally {
+          await attacker.close();
+          await other.close();
+        }
+      },
+      60_000,
+    );
+
+    it.runIf(variant.enabled)(
       'restarts a service killed with SIGKILL, and orders go on completing',
       async () => {
-        const pid = (await servicesOf(shop as RunningShop)).find((s) => s.name === 'shipping')?.workers[0]?.pid as number;
+        const pid = (await servicesOf(shop as RunningShop, token)).find((s) => s.name === 'shipping')?.workers[0]?.pid as number;
         process.kill(pid, 'SIGKILL');
         await page.waitForSelector('[data-testid=service-shipping][data-state=running]:has-text("1 restart")', { timeout: STEP_MS });
         const after = await placeOrder(page, ['mug']);
@@ -316,7 +389,7 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
     it.runIf(variant.enabled)(
       'stops every service process on SIGTERM to the supervisor',
       async () => {
-        const pids = (await servicesOf(shop as RunningShop)).flatMap((s) => s.workers.map((w) => w.pid as number));
+        const pids = (await servicesOf(shop as RunningShop, token)).flatMap((s) => s.workers.map((w) => w.pid as number));
         expect(pids.length).toBe(5 + variant.paymentsWorkers);
         expect(await shop?.stop()).toBe(0);
         const alive = pids.filter((pid) => {

@@ -77,15 +77,21 @@ export async function transportTargetFor(ctx: CommandContext, options: Transport
   const fromEnv = ctx.io.env.MAILROOM_TRANSPORT;
   let url = options.transport ?? (fromEnv && fromEnv.trim() !== '' ? fromEnv : undefined);
   let baseDir = ctx.io.cwd;
+  let configFile: string | undefined;
   if (url === undefined && (options.config !== undefined || findConfigFile(ctx.io.cwd) !== undefined)) {
     const config = await loadConfigFor(ctx, options);
     url = config.system.transport;
     baseDir = config.dir;
+    configFile = config.path;
   }
   if (url === undefined || url.trim() === '') {
+    const config =
+      configFile !== undefined
+        ? `, or give the system in ${configFile} a transport`
+        : `, or point at a config file that names one with --config path/to/mailroom.config.ts (none found in ${ctx.io.cwd} or above)`;
     throw new MailroomError(
       CliErrorCodes.USAGE,
-      'No transport given: pass --transport URL or set MAILROOM_TRANSPORT (a SQLite file path, amqp://..., amqps://... or nats://...)',
+      `No transport given: pass --transport URL or set MAILROOM_TRANSPORT (a SQLite file path, amqp://..., amqps://... or nats://...)${config}`,
     );
   }
   ctx.secrets.push(...secretsOf(url));

@@ -50,6 +50,17 @@ describe('dead letter views', () => {
     ]);
   });
 
+  it('shortens huge ids, endpoints and types in the middle, says so and points at --json', () => {
+    const huge = { ...deadLetter('4', 'MAILROOM_ERR_ENVELOPE_INVALID', 'bad'), messageId: `start-${'9'.repeat(10_000)}-end`, type: `t.${'y'.repeat(500)}` };
+    const lines = renderGroups(groupByReason([huge])).split('\n');
+    const row = lines[2] as string;
+    expect(row.length).toBeLessThan(220);
+    expect(row).toContain(`start-${'9'.repeat(14)}…${'9'.repeat(15)}-end`);
+    expect(row).toContain(`t.${'y'.repeat(28)}…${'y'.repeat(29)}`);
+    expect(lines.at(-2)).toBe('Long values are shortened with … in the middle; --json prints them whole (and dlq show ID the whole dead letter).');
+    expect(renderGroups(groupByReason(letters))).not.toContain('shortened');
+  });
+
   it('decodes bodies as JSON, else text, else base64', () => {
     expect(decodeBody(new TextEncoder().encode('{"a":1}'))).toEqual({ encoding: 'json', value: { a: 1 } });
     expect(decodeBody(new TextEncoder().encode('not json'))).toEqual({ encoding: 'utf8', value: 'not json' });

@@ -1,5 +1,5 @@
 import type { DeadLetter } from '@mailroom/core';
-import { oneLine, textTable } from './text-table.js';
+import { middleCut, oneLine, textTable } from './text-table.js';
 
 /** A dead letter as `dlq list --json` prints it: everything but the body, headers and stack. */
 export interface DeadLetterSummary {
@@ -68,25 +68,38 @@ function time(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** The widest a table cell of `dlq list` gets; longer values (a foreign producer's 10 kB message id) are cut in the middle. */
+export const LIST_COLUMN_LIMITS = { id: 40, endpoint: 40, type: 60, messageId: 40, reason: 80, error: 72 } as const;
+
 /**
  * The text of `dlq list`: one section per reason (see {@link groupByReason}), a table of its dead
- * letters. Everything taken from the message is {@link printable}.
+ * letters. Everything taken from the message is {@link printable} and no cell is wider than
+ * {@link LIST_COLUMN_LIMITS} (ids cut in the middle, the error at its end); when a value was
+ * shortened, a last line says so and points at `--json`, which prints every value whole.
  */
 export function renderGroups(groups: readonly ReasonGroup[]): string {
-  return groups
+  let cut = false;
+  const cell = (text: string, max: number) => {
+    const shown = middleCut(printable(text), max);
+    if (shown.length < printable(text).length) cut = true;
+    return shown;
+  };
+  const limits = LIST_COLUMN_LIMITS;
+  const text = groups
     .map((group) => {
       const rows = group.deadLetters.map((d) => [
-        printable(d.id),
-        printable(d.endpoint),
-        printable(d.type),
-        printable(d.messageId),
+        cell(d.id, limits.id),
+        cell(d.endpoint, limits.endpoint),
+        cell(d.type, limits.type),
+        cell(d.messageId, limits.messageId),
         String(d.attempts),
         time(d.deadLetteredAt),
-        oneLine(printable(d.errorMessage.replace(/\s+/g, ' ')), 72),
+        oneLine(printable(d.errorMessage.replace(/\s+/g, ' ')), limits.error),
       ]);
-      return `${printable(group.reason)} (${group.count})\n${textTable(['ID', 'ENDPOINT', 'TYPE', 'MESSAGE ID', 'ATTEMPTS', 'DEAD-LETTERED', 'ERROR'], rows, '  ')}`;
+      return `${cell(group.reason, limits.reason)} (${group.count})\n${textTable(['ID', 'ENDPOINT', 'TYPE', 'MESSAGE ID', 'ATTEMPTS', 'DEAD-LETTERED', 'ERROR'], rows, '  ')}`;
     })
     .join('\n');
+  return cut ? `${text}\nLong values are shortened with … in the middle; --json prints them whole (and dlq show ID the whole dead letter).\n` : text;
 }
 
 /** A body for people and JSON: parsed JSON when it is UTF-8 JSON, else the UTF-8 text, else base64. */

@@ -14,7 +14,7 @@ export const ExitCodes = {
   USAGE: 2,
   /** The config file or the contracts lock file is missing or invalid. */
   CONFIG: 3,
-  /** The transport URL is bad, the broker (or broker file) cannot be reached in time, or its adapter is not installed. */
+  /** The transport URL is bad, the broker refused the credentials, the broker (or broker file) cannot be reached in time, or its adapter is not installed. */
   TRANSPORT: 4,
   /** A dead letter id does not exist (some replays may have succeeded: see the output). */
   NOT_FOUND: 5,
@@ -45,6 +45,10 @@ const byCode: Record<string, ExitCode> = {
   [ErrorCodes.TRANSPORT_CONFIG]: ExitCodes.TRANSPORT,
   [ErrorCodes.TRANSPORT_CLOSED]: ExitCodes.TRANSPORT,
   [ErrorCodes.TRANSPORT_UNSUPPORTED]: ExitCodes.TRANSPORT,
+  // The adapters' own refusals (optional peer packages, so their codes are spelled out here).
+  MAILROOM_ERR_RABBITMQ_ACCESS_REFUSED: ExitCodes.TRANSPORT,
+  MAILROOM_ERR_RABBITMQ_TLS: ExitCodes.TRANSPORT,
+  MAILROOM_ERR_NATS_AUTH: ExitCodes.TRANSPORT,
   [ErrorCodes.DEAD_LETTER_NOT_FOUND]: ExitCodes.NOT_FOUND,
   [CliErrorCodes.CONTRACTS_BREAKING]: ExitCodes.BREAKING,
   [CliErrorCodes.NOT_CONFIRMED]: ExitCodes.NOT_CONFIRMED,

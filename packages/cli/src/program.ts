@@ -12,7 +12,8 @@ export const CLI_VERSION: string = (JSON.parse(readFileSync(new URL('../package.
 
 const EXIT_CODES_HELP = `
 Exit codes:
-  0  done                      4  transport: bad URL, broker unreachable or too slow, missing broker file
+  0  done                      4  transport: bad URL, credentials refused, broker unreachable
+                                  or too slow, missing broker file
   1  unexpected failure        5  a dead letter id does not exist
   2  usage error               6  contracts check found breaking changes
   3  config or lock file       7  purge not confirmed (nothing deleted)

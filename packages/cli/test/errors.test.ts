@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Services, serviceAvailable } from '@mailroom/conformance';
 import { connectTransport, ErrorCodes } from '@mailroom/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CliErrorCodes } from '../src/errors.js';
@@ -9,6 +10,7 @@ import { ExitCodes } from '../src/exit-codes.js';
 import { mailroom } from './run-mailroom.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailroom-cli-errors-'));
+const rabbit = await serviceAvailable(Services.rabbitmq);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function adapterReady(name: string): Promise<boolean> {
@@ -105,5 +107,21 @@ describe('mailroom error handling', () => {
       expect(run.stderr).toMatch(/MAILROOM_ERR_TRANSPORT_UNAVAILABLE/);
       expect(run.stderr + run.stdout).not.toMatch(secret);
     });
+  });
+
+  it.runIf(rabbit)('exits 4 (transport) when RabbitMQ refuses the password, as --help promises, without printing it', async () => {
+    const run = await mailroom(['topology', '--transport', 'amqp://guest:not-the-password@127.0.0.1:5672']);
+    expect(run.code).toBe(ExitCodes.TRANSPORT);
+    expect(run.stderr).toContain('MAILROOM_ERR_RABBITMQ_ACCESS_REFUSED');
+    expect(run.stderr).toContain('wrong user name or password');
+    expect(run.stderr).not.toContain('not-the-password');
+  });
+
+  it('without a transport or a config file, points at --transport, MAILROOM_TRANSPORT and --config', async () => {
+    const empty = mkdtempSync(join(dir, 'empty-'));
+    const run = await mailroom(['dlq', 'list'], { cwd: empty });
+    expect(run.code).toBe(ExitCodes.USAGE);
+    expect(run.stderr).toContain('pass --transport URL or set MAILROOM_TRANSPORT');
+    expect(run.stderr).toContain(`point at a config file that names one with --config path/to/mailroom.config.ts (none found in ${empty} or above)`);
   });
 });

@@ -37,6 +37,14 @@ export const HttpErrorCodes = {
   OPERATION_START_FAILED: 'MAILROOM_ERR_OPERATION_START_FAILED',
   /** A `Last-Event-ID` header (or `lastEventId` query) is not a whole number; answered as problem+json 400. */
   OPERATION_BAD_EVENT_ID: 'MAILROOM_ERR_OPERATION_BAD_EVENT_ID',
+  /** One client (remote address) already holds as many open operation event streams as `maxStreamsPerClient` allows; answered as problem+json 429 with `Retry-After`. The browser client falls back to polling. */
+  OPERATION_TOO_MANY_STREAMS: 'MAILROOM_ERR_OPERATION_TOO_MANY_STREAMS',
+  /** The request carries no valid operator credentials (no session cookie, an expired session, a wrong `Authorization: Bearer` token or login token) on a route that is not marked open; answered as problem+json 401. */
+  AUTH_REQUIRED: 'MAILROOM_ERR_AUTH_REQUIRED',
+  /** A state-changing request (POST, PUT, PATCH, DELETE) came from another origin than the server's own: its `Origin` (or, without one, its `Referer`) does not match, or a browser session sent neither; answered as problem+json 403. */
+  AUTH_CROSS_ORIGIN: 'MAILROOM_ERR_AUTH_CROSS_ORIGIN',
+  /** A state-changing request did not say `Content-Type: application/json`; answered as problem+json 415 (this refuses HTML forms and `no-cors` fetches from other pages). */
+  AUTH_JSON_REQUIRED: 'MAILROOM_ERR_AUTH_JSON_REQUIRED',
 } as const;
 
 /** One of the codes of {@link HttpErrorCodes}. */

@@ -2,7 +2,8 @@
  * `@mailroom/http`: HTTP the acceptable way. A resilient client (timeout, retry, circuit breaker,
  * bulkhead on cockatiel and undici), call-or-queue, a Fastify plugin (correlation ids,
  * problem+json, versioned routes, `202 Accepted`), and operations followed live over SSE.
- * The browser client lives at `@mailroom/http/browser`.
+ * The browser client lives at `@mailroom/http/browser`, operator authentication at
+ * `@mailroom/http/operator-auth`.
  */
 export { watchOperationScriptPath } from './browser-script.js';
 export { type CallOrQueueOptions, type CallOrQueueResult, callOrQueue, type QueueOptions } from './call-or-queue.js';

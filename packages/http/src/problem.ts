@@ -48,6 +48,10 @@ export const DEFAULT_PROBLEM_STATUS: Readonly<Record<string, number>> = Object.f
   [HttpErrorCodes.OPERATION_NOT_FOUND]: 404,
   [HttpErrorCodes.OPERATION_BAD_EVENT_ID]: 400,
   [HttpErrorCodes.OPERATION_START_FAILED]: 503,
+  [HttpErrorCodes.OPERATION_TOO_MANY_STREAMS]: 429,
+  [HttpErrorCodes.AUTH_REQUIRED]: 401,
+  [HttpErrorCodes.AUTH_CROSS_ORIGIN]: 403,
+  [HttpErrorCodes.AUTH_JSON_REQUIRED]: 415,
 });
 
 /** Options of {@link problemFromError}. */

@@ -7,4 +7,6 @@ export const NatsErrorCodes = {
   NATS_SUBJECT_INVALID: 'MAILROOM_ERR_NATS_SUBJECT_INVALID',
   /** A JetStream stream Mailroom needs exists with settings it cannot work with (other subjects or retention); the message says which and how to fix it. */
   NATS_STREAM_CONFLICT: 'MAILROOM_ERR_NATS_STREAM_CONFLICT',
+  /** The NATS server refused the connection's credentials (`Authorization Violation`, an expired user or account, an authentication timeout): fix the user and password or token in the URL, or the credentials in `connectOptions`. Not transient: the connection is not retried. */
+  NATS_AUTH: 'MAILROOM_ERR_NATS_AUTH',
 } as const;

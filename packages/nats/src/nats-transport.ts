@@ -17,6 +17,7 @@ import type { KV } from '@nats-io/kv';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { DeadLetterObjects } from './dead-letter-objects.js';
+import { NatsErrorCodes } from './errors.js';
 import { encodeHeaders } from './header-codec.js';
 import { createNatsDeadLetters } from './nats-dead-letters.js';
 import type { TrackedMessage } from './nats-delivery.js';
@@ -48,6 +49,12 @@ export const NATS_DELAY_PRECISION_MS = 100;
 
 const CLOSE_FLUSH_MS = 2000;
 
+/** True for the client's errors that mean the server refused who we are (by name: they survive duplicate copies of the client). */
+function isAuthFailure(error: unknown): boolean {
+  const name = (error as { name?: unknown })?.name;
+  return name === 'AuthorizationError' || name === 'UserAuthenticationExpiredError';
+}
+
 async function openConnection(options: NatsTransportOptions, resolved: ResolvedNatsOptions): Promise<NatsConnection> {
   const servers = options.servers ?? '127.0.0.1:4222';
   try {
@@ -64,6 +71,13 @@ async function openConnection(options: NatsTransportOptions, resolved: ResolvedN
     });
   } catch (error) {
     const where = [servers].flat().map(redactUrl).join(', ');
+    if (isAuthFailure(error)) {
+      throw new MailroomError(
+        NatsErrorCodes.NATS_AUTH,
+        `NATS at ${where} refused the credentials (${errorMessage(error)}): fix the user and password or the token in the URL (nats://user:password@host:4222), or the credentials in connectOptions`,
+        { cause: error },
+      );
+    }
     throw new MailroomError(
       ErrorCodes.TRANSPORT_UNAVAILABLE,
       `Could not connect to NATS at ${where}: ${errorMessage(error)}. Is nats-server running with JetStream (-js)?`,

@@ -2,6 +2,8 @@
  * `@mailroom/postgres`: the transactional outbox and idempotent inbox of a service in its own
  * PostgreSQL database, on the user's own pg `Pool`.
  */
+export { PostgresErrorCodes } from './errors.js';
+export { pgAccessError } from './pg-access-error.js';
 export type { PgPool, PgPoolClient, PgQueryable, PgQueryResult } from './pg-client.js';
 export { withTransaction } from './pg-transaction.js';
 export { createPostgresDatabase } from './postgres-database.js';

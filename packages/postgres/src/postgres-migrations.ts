@@ -1,4 +1,5 @@
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from '@mailroom/core';
+import { pgAccessError } from './pg-access-error.js';
 import type { PgPool } from './pg-client.js';
 import { withTransaction } from './pg-transaction.js';
 import type { PostgresTables } from './postgres-tables.js';
@@ -39,7 +40,9 @@ function migrations(t: PostgresTables): string[] {
 /**
  * Creates or upgrades the Mailroom tables in one transaction under an advisory lock, so several
  * processes starting at once are safe; a no-op when up to date. Throws
- * `MAILROOM_ERR_PERSISTENCE_SCHEMA` when the database is newer than this package or a step fails.
+ * `MAILROOM_ERR_PERSISTENCE_SCHEMA` when the database is newer than this package or a step fails,
+ * and `MAILROOM_ERR_POSTGRES_ACCESS_REFUSED` / `MAILROOM_ERR_POSTGRES_DATABASE_MISSING` at once when
+ * PostgreSQL refuses the login or has no such database (not transient: retrying cannot help).
  */
 export async function migratePostgres(pool: PgPool, tables: PostgresTables): Promise<void> {
   const steps = migrations(tables);
@@ -63,6 +66,8 @@ export async function migratePostgres(pool: PgPool, tables: PostgresTables): Pro
     });
   } catch (error) {
     if (isMailroomError(error)) throw error;
+    const refused = pgAccessError(error);
+    if (refused) throw refused;
     throw new MailroomError(
       ErrorCodes.PERSISTENCE_SCHEMA,
       `Could not create the Mailroom tables in PostgreSQL schema ${tables.schema}: ${errorMessage(error)}`,

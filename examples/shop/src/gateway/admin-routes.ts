@@ -1,7 +1,7 @@
 import { type DeadLetter, ErrorCodes, HeaderNames, isMailroomError, type Transport } from '@mailroom/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { SERVICE_NAMES, TRACKER_ENDPOINT } from '../system.js';
-import type { DeadLetterView, Faults, ServicesResponse, ServiceView, SystemInfo } from './api-types.js';
+import type { DeadLetterView, Faults, ServicesResponse, ServiceView } from './api-types.js';
 import { type ControlClient, ControlError } from './control-client.js';
 import type { InventoryClient } from './inventory-client.js';
 import { ShopProblems, sendProblem } from './problems.js';
@@ -11,7 +11,6 @@ export interface AdminRoutesOptions {
   transport: Transport;
   control: ControlClient;
   inventory: InventoryClient;
-  system: SystemInfo;
 }
 
 function bodyOf(letter: DeadLetter): unknown {
@@ -43,15 +42,14 @@ function controlFailed(reply: FastifyReply, error: unknown): FastifyReply {
 }
 
 /**
- * What the UI needs besides orders: `GET /system`; `GET /services` (each service's processes from
+ * The operator's routes (closed: the gateway's operatorAuth needs a session or the token for every
+ * one): `GET /services` (each service's processes from
  * the supervisor, its queue depth from `transport.queues()`, the breaker to inventory);
  * `POST /services/:name/stop|start`; `GET /dead-letters` and `POST /dead-letters/:id/replay`;
  * `GET|PUT /faults` (the poison switch).
  */
 export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
-  const { transport, control, inventory, system } = options;
-
-  app.get('/system', async () => system);
+  const { transport, control, inventory } = options;
 
   app.get('/services', async (_request, reply) => {
     let status: Awaited<ReturnType<ControlClient['status']>>;

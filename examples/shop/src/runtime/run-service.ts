@@ -1,10 +1,11 @@
 import { createEndpoint, type Endpoint, type Logger, type Transport } from '@mailroom/core';
-import { readShopConfig, type ShopConfig, ShopConfigError } from '../shop-config.js';
+import { readShopConfig, type ShopConfig } from '../shop-config.js';
 import type { ServiceName } from '../system.js';
 import { FaultSwitch } from './fault-switch.js';
 import { createLineLogger } from './line-logger.js';
 import { openServiceDatabase, type ServiceDatabase } from './service-database.js';
 import { connectShopTransport } from './shop-transport.js';
+import { type CannotStartMessage, EXIT_CANNOT_START, permanentStartupFailure } from './startup-failure.js';
 
 /** What a service's setup receives: its settings, its own database and its endpoint (not started yet). */
 export interface ServiceContext {
@@ -34,10 +35,21 @@ export interface ReadyMessage {
   readonly url?: string;
 }
 
-function fail(log: Logger, error: unknown): never {
-  if (error instanceof ShopConfigError) process.stderr.write(`${error.message}\n`);
-  else log.error({ err: error }, 'could not start');
-  process.exit(1);
+/**
+ * Ends a process that could not start: exit code 1 when a restart may help (the supervisor restarts
+ * it), {@link EXIT_CANNOT_START} after telling the supervisor why when it cannot (wrong credentials,
+ * a bad URL or setting), so the shop stops with that message instead of restarting forever.
+ */
+async function fail(log: Logger, error: unknown): Promise<never> {
+  const permanent = permanentStartupFailure(error);
+  if (permanent === undefined) {
+    log.error({ err: error }, 'could not start');
+    process.exit(1);
+  }
+  process.stderr.write(`${permanent}\n`);
+  const send = process.send?.bind(process);
+  if (send) await new Promise<void>((resolve) => send({ type: 'cannot-start', message: permanent } satisfies CannotStartMessage, () => resolve()));
+  process.exit(EXIT_CANNOT_START);
 }
 
 /**
@@ -52,7 +64,7 @@ export async function runService(name: ServiceName, setup: (context: ServiceCont
   try {
     config = readShopConfig();
   } catch (error) {
-    fail(bootLog, error);
+    return await fail(bootLog, error);
   }
   const worker = Number(process.env.SHOP_WORKER ?? '1');
   const log = bootLog.child({ service: name, worker });
@@ -90,7 +102,7 @@ export async function runService(name: ServiceName, setup: (context: ServiceCont
     await endpoint?.stop().catch(() => undefined);
     await db?.close().catch(() => undefined);
     await transport?.close().catch(() => undefined);
-    fail(log, error);
+    return await fail(log, error);
   }
   process.send?.({ type: 'ready', ...(url !== undefined && { url }) } satisfies ReadyMessage);
 

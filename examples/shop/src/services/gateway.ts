@@ -2,6 +2,7 @@
 // follows over SSE), asks inventory for quotes over HTTP with a plan B, and relays the UI's requests
 // to the supervisor (stop/start a service, the poison switch). It reads no other service's database.
 import { createOperationTracker } from '@mailroom/http';
+import { resolveOperatorToken } from '@mailroom/http/operator-auth';
 import { createControlClient } from '../gateway/control-client.js';
 import { buildGatewayApp } from '../gateway/gateway-app.js';
 import { createInventoryClient } from '../gateway/inventory-client.js';
@@ -25,6 +26,8 @@ await runService('gateway', async ({ config, db, endpoint, transport, log }) => 
     recoverability: { immediateRetries: config.immediateRetries, delayedRetries: config.delayedRetries, initialDelayMs: config.retryDelayMs, factor: 4 },
     logger: log,
   });
+  // npm start hands every gateway process the same token (SHOP_ADMIN_TOKEN or one it generated and printed).
+  const admin = resolveOperatorToken(process.env.SHOP_ADMIN_TOKEN, 'SHOP_ADMIN_TOKEN');
   const inventory = createInventoryClient({ baseUrl: inventoryUrl, halfOpenAfterMs: config.breakerHalfOpenMs, logger: log });
   const app = await buildGatewayApp({
     transport,
@@ -36,6 +39,8 @@ await runService('gateway', async ({ config, db, endpoint, transport, log }) => 
     system: { transport: config.transportKind, transportDescription: describeTransport(config), databases: db.kind },
     uiDirectory: uiDirectory(),
     logger: log,
+    adminToken: admin.token,
+    maxStreamsPerClient: config.maxStreamsPerClient,
   });
   return {
     afterStart: async () => {
@@ -45,6 +50,7 @@ await runService('gateway', async ({ config, db, endpoint, transport, log }) => 
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       const host = ['127.0.0.1', '0.0.0.0', '::', 'localhost'].includes(config.host) ? 'localhost' : config.host;
       void inventory.catalog(); // warm the catalog copy (inventory may still be starting)
+      if (admin.generated) log.info({}, `operator login (generated token): ${app.operatorAuth.loginUrl(`http://${host}:${port}`)}`);
       return `http://${host}:${port}`;
     },
     beforeStop: async () => {

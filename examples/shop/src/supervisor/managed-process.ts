@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { EXIT_CANNOT_START } from '../runtime/startup-failure.js';
 import type { WorkerState, WorkerStatus } from './control-api.js';
 import type { LogPrefixer } from './log-prefixer.js';
 
@@ -18,6 +19,8 @@ export interface ManagedProcessOptions {
   restartDelayMs: number;
   /** Called with the URL a child announces in its `ready` message. */
   onReady?: (url: string | undefined) => void;
+  /** Called, instead of a restart, when the child exits saying it cannot start until a setting changes (wrong credentials, a bad URL). */
+  onCannotStart?: (message: string) => void;
 }
 
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -28,8 +31,9 @@ const STOP_TIMEOUT_MS = 10_000;
 
 /**
  * One worker process under supervision: started with an IPC channel, its output prefixed, restarted
- * with exponential backoff when it exits without being asked to, stopped with SIGTERM (then SIGKILL
- * after 10 s) when asked to.
+ * with exponential backoff when it exits without being asked to (unless it exits saying it cannot
+ * start until a setting changes: then it stays stopped and `onCannotStart` hears why), stopped with
+ * SIGTERM (then SIGKILL after 10 s) when asked to.
  */
 export class ManagedProcess {
   private child: ChildProcess | undefined;
@@ -43,6 +47,7 @@ export class ManagedProcess {
   private wanted = false;
   private readyWaiters: (() => void)[] = [];
   private exitWaiters: (() => void)[] = [];
+  private cannotStart: string | undefined;
 
   constructor(private readonly options: ManagedProcessOptions) {}
 
@@ -115,7 +120,8 @@ export class ManagedProcess {
     this.child = child;
     if (child.stdout) logs.pipe(label, child.stdout);
     if (child.stderr) logs.pipe(label, child.stderr);
-    child.on('message', (message: { type?: string; url?: string }) => {
+    child.on('message', (message: { type?: string; url?: string; message?: string }) => {
+      if (message?.type === 'cannot-start') this.cannotStart = String(message.message);
       if (message?.type !== 'ready' || child !== this.child) return;
       if (this.state === 'starting') this.setState('running');
       this.options.onReady?.(message.url);
@@ -137,6 +143,19 @@ export class ManagedProcess {
     }
     if (wasStopping) {
       this.spawn(); // started again while it was stopping
+      return;
+    }
+    if (code === EXIT_CANNOT_START) {
+      // Restarting cannot help (wrong credentials, a bad URL or setting): stay stopped, and say why once
+      // its last message was read ('close' comes after every message of the IPC channel).
+      this.wanted = false;
+      this.setState('stopped');
+      child.once('close', () => {
+        const why = this.cannotStart ?? `exited with code ${EXIT_CANNOT_START}: it cannot start until a setting changes (see its log above)`;
+        this.cannotStart = undefined;
+        this.options.logs.line('supervisor', `${this.options.label} cannot start: ${why}`);
+        this.options.onCannotStart?.(why);
+      });
       return;
     }
     this.crashesInARow = Date.now() - this.startedAt >= STABLE_AFTER_MS ? 1 : this.crashesInARow + 1;

@@ -17,6 +17,8 @@ export interface SupervisorOptions {
   faults: Faults;
   /** Called when the gateway announces its URL. */
   onGatewayUrl?: (url: string) => void;
+  /** Called when a process exits saying it cannot start until a setting changes (it is not restarted). */
+  onCannotStart?: (label: string, message: string) => void;
 }
 
 interface Service {
@@ -41,8 +43,10 @@ export class Supervisor {
       desired: 'running' as const,
       processes: Array.from({ length: options.workers[name] }, (_, i) => {
         const index = i + 1;
+        const label = options.workers[name] > 1 ? `${name}#${index}` : name;
         return new ManagedProcess({
-          label: options.workers[name] > 1 ? `${name}#${index}` : name,
+          label,
+          onCannotStart: (message: string) => options.onCannotStart?.(label, message),
           index,
           script: options.scriptOf(name),
           execArgv: options.execArgv,

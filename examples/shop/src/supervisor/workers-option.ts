@@ -23,7 +23,7 @@ export function parseWorkers(argv: readonly string[], env: NodeJS.ProcessEnv = p
     } else if (arg.startsWith('--workers=')) {
       specs.push({ spec: arg.slice('--workers='.length), from: '--workers' });
     } else {
-      throw new ShopConfigError(`Unknown argument ${JSON.stringify(arg)}: the shop takes only --workers <service>=<count>[,...]`);
+      throw new ShopConfigError(`Unknown argument ${JSON.stringify(arg)}: the shop takes --fresh and --workers <service>=<count>[,...]`);
     }
   }
   for (const { spec, from } of specs) {

@@ -3,19 +3,13 @@ import { DELAY_LEVELS, topologyNames } from '@mailroom/rabbitmq';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import amqplib from 'amqplib';
-import pg from 'pg';
+import { dropPgDatabase } from '../../src/runtime/pg-databases.js';
 import { SERVICE_NAMES } from '../../src/service-names.js';
 import { TRACKER_ENDPOINT } from '../../src/system.js';
 
 /** Drops the databases `<prefix><service>` of every service on the PostgreSQL server. */
 export async function dropShopDatabases(serverUrl: string, prefix: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: `${serverUrl.replace(/\/+$/, '')}/postgres` });
-  await admin.connect();
-  try {
-    for (const service of SERVICE_NAMES) await admin.query(`DROP DATABASE IF EXISTS "${prefix}${service}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+  for (const service of SERVICE_NAMES) await dropPgDatabase(serverUrl, `${prefix}${service}`);
 }
 
 /** Deletes what a shop declared in a RabbitMQ namespace: its endpoint queues, error queue, registry, locks, delay levels, exchanges. */

@@ -38,9 +38,9 @@ export interface RunningShop {
   stop(): Promise<number | null>;
 }
 
-/** Starts the shop with `env` over the current environment and resolves once it printed its URL. */
-export async function startShop(env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<RunningShop> {
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', START], {
+/** Starts the shop with `env` over the current environment (and `args`, as after `npm start --`) and resolves once it printed its URL. */
+export async function startShop(env: NodeJS.ProcessEnv, timeoutMs = 120_000, args: readonly string[] = []): Promise<RunningShop> {
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', START, ...args], {
     env: { ...process.env, ...FAST_SETTINGS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -78,4 +78,32 @@ export async function startShop(env: NodeJS.ProcessEnv, timeoutMs = 120_000): Pr
     throw error;
   });
   return { url, logs: () => output, stop };
+}
+
+/** Runs the shop as `npm start` does (with `args`) until it exits by itself; resolves with its exit code and output, or rejects after `timeoutMs`. */
+export async function runShopToExit(
+  env: NodeJS.ProcessEnv,
+  args: readonly string[] = [],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', START, ...args], {
+    env: { ...process.env, ...FAST_SETTINGS, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the shop did not exit within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
 }

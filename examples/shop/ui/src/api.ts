@@ -26,17 +26,20 @@ export async function getJson<T>(path: string): Promise<T> {
   return parse<T>(await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' }));
 }
 
-/** `method path` with a JSON body; resolves with the parsed answer and its status and headers. */
+/**
+ * `method path` with a JSON body (`{}` when none is given: the gateway takes state-changing requests
+ * as JSON only); resolves with the parsed answer and its status and headers.
+ */
 export async function sendJson<T>(
   method: 'POST' | 'PUT',
   path: string,
-  body?: unknown,
+  body: unknown = {},
   headers: Record<string, string> = {},
 ): Promise<{ body: T; status: number; headers: Headers }> {
   const response = await fetch(path, {
     method,
-    headers: { accept: 'application/json', ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
+    headers: { accept: 'application/json', 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
   });
   return { body: await parse<T>(response), status: response.status, headers: response.headers };
 }

@@ -7,8 +7,8 @@ export interface Poll<T> {
   refresh(): void;
 }
 
-/** Calls `load` now and every `intervalMs` (never two at once) while the component is mounted. */
-export function usePoll<T>(load: () => Promise<T>, intervalMs: number): Poll<T> {
+/** Calls `load` now and every `intervalMs` (never two at once) while the component is mounted and `enabled`; disabled, it forgets its data. */
+export function usePoll<T>(load: () => Promise<T>, intervalMs: number, enabled = true): Poll<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<Error | undefined>(undefined);
   const busy = useRef(false);
@@ -29,9 +29,14 @@ export function usePoll<T>(load: () => Promise<T>, intervalMs: number): Poll<T> 
       });
   }, []);
   useEffect(() => {
+    if (!enabled) {
+      setData(undefined);
+      setError(undefined);
+      return;
+    }
     refresh();
     const timer = setInterval(refresh, intervalMs);
     return () => clearInterval(timer);
-  }, [refresh, intervalMs]);
+  }, [refresh, intervalMs, enabled]);
   return { data, error, refresh };
 }

@@ -19,6 +19,12 @@ export interface OperationRoutesOptions {
   heartbeatMs?: number;
   /** The reconnection delay sent to `EventSource` clients (`retry:`). Default 2000 ms. */
   retryMs?: number;
+  /**
+   * Most event streams one client (remote address, `request.ip`) may hold open at once; one more
+   * answers problem 429 `MAILROOM_ERR_OPERATION_TOO_MANY_STREAMS` with `Retry-After` (the browser
+   * client then polls). Default 16.
+   */
+  maxStreamsPerClient?: number;
 }
 
 /** The data of each Server-Sent Event: the operation as of that entry (without the entry list) plus the entry. */
@@ -83,7 +89,9 @@ export async function operationRoutes(app: FastifyInstance, options: OperationRo
   const pollIntervalMs = integer(options.pollIntervalMs, 1000, 'pollIntervalMs');
   const heartbeatMs = integer(options.heartbeatMs, 15_000, 'heartbeatMs');
   const retryMs = integer(options.retryMs, 2000, 'retryMs');
+  const maxStreamsPerClient = integer(options.maxStreamsPerClient, 16, 'maxStreamsPerClient');
   const streams = new Set<SseWriter>();
+  const streamsByClient = new Map<string, number>();
   app.addHook('preClose', (done) => {
     for (const stream of streams) stream.end();
     done();
@@ -108,6 +116,16 @@ export async function operationRoutes(app: FastifyInstance, options: OperationRo
     const header = stored.operation;
     const terminal = entries.find((entry) => isTerminalKind(entry.kind));
     if (terminal && terminal.seq <= after) return reply.code(204).header('cache-control', 'no-store').send();
+    const client = request.ip;
+    const open = streamsByClient.get(client) ?? 0;
+    if (open >= maxStreamsPerClient) {
+      reply.header('retry-after', String(Math.ceil(retryMs / 1000)));
+      throw new MailroomError(
+        HttpErrorCodes.OPERATION_TOO_MANY_STREAMS,
+        `This client already follows ${open} operations over event streams (at most ${maxStreamsPerClient}); close one, or poll GET ${request.url.replace(/\/events(\?.*)?$/, '')}`,
+      );
+    }
+    streamsByClient.set(client, open + 1);
 
     reply.hijack();
     const raw = reply.raw;
@@ -128,6 +146,9 @@ export async function operationRoutes(app: FastifyInstance, options: OperationRo
       wake?.();
     });
     void writer.closed.then(() => {
+      const left = (streamsByClient.get(client) ?? 1) - 1;
+      if (left > 0) streamsByClient.set(client, left);
+      else streamsByClient.delete(client);
       streams.delete(writer);
       subscription.dispose();
       wake?.();

@@ -5,6 +5,9 @@ export function Guide() {
       <div class="card-head">
         <h2>Try this</h2>
       </div>
+      <p class="muted small">
+        Steps 1-3 use the operator panels: log in first with the link <code>npm start</code> printed.
+      </p>
       <ol>
         <li>
           <b>A service down loses nothing.</b> Stop <i>payments</i>, place two orders: they wait in its queue. Start it: both complete.
