@@ -6,4 +6,5 @@ export { createScope, type Scope, sleep, uniqueName, waitUntil } from './helpers
 export { describeInboxStore } from './inbox-suite.js';
 export { describeOutboxStore, numberSchema, type StoreFixture, type StoreSet, type StoreSuiteOptions, testEvent } from './outbox-suite.js';
 export { type ServiceRequirement, Services, serviceAvailable } from './services.js';
+export { startProxy, type TcpProxy } from './tcp-proxy.js';
 export { describeTransport, type TransportSuiteOptions, testMessage } from './transport-suite.js';

@@ -128,20 +128,34 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     throw error;
   }
 
+  // Resolved and replaced at every reconnect: publishes waiting for an answer send again at once.
+  let wakeReconnected = () => {};
+  let reconnected = new Promise<void>((resolve) => (wakeReconnected = resolve));
   const statuses = nc.status();
   void (async () => {
     for await (const status of statuses) {
       if (status.type === 'disconnect') {
         connected = false;
-        log.warn({ server: status.server }, 'disconnected from NATS; reconnecting');
+        log.warn({ event: 'connection-lost', server: status.server }, 'disconnected from NATS; reconnecting');
       } else if (status.type === 'reconnect') {
         connected = true;
-        log.info({ server: status.server }, 'reconnected to NATS');
+        log.info({ event: 'reconnected', server: status.server }, 'reconnected to NATS');
+        const wake = wakeReconnected;
+        reconnected = new Promise<void>((resolve) => (wakeReconnected = resolve));
+        wake();
       }
     }
   })().catch(() => undefined);
 
-  const publishContext = { nc, js, timeoutMs: resolved.publishTimeoutMs, closed: () => closed, connected: () => connected && !nc.isClosed(), recreateTopology };
+  const publishContext = {
+    nc,
+    js,
+    timeoutMs: resolved.publishTimeoutMs,
+    closed: () => closed,
+    connected: () => connected && !nc.isClosed(),
+    recreateTopology,
+    reconnected: () => reconnected,
+  };
   const publishRaw = async (subject: string, body: Uint8Array, headers: MsgHdrs, msgID: string | undefined) => {
     await publishDurably(publishContext, subject, body, { headers, msgID });
   };

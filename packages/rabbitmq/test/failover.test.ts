@@ -1,4 +1,4 @@
-import { Services, serviceAvailable, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
+import { Services, serviceAvailable, startProxy, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
 import { connectTransport, HeaderNames } from '@mailroom/core';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,6 @@ import { createRabbitMqTransport, type RabbitMqTransport, topologyNames } from '
 import { endpointQueueArguments, ownQueueArguments } from '../src/names.js';
 import { holdSharedBrokerLock } from './broker-lock.js';
 import { capturingLogger, deleteNamespace, RABBITMQ_URL, testNamespace } from './support.js';
-import { startProxy } from './tcp-proxy.js';
 
 const available = await serviceAvailable(Services.rabbitmq);
 const namespace = testNamespace('failover');
