@@ -26,3 +26,4 @@ export function startNatsNode(cluster: NatsCluster, node: NatsNode, timeoutMs?: 
 export function startNatsCluster(options: { dir: string; basePort?: number; size?: number }): Promise<NatsCluster>;
 export function killNatsNode(node: NatsNode): Promise<void>;
 export function stopNatsCluster(options: { dir: string }): Promise<void>;
+export function natsTestDir(): Promise<string>;

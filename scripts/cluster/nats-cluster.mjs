@@ -14,7 +14,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { alive, findFreeBase, killAndWait, parseFlags, portAnswers, readPid, sleep, spawnDetached, waitFor } from './node-processes.mjs';
+import { alive, findFreeBase, killAndWait, ownedTempDir, parseFlags, portAnswers, readPid, sleep, spawnDetached, waitFor } from './node-processes.mjs';
 
 /** Route port of server i = its client port + this; monitoring port = client port + 2 × this. */
 const PORT_STEP = 10;
@@ -146,6 +146,14 @@ export async function stopNatsCluster({ dir }) {
   const recorded = JSON.parse(readFileSync(state, 'utf8'));
   const cluster = natsClusterLayout({ dir, basePort: recorded.basePort, size: recorded.size });
   await Promise.all(cluster.nodes.map((node) => killAndWait(readPid(node.pidFile), 'SIGTERM', 10_000)));
+}
+
+/**
+ * A temp directory for a test's cluster, after stopping and deleting the clusters of earlier test
+ * runs that died before cleaning up.
+ */
+export function natsTestDir() {
+  return ownedTempDir('mailroom-nats-cluster-', stopNatsCluster);
 }
 
 async function main() {

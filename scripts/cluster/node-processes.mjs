@@ -3,8 +3,10 @@
  * free port blocks, detached server processes with pid files, waiting, killing.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Resolves after `ms`. */
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -123,4 +125,25 @@ export function parseFlags(argv) {
     i++;
   }
   return flags;
+}
+
+const OWNER_FILE = 'owner.pid';
+
+/**
+ * A new directory under the system temp dir for a test's cluster, owned by this process. Before
+ * making it, stops (with `stop({ dir })`) and deletes the clusters of earlier runs under the same
+ * prefix whose owner process is gone: a test killed before its clean-up leaves no servers running.
+ */
+export async function ownedTempDir(prefix, stop) {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = join(tmpdir(), name);
+    const owner = readPid(join(dir, OWNER_FILE));
+    if (owner !== undefined && alive(owner)) continue;
+    await stop({ dir }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid));
+  return dir;
 }

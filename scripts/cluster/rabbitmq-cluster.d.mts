@@ -26,3 +26,4 @@ export function startRabbitMqCluster(options: { dir: string; basePort?: number; 
 export function killRabbitMqNode(node: RabbitMqNode): Promise<void>;
 export function stopRabbitMqCluster(options: { dir: string }): Promise<void>;
 export function quorumLeader(cluster: RabbitMqCluster, queue: string): Promise<RabbitMqNode | undefined>;
+export function rabbitMqTestDir(): Promise<string>;

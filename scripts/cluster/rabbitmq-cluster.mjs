@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { alive, findFreeBase, killAndWait, parseFlags, portAnswers, readPid, sleep, spawnDetached, waitFor } from './node-processes.mjs';
+import { alive, findFreeBase, killAndWait, ownedTempDir, parseFlags, portAnswers, readPid, sleep, spawnDetached, waitFor } from './node-processes.mjs';
 
 const run = promisify(execFile);
 /** The distribution port of node i is its AMQP port plus this. */
@@ -208,6 +208,14 @@ export async function quorumLeader(cluster, queue) {
     }
   }
   return undefined;
+}
+
+/**
+ * A temp directory for a test's cluster, after stopping and deleting the clusters of earlier test
+ * runs that died before cleaning up.
+ */
+export function rabbitMqTestDir() {
+  return ownedTempDir('mailroom-rabbitmq-cluster-', stopRabbitMqCluster);
 }
 
 async function main() {

@@ -128,9 +128,21 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     throw error;
   }
 
-  // Resolved and replaced at every reconnect: publishes waiting for an answer send again at once.
-  let wakeReconnected = () => {};
-  let reconnected = new Promise<void>((resolve) => (wakeReconnected = resolve));
+  // Resolved and replaced at every reconnect and new stream leader: publishes waiting for an answer send again at once.
+  let wakeResend = () => {};
+  let resendSignal = new Promise<void>((resolve) => (wakeResend = resolve));
+  const resendNow = () => {
+    const wake = wakeResend;
+    resendSignal = new Promise<void>((resolve) => (wakeResend = resolve));
+    wake();
+  };
+  const ownStreams = new Set([names.eventsStream, names.commandsStream, names.deadLettersStream]);
+  const leaderElected = nc.subscribe('$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*', {
+    callback: (error, msg) => {
+      if (error) log.debug({ error: errorMessage(error) }, 'cannot follow stream leader elections; unanswered publishes wait for their attempt timeout');
+      else if (ownStreams.has(msg.subject.slice(msg.subject.lastIndexOf('.') + 1))) resendNow();
+    },
+  });
   const statuses = nc.status();
   void (async () => {
     for await (const status of statuses) {
@@ -140,9 +152,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       } else if (status.type === 'reconnect') {
         connected = true;
         log.info({ event: 'reconnected', server: status.server }, 'reconnected to NATS');
-        const wake = wakeReconnected;
-        reconnected = new Promise<void>((resolve) => (wakeReconnected = resolve));
-        wake();
+        resendNow();
       }
     }
   })().catch(() => undefined);
@@ -154,7 +164,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     closed: () => closed,
     connected: () => connected && !nc.isClosed(),
     recreateTopology,
-    reconnected: () => reconnected,
+    resendSignal: () => resendSignal,
   };
   const publishRaw = async (subject: string, body: Uint8Array, headers: MsgHdrs, msgID: string | undefined) => {
     await publishDurably(publishContext, subject, body, { headers, msgID });
@@ -253,6 +263,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       closing = (async () => {
         await Promise.all([...subscriptions].map((subscription) => subscription.close()));
         (statuses as { stop?: () => void }).stop?.();
+        leaderElected.unsubscribe();
         // Send the acks and the naks of given-back messages before letting go (the server has read
         // them once it answers the flush's ping); never wait long for a lost server.
         const within = (promise: Promise<unknown>) =>

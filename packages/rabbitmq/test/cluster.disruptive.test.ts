@@ -1,6 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { toolAvailable, uniqueName } from '@mailroom/conformance';
 import { chaosVariant, formatTotalQueueReport, runTotalQueueCheck } from '@mailroom/conformance/chaos';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import {
   quorumLeader,
   type RabbitMqCluster,
   rabbitMqScriptsDir,
+  rabbitMqTestDir,
   startRabbitMqCluster,
   startRabbitMqNode,
   stopRabbitMqCluster,
@@ -24,7 +23,7 @@ const variant = chaosVariant();
 // Disruptive only in weight (three Erlang nodes, SIGKILLs): the cluster is this file's own, on ports and node names of its own.
 describe.runIf(installed)('rabbitmq transport on a 3-node cluster', () => {
   it(`handles every confirmed message of ${variant.total} while the queue leader is SIGKILLed twice and consumers are killed (${variant.name})`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mailroom-rabbitmq-cluster-'));
+    const dir = await rabbitMqTestDir();
     let cluster: RabbitMqCluster | undefined;
     try {
       cluster = await startRabbitMqCluster({ dir });
