@@ -4,6 +4,7 @@ import {
   ErrorCodes,
   errorMessage,
   HeaderNames,
+  isMailroomError,
   MailroomError,
   type OutgoingMessage,
   redactUrl,
@@ -200,7 +201,11 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       const id = message.headers[HeaderNames.id];
       // The envelope id deduplicates; commands of every endpoint share one stream, so theirs names the destination too.
       const msgID = id === undefined ? undefined : route.kind === 'event' ? id : `${id}@${route.destination}`;
-      await ready();
+      // Recreating the streams (started by another publish that found none answering, as happens while a
+      // cluster elects leaders) can time out: this publish then finds out for itself, within its own deadline.
+      await ready().catch((error: unknown) => {
+        if (isMailroomError(error)) throw error;
+      });
       await publishRaw(subject, message.body, encodeHeaders(message.headers), msgID);
     },
     async subscribe(subscribeOptions: SubscribeOptions, handler: DeliveryHandler) {
