@@ -46,3 +46,29 @@ export function createScope(connect: () => Promise<Transport>): Scope {
     },
   };
 }
+
+/** Reads until `done` holds or the time is up (then throws with `describe` of the last value). */
+export async function pollFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number, describe: (value: T) => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms: ${describe(value)}`);
+    await sleep(25);
+  }
+}
+
+/** A minimal Standard Schema for `{ n: number; key?: string }`, so the suites need no schema library. */
+export function numberSchema() {
+  return {
+    '~standard': {
+      version: 1 as const,
+      vendor: 'mailroom-conformance',
+      validate: (value: unknown) =>
+        typeof value === 'object' && value !== null && typeof (value as { n?: unknown }).n === 'number'
+          ? { value: value as { n: number; key?: string } }
+          : { issues: [{ message: 'expected { n: number }', path: ['n'] }] },
+      types: undefined as unknown as { input: { n: number; key?: string }; output: { n: number; key?: string } },
+    },
+  };
+}

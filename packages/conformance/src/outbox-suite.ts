@@ -16,7 +16,7 @@ import {
   type Transport,
 } from '@mailroom/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sleep, uniqueName, waitUntil } from './helpers.js';
+import { numberSchema, sleep, uniqueName, waitUntil } from './helpers.js';
 import { testMessage } from './transport-suite.js';
 
 /** The stores of one database, as a process opens them. */
@@ -42,21 +42,6 @@ export interface StoreSuiteOptions<Tx> {
   name: string;
   /** Creates a fresh fixture; called before every test. */
   create: () => Promise<StoreFixture<Tx>>;
-}
-
-/** A minimal Standard Schema for `{ n: number; key?: string }`, so the suites need no schema library. */
-export function numberSchema() {
-  return {
-    '~standard': {
-      version: 1 as const,
-      vendor: 'mailroom-conformance',
-      validate: (value: unknown) =>
-        typeof value === 'object' && value !== null && typeof (value as { n?: unknown }).n === 'number'
-          ? { value: value as { n: number; key?: string } }
-          : { issues: [{ message: 'expected { n: number }', path: ['n'] }] },
-      types: undefined as unknown as { input: { n: number; key?: string }; output: { n: number; key?: string } },
-    },
-  };
 }
 
 /** An event contract with a unique type for one test. */

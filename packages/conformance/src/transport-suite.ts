@@ -13,7 +13,8 @@ import {
   UnrecoverableError,
 } from '@mailroom/core';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
-import { createScope, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
+import { createScope, numberSchema, pollFor, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
+import { type RawAccess, runCrashLoopBound, runHostileCorpus, runRetryLoopBound } from './hostile-suite.js';
 
 /** How the suite reaches the transport under test. */
 export interface TransportSuiteOptions {
@@ -21,6 +22,11 @@ export interface TransportSuiteOptions {
   name: string;
   /** Opens a new, independent connection to the broker under test (as a separate process would). */
   connect: () => Promise<Transport>;
+  /**
+   * Reaches the broker without the transport: the hostile-message tests put raw messages into
+   * endpoint queues through it, as a foreign or hostile producer could.
+   */
+  raw: RawAccess;
   /** Runs once after every test of the suite. */
   teardown?: () => Promise<void>;
   /** Multiplies the suite's waiting times, for slow brokers. Default 1. */
@@ -71,15 +77,19 @@ type ScopedTest = (scope: Scope, ctx: TestContext) => Promise<void>;
 function registerTests(options: TransportSuiteOptions): void {
   const scale = options.timeScale ?? 1;
   const ms = (n: number) => Math.round(n * scale);
-  const test = (name: string, body: ScopedTest) =>
-    it(name, async (ctx) => {
-      const scope = createScope(options.connect);
-      try {
-        await body(scope, ctx);
-      } finally {
-        await scope.dispose();
-      }
-    });
+  const test = (name: string, body: ScopedTest, timeoutMs?: number) =>
+    it(
+      name,
+      async (ctx) => {
+        const scope = createScope(options.connect);
+        try {
+          await body(scope, ctx);
+        } finally {
+          await scope.dispose();
+        }
+      },
+      timeoutMs,
+    );
 
   {
     test('declares its capabilities', async (scope) => {
@@ -521,7 +531,7 @@ function registerTests(options: TransportSuiteOptions): void {
     });
 
     describe('through an endpoint', () => {
-      const Poison = (type: string) => defineEvent(type, { version: 2, schema: zodLikeObject(), upcast: { 1: (v: { n: number }) => ({ n: v.n }) } });
+      const Poison = (type: string) => defineEvent(type, { version: 2, schema: numberSchema(), upcast: { 1: (v: { n: number }) => ({ n: v.n }) } });
 
       test('dead-letters a failing message after exactly 1 + immediate + delayed attempts', async (scope) => {
         const transport = await scope.connect();
@@ -605,6 +615,25 @@ function registerTests(options: TransportSuiteOptions): void {
       });
     });
 
+    describe('hostile messages and the delivery bound', () => {
+      const context = { raw: options.raw, ms };
+      test(
+        'dead-letters every message of the hostile corpus at attempt 1 with a readable reason, good messages unaffected',
+        async (scope) => {
+          await runHostileCorpus(scope, context);
+        },
+        ms(120_000),
+      );
+
+      test('parks a message retried again and again once it passed maxDeliveries (MAILROOM_ERR_TRANSPORT_DELIVERY_LIMIT)', async (scope) => {
+        await runRetryLoopBound(scope, context, testMessage(uniqueName('Looping'), json({ loop: true }), { 'x-keep': 'me ✓' }, uniqueName('loop')));
+      });
+
+      test('parks a message whose consumers keep dying with it unsettled once it passed maxDeliveries', async (scope) => {
+        await runCrashLoopBound(scope, context, testMessage(uniqueName('Crashing'), json({ crash: true }), { 'x-keep': 'me ✓' }, uniqueName('crash')));
+      });
+    });
+
     const parallel = options.stressParallelism ?? 4;
     describe.runIf(parallel > 0)('stress', () => {
       test(`runs ${parallel} round trips with competing consumers in parallel without loss or duplicates`, async (scope) => {
@@ -639,27 +668,7 @@ function registerTests(options: TransportSuiteOptions): void {
   }
 }
 
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached within ${timeoutMs} ms; last value: ${JSON.stringify(value)?.slice(0, 500)}`);
-    await sleep(25);
-  }
-}
-
-/** A minimal Standard Schema for `{ n: number }`, so the suite needs no schema library. */
-function zodLikeObject() {
-  return {
-    '~standard': {
-      version: 1 as const,
-      vendor: 'mailroom-conformance',
-      validate: (value: unknown) =>
-        typeof value === 'object' && value !== null && typeof (value as { n?: unknown }).n === 'number'
-          ? { value: value as { n: number } }
-          : { issues: [{ message: 'expected { n: number }', path: ['n'] }] },
-      types: undefined as unknown as { input: { n: number }; output: { n: number } },
-    },
-  };
+/** Reads until `done` holds; fails with the last value after `timeoutMs`. */
+function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  return pollFor(read, done, timeoutMs, (value) => `last value: ${JSON.stringify(value)?.slice(0, 500)}`);
 }

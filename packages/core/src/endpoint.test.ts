@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { defineCommand, defineEvent } from './contract.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { HeaderNames } from './envelope.js';
-import { ErrorCodes } from './errors.js';
+import { ErrorCodes, UnrecoverableError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createMemoryTransport, MemoryBroker } from './memory-transport.js';
 import type { Transport } from './transport.js';
@@ -327,5 +327,83 @@ describe('endpoint', () => {
     const app = endpoint('app').on(OrderPlaced, () => undefined);
     await app.start();
     expect(() => app.on(PaymentAuthorized, () => undefined)).toThrow(expect.objectContaining({ code: ErrorCodes.ENDPOINT_STATE }));
+  });
+});
+
+describe('the delivery bound and failures to dead-letter', () => {
+  /** A memory transport whose dead-lettering fails (the message stays queued) and which does not know `maxDeliveries`, as a transport of another vendor might. */
+  function failingDeadLetters(inner: Transport, failures: { count: number }): Transport {
+    return {
+      ...inner,
+      subscribe: (options, handler) =>
+        inner.subscribe({ ...options, maxDeliveries: 1000 }, (delivery) =>
+          handler({
+            ...delivery,
+            deadLetter: async (request) => {
+              if (request.reason === ErrorCodes.TRANSPORT_DELIVERY_LIMIT) return delivery.deadLetter(request);
+              failures.count += 1;
+              await delivery.retry(0, request);
+              throw new Error('the dead-letter queue refused the message');
+            },
+          }),
+        ),
+    };
+  }
+
+  it('logs a failure to dead-letter at error level with MAILROOM_ERR_DEAD_LETTER_FAILED, then parks the message past maxDeliveries, even on a transport that ignores the bound', async () => {
+    const broker = new MemoryBroker();
+    const failures = { count: 0 };
+    const transport = failingDeadLetters(createMemoryTransport({ broker }), failures);
+    const lines: { level: string; fields: Record<string, unknown> }[] = [];
+    const logger: Logger = {
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (fields) => lines.push({ level: 'warn', fields: fields as Record<string, unknown> }),
+      error: (fields) => lines.push({ level: 'error', fields: fields as Record<string, unknown> }),
+      child: () => logger,
+    };
+    const handled: number[] = [];
+    const worker = createEndpoint({ name: 'bounded', transport, logger, maxDeliveries: 3 }).on(OrderPlaced, (_order, ctx) => {
+      handled.push(ctx.attempt);
+      throw new UnrecoverableError('refused for good');
+    });
+    await worker.start();
+    cleanups.push(() => worker.stop({ timeoutMs: 100 }));
+    const { id } = await worker.publish(OrderPlaced, { orderId: 'o-1', qty: 1 });
+    await until(() => lines.some((line) => line.fields.reason === ErrorCodes.TRANSPORT_DELIVERY_LIMIT), 10_000);
+    const [letter] = await transport.deadLetters.list({ endpoint: 'bounded' });
+    expect(letter?.messageId).toBe(id);
+    expect(letter?.reason).toBe(ErrorCodes.TRANSPORT_DELIVERY_LIMIT);
+    expect(letter?.attempts).toBe(4);
+    expect(handled).toEqual([1, 2, 3]);
+    const refused = lines.filter((line) => line.fields.code === ErrorCodes.DEAD_LETTER_FAILED);
+    expect(failures.count).toBe(3);
+    expect(refused.length).toBe(3);
+    expect(refused.every((line) => line.level === 'error' && line.fields.messageId === id)).toBe(true);
+  });
+
+  it('passes maxDeliveries to the transport: by default the most attempts a handler allows, plus 10', async () => {
+    const broker = new MemoryBroker();
+    const inner = createMemoryTransport({ broker });
+    const seen: (number | undefined)[] = [];
+    const transport: Transport = {
+      ...inner,
+      subscribe: (options, handler) => {
+        seen.push(options.maxDeliveries);
+        return inner.subscribe(options, handler);
+      },
+    };
+    const a = createEndpoint({ name: 'defaults', transport }).on(OrderPlaced, () => undefined);
+    const b = createEndpoint({ name: 'custom', transport, recoverability: { immediateRetries: 1, delayedRetries: 0 } })
+      .on(OrderPlaced, () => undefined)
+      .on(PaymentAuthorized, () => undefined, { recoverability: { delayedRetries: 20 } });
+    const c = createEndpoint({ name: 'explicit', transport, maxDeliveries: 5 }).on(OrderPlaced, () => undefined);
+    for (const endpoint of [a, b, c]) {
+      await endpoint.start();
+      cleanups.push(() => endpoint.stop({ timeoutMs: 100 }));
+    }
+    expect(seen).toEqual([17, 32, 5]);
+    expect(() => createEndpoint({ name: 'bad', transport, maxDeliveries: 0 })).toThrow(/maxDeliveries/);
   });
 });

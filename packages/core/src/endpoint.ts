@@ -9,8 +9,9 @@ import {
   readIncoming,
   validateOutgoing,
 } from './contract.js';
-import { createEnvelope, type Envelope, envelopeToHeaders, type Headers, readEnvelope } from './envelope.js';
+import { createEnvelope, type Envelope, envelopeToHeaders, HeaderNames, type Headers, readEnvelope } from './envelope.js';
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from './errors.js';
+import { deliveryLimitRequest, safeDeadLetterRequest } from './internal/dead-letter-request.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
 import type { OutboxMessage } from './outbox.js';
@@ -41,6 +42,14 @@ export interface EndpointOptions<Tx = undefined> {
   recoverabilityPolicy?: RecoverabilityPolicy;
   /** Largest body accepted or produced. Default 1 MiB. */
   maxMessageBytes?: number;
+  /**
+   * The last-resort bound on deliveries of one message: past it, the transport parks the message
+   * in the dead-letter queue (`MAILROOM_ERR_TRANSPORT_DELIVERY_LIMIT`) without running a handler,
+   * even when dead-lettering it the normal way keeps failing. Default: the most attempts any
+   * handler's recoverability allows (1 + immediateRetries + delayedRetries), plus 10. Raise it
+   * when a custom `recoverabilityPolicy` retries more often than its settings say.
+   */
+  maxDeliveries?: number;
   /** A pino-compatible logger; default pino at `MAILROOM_LOG_LEVEL` (info). */
   logger?: Logger;
   /** CloudEvents `source` of messages this endpoint produces. Default `urn:mailroom:<name>`. */
@@ -153,6 +162,9 @@ export class Endpoint<Tx = undefined> {
   readonly log: Logger;
   private readonly source: string;
   private readonly maxMessageBytes: number;
+  private readonly maxDeliveriesOption: number | undefined;
+  /** The bound passed to the transport at start (see {@link EndpointOptions.maxDeliveries}). */
+  private maxDeliveries = Number.POSITIVE_INFINITY;
   private readonly stopTimeoutMs: number;
   private readonly persistence: Persistence<Tx> | undefined;
   private readonly policy: RecoverabilityPolicy;
@@ -177,6 +189,7 @@ export class Endpoint<Tx = undefined> {
     this.transport = options.transport;
     this.concurrency = positiveInteger(options.concurrency ?? 8, 'concurrency', options.name);
     this.maxMessageBytes = positiveInteger(options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 'maxMessageBytes', options.name);
+    this.maxDeliveriesOption = options.maxDeliveries === undefined ? undefined : positiveInteger(options.maxDeliveries, 'maxDeliveries', options.name);
     this.stopTimeoutMs = nonNegative(options.stopTimeoutMs ?? 30_000, 'stopTimeoutMs', options.name);
     this.source = options.source ?? `urn:mailroom:${options.name}`;
     this.persistence = options.persistence;
@@ -257,12 +270,14 @@ export class Endpoint<Tx = undefined> {
       }
       if (this.registrations.size > 0) {
         const contracts = this.contracts;
+        this.maxDeliveries = this.maxDeliveriesOption ?? defaultMaxDeliveries(this.registrations.values());
         this.subscription = await this.transport.subscribe(
           {
             endpoint: this.name,
             events: contracts.filter((c) => c.kind === 'event').map((c) => c.type),
             commands: contracts.filter((c) => c.kind === 'command').map((c) => c.type),
             concurrency: this.concurrency,
+            maxDeliveries: this.maxDeliveries,
           },
           (delivery) => this.track(delivery),
         );
@@ -430,6 +445,13 @@ export class Endpoint<Tx = undefined> {
   }
 
   private async process(delivery: Delivery): Promise<void> {
+    if (delivery.attempt > this.maxDeliveries) {
+      // The transport parks such a message itself; this guards transports that do not know the bound.
+      const limit = deliveryLimitRequest(delivery.attempt, this.maxDeliveries, delivery.firstFailureAt);
+      const error = new MailroomError(ErrorCodes.TRANSPORT_DELIVERY_LIMIT, limit.errorMessage, { unrecoverable: true });
+      await this.deadLetter(delivery, error, ErrorCodes.TRANSPORT_DELIVERY_LIMIT, this.log);
+      return;
+    }
     let envelope: Envelope;
     let registration: Registration | undefined;
     let message: unknown;
@@ -532,20 +554,32 @@ export class Endpoint<Tx = undefined> {
   }
 
   private async deadLetter(delivery: Delivery, error: unknown, reason: string, log: Logger): Promise<void> {
-    const now = new Date();
-    log.error({ err: error, reason, attempts: delivery.attempt }, 'message dead-lettered');
-    await settle(
-      () =>
-        delivery.deadLetter({
-          reason,
-          errorMessage: errorMessage(error),
-          errorStack: stackOf(error),
-          attempts: delivery.attempt,
-          firstFailureAt: delivery.firstFailureAt ?? now,
-          lastFailureAt: now,
-        }),
-      log,
-    );
+    const request = safeDeadLetterRequest({
+      reason,
+      errorMessage: errorMessage(error),
+      errorStack: stackOf(error),
+      attempts: delivery.attempt,
+      firstFailureAt: delivery.firstFailureAt as Date,
+      lastFailureAt: new Date(),
+    });
+    log.error({ err: error, reason: request.reason, attempts: request.attempts }, 'message dead-lettered');
+    try {
+      await delivery.deadLetter(request);
+    } catch (failure) {
+      // Never a silent requeue: the transport keeps the message and parks it past maxDeliveries.
+      log.error(
+        {
+          code: ErrorCodes.DEAD_LETTER_FAILED,
+          err: failure,
+          reason: request.reason,
+          messageId: delivery.headers[HeaderNames.id],
+          type: delivery.headers[HeaderNames.type],
+          attempt: delivery.attempt,
+          maxDeliveries: this.maxDeliveries,
+        },
+        'could not dead-letter the message; it stays in its queue and the transport parks it once its deliveries pass maxDeliveries',
+      );
+    }
   }
 }
 
@@ -593,6 +627,13 @@ function assertWithinAttempts(attempt: number, config: RecoverabilityConfig, typ
       { unrecoverable: true },
     );
   }
+}
+
+/** The default `maxDeliveries`: the most attempts any handler's recoverability allows, plus 10. */
+function defaultMaxDeliveries(registrations: Iterable<Registration>): number {
+  let allowed = 1;
+  for (const { recoverability } of registrations) allowed = Math.max(allowed, 1 + recoverability.immediateRetries + recoverability.delayedRetries);
+  return allowed + 10;
 }
 
 function stackOf(error: unknown): string | undefined {

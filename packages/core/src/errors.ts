@@ -47,6 +47,18 @@ export const ErrorCodes = {
   TRANSPORT_SETTLED: 'MAILROOM_ERR_TRANSPORT_SETTLED',
   /** No dead letter has that id. */
   DEAD_LETTER_NOT_FOUND: 'MAILROOM_ERR_DEAD_LETTER_NOT_FOUND',
+  /**
+   * Moving a message to the dead-letter queue failed (logged at error level, with the message id
+   * and the reason it was being dead-lettered for). The message stays in its queue; once its
+   * deliveries pass `maxDeliveries` the transport parks it with `MAILROOM_ERR_TRANSPORT_DELIVERY_LIMIT`.
+   */
+  DEAD_LETTER_FAILED: 'MAILROOM_ERR_DEAD_LETTER_FAILED',
+  /**
+   * A message was delivered more than `maxDeliveries` times without being settled for good (its
+   * handler kept crashing the process, or dead-lettering it kept failing): the transport parked it
+   * in the dead-letter queue by a path of its own, without running the handler again.
+   */
+  TRANSPORT_DELIVERY_LIMIT: 'MAILROOM_ERR_TRANSPORT_DELIVERY_LIMIT',
   /** The transport does not offer the requested capability. */
   TRANSPORT_UNSUPPORTED: 'MAILROOM_ERR_TRANSPORT_UNSUPPORTED',
   /** `harness.waitFor` timed out. */

@@ -120,4 +120,5 @@ export type {
   Transport,
   TransportCapabilities,
 } from './transport.js';
+export { DEFAULT_MAX_DELIVERIES } from './transport.js';
 export { type ValidationIssue, validateWith } from './validate.js';

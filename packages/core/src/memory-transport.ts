@@ -1,21 +1,23 @@
 import type { Headers } from './envelope.js';
 import { HeaderNames } from './envelope.js';
 import { ErrorCodes, MailroomError } from './errors.js';
+import { deliveryLimitRequest, safeDeadLetterRequest } from './internal/dead-letter-request.js';
 import { createDefaultLogger, type Logger } from './logger.js';
-import type {
-  DeadLetter,
-  DeadLetterFilter,
-  DeadLetterQueue,
-  DeadLetterRequest,
-  Delivery,
-  DeliveryHandler,
-  FailureInfo,
-  OutgoingMessage,
-  QueueInfo,
-  SubscribeOptions,
-  Subscription,
-  Transport,
-  TransportCapabilities,
+import {
+  DEFAULT_MAX_DELIVERIES,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterQueue,
+  type DeadLetterRequest,
+  type Delivery,
+  type DeliveryHandler,
+  type FailureInfo,
+  type OutgoingMessage,
+  type QueueInfo,
+  type SubscribeOptions,
+  type Subscription,
+  type Transport,
+  type TransportCapabilities,
 } from './transport.js';
 
 interface StoredMessage {
@@ -29,6 +31,7 @@ interface StoredMessage {
 interface Consumer {
   readonly handler: DeliveryHandler;
   readonly concurrency: number;
+  readonly maxDeliveries: number;
   readonly inFlight: Set<StoredMessage>;
   paused: boolean;
 }
@@ -91,6 +94,10 @@ export class MemoryBroker {
       if (!consumer) return;
       const message = queue.ready.shift() as StoredMessage;
       message.attempt += 1;
+      if (message.attempt > consumer.maxDeliveries) {
+        this.storeDeadLetter(queue, message, deliveryLimitRequest(message.attempt, consumer.maxDeliveries, message.firstFailureAt));
+        continue;
+      }
       consumer.inFlight.add(message);
       const delivery = this.delivery(queue, consumer, message);
       // As on the other transports, a handler that throws leaves its delivery unsettled until the subscription closes.
@@ -148,25 +155,26 @@ export class MemoryBroker {
       },
       deadLetter: async (request: DeadLetterRequest) => {
         release();
-        const id = `${queue.name}:${++this.deadLetterSeq}`;
-        this.deadLetterStore.set(id, {
-          id,
-          endpoint: queue.name,
-          messageId: message.headers[HeaderNames.id] ?? '',
-          type: message.headers[HeaderNames.type] ?? '',
-          headers: { ...message.headers },
-          body: message.body.slice(),
-          reason: request.reason,
-          errorMessage: request.errorMessage,
-          errorStack: request.errorStack,
-          attempts: request.attempts,
-          firstFailureAt: request.firstFailureAt,
-          lastFailureAt: request.lastFailureAt,
-          deadLetteredAt: new Date(),
-        });
+        this.storeDeadLetter(queue, message, safeDeadLetterRequest(request));
         this.dispatch(queue.name);
       },
     };
+  }
+
+  private storeDeadLetter(queue: MemoryQueue, message: StoredMessage, request: DeadLetterRequest): void {
+    const id = `${queue.name}:${++this.deadLetterSeq}`;
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    this.deadLetterStore.set(id, {
+      id,
+      endpoint: queue.name,
+      messageId: text(message.headers[HeaderNames.id]),
+      type: text(message.headers[HeaderNames.type]),
+      headers: { ...message.headers },
+      body: message.body.slice(),
+      ...request,
+      errorStack: request.errorStack,
+      deadLetteredAt: new Date(),
+    });
   }
 
   /** @internal Puts a consumer's unsettled messages back at the head of the queue, in order. */
@@ -274,7 +282,13 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     },
     async subscribe(options: SubscribeOptions, handler: DeliveryHandler) {
       assertOpen();
-      const consumer: Consumer = { handler, concurrency: options.concurrency, inFlight: new Set(), paused: false };
+      const consumer: Consumer = {
+        handler,
+        concurrency: options.concurrency,
+        maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
+        inFlight: new Set(),
+        paused: false,
+      };
       for (const type of options.events) broker.bind(options.endpoint, type);
       broker.queue(options.endpoint).consumers.push(consumer);
       let detached = false;

@@ -47,7 +47,13 @@ export interface Delivery {
   ack(): Promise<void>;
   /** Puts the message back, to be delivered again no sooner than `delayMs` from now, with attempt + 1. */
   retry(delayMs: number, failure: FailureInfo): Promise<void>;
-  /** Moves the message, byte for byte, to the endpoint's dead-letter queue with the failure details. */
+  /**
+   * Moves the message, byte for byte, to the endpoint's dead-letter queue with the failure details.
+   * When the verbatim copy cannot be stored for a reason that would recur (it is too large once
+   * the details are added, or holds headers the dead-letter store cannot carry), the transport
+   * stores a safe form instead (documented per transport; the letter says so) rather than fail.
+   * Rejects only when the broker cannot be reached; the message then stays in its queue.
+   */
   deadLetter(request: DeadLetterRequest): Promise<void>;
 }
 
@@ -61,7 +67,18 @@ export interface SubscribeOptions {
   readonly commands: readonly string[];
   /** At most this many deliveries are unsettled at once for this subscription (the prefetch). */
   readonly concurrency: number;
+  /**
+   * The last-resort bound: a message delivered more than this many times (its `attempt` above it)
+   * is never handed to the handler again; the transport parks it in the dead-letter queue with
+   * reason `MAILROOM_ERR_TRANSPORT_DELIVERY_LIMIT`, by a path that does not depend on the
+   * message's content, so a message whose handling or dead-lettering keeps failing cannot loop
+   * for ever. Endpoints pass theirs; default {@link DEFAULT_MAX_DELIVERIES}.
+   */
+  readonly maxDeliveries?: number;
 }
+
+/** The `maxDeliveries` of a subscription that does not set one. */
+export const DEFAULT_MAX_DELIVERIES = 20;
 
 /** A running consumer. */
 export interface Subscription {

@@ -7,6 +7,12 @@ export const ESCAPED_HEADERS = 'Mailroom-Headers';
 /** Header of a dead letter carrying its failure details as JSON. */
 export const DEAD_LETTER_HEADER = 'Mailroom-Dead-Letter';
 
+/**
+ * Header of a dead letter whose body (and perhaps headers) is kept in the dead-letter object store,
+ * as JSON `{ "body": <object name>, "headers"?: <object name> }` (see `DeadLetterObjects`).
+ */
+export const DEAD_LETTER_OBJECTS_HEADER = 'Mailroom-Dead-Letter-Objects';
+
 // Names NATS reserves (Nats-Msg-Id, Nats-Rollup...) or that the transport uses for its bookkeeping.
 const RESERVED = /^(?:nats|mailroom)-/i;
 // NATS header names are printable ASCII without ':'.

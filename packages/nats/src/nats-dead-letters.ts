@@ -1,15 +1,20 @@
 import { type DeadLetter, type DeadLetterFilter, type DeadLetterQueue, ErrorCodes, HeaderNames, MailroomError, matchesFilter } from '@mailroom/core';
+import { headersFrom } from '@mailroom/core/internal';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/nats-core';
-import { DEAD_LETTER_HEADER, decodeHeaders, encodeHeaders } from './header-codec.js';
+import type { DeadLetterObjects } from './dead-letter-objects.js';
+import { DEAD_LETTER_HEADER, DEAD_LETTER_OBJECTS_HEADER, decodeHeaders, encodeHeaders } from './header-codec.js';
 import type { NatsNames } from './nats-names.js';
 import { isNotFound } from './nats-topology.js';
+import type { DeadLetterObjectRefs } from './write-dead-letter.js';
 
 /** What the dead-letter queue needs from its transport. */
 export interface DeadLetterContext {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly names: NatsNames;
+  /** Where bodies and headers too large for one dead-letter message are kept. */
+  readonly objects: DeadLetterObjects;
   readonly ready: () => Promise<void>;
   /** Publishes durably (see `publishDurably`). */
   readonly publish: (subject: string, body: Uint8Array, headers: MsgHdrs, msgID: string) => Promise<void>;
@@ -25,8 +30,38 @@ interface RawLetter {
 
 const LIST_BATCH = 1000;
 
+/** Whether NATS subject `subject` matches `filter` (tokens, `*` one, `>` the rest). */
+function subjectMatches(filter: string, subject: string): boolean {
+  const want = filter.split('.');
+  const have = subject.split('.');
+  for (let i = 0; i < want.length; i++) {
+    if (want[i] === '>') return have.length > i;
+    if (i >= have.length || (want[i] !== '*' && want[i] !== have[i])) return false;
+  }
+  return want.length === have.length;
+}
+
 function notFound(id: string): MailroomError {
   return new MailroomError(ErrorCodes.DEAD_LETTER_NOT_FOUND, `No dead letter with id ${JSON.stringify(id)}`);
+}
+
+/** The objects a dead letter refers to (written by `writeDeadLetter`), when it refers to any. */
+function objectRefs(raw: RawLetter): DeadLetterObjectRefs | undefined {
+  const text = raw.headers?.get(DEAD_LETTER_OBJECTS_HEADER);
+  if (!text) return undefined;
+  try {
+    const refs: unknown = JSON.parse(text);
+    const { body, headers } = (refs ?? {}) as Record<string, unknown>;
+    if (typeof body === 'string' && (headers === undefined || typeof headers === 'string')) return headers === undefined ? { body } : { body, headers };
+  } catch {
+    // Written by something else than this transport.
+  }
+  return undefined;
+}
+
+/** The objects' names, for deleting them with their letter. */
+function objectNames(refs: DeadLetterObjectRefs | undefined): string[] {
+  return refs === undefined ? [] : [refs.body, ...(refs.headers === undefined ? [] : [refs.headers])];
 }
 
 function toDeadLetter(names: NatsNames, raw: RawLetter): DeadLetter | undefined {
@@ -65,8 +100,27 @@ function toDeadLetter(names: NatsNames, raw: RawLetter): DeadLetter | undefined 
  * subject (so it reaches that endpoint only) and then deletes the dead letter.
  */
 export function createNatsDeadLetters(context: DeadLetterContext): DeadLetterQueue {
-  const { js, jsm, names } = context;
+  const { js, jsm, names, objects } = context;
   const stream = names.deadLettersStream;
+
+  /** The letter with the body and headers it keeps in the object store put back. */
+  async function read(raw: RawLetter): Promise<DeadLetter | undefined> {
+    const letter = toDeadLetter(names, raw);
+    const refs = objectRefs(raw);
+    if (!letter || !refs) return letter;
+    const body = await objects.get(refs.body);
+    const headersJson = refs.headers === undefined ? undefined : await objects.get(refs.headers);
+    let headers = letter.headers;
+    if (headersJson !== undefined) {
+      try {
+        const parsed: unknown = JSON.parse(new TextDecoder().decode(headersJson));
+        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) headers = headersFrom(Object.entries(parsed));
+      } catch {
+        // Keep the summary the letter carries.
+      }
+    }
+    return { ...letter, headers, body: body ?? letter.body, messageId: headers[HeaderNames.id] ?? letter.messageId };
+  }
 
   async function getRaw(id: string): Promise<RawLetter> {
     if (!/^[1-9][0-9]{0,15}$/.test(id)) throw notFound(id);
@@ -98,7 +152,7 @@ export function createNatsDeadLetters(context: DeadLetterContext): DeadLetterQue
         for await (const m of batch) {
           received += 1;
           pending = m.info.pending;
-          const letter = toDeadLetter(names, {
+          const letter = await read({
             seq: m.seq,
             subject: m.subject,
             headers: m.headers,
@@ -122,7 +176,7 @@ export function createNatsDeadLetters(context: DeadLetterContext): DeadLetterQue
         const letters: DeadLetter[] = [];
         for (const id of [...new Set(filter.ids)]) {
           const raw = await getRaw(id).catch((error) => (error instanceof MailroomError ? undefined : Promise.reject(error)));
-          const letter = raw && toDeadLetter(names, raw);
+          const letter = raw && (await read(raw));
           if (letter && matchesFilter(letter, filter)) letters.push(letter);
         }
         letters.sort((a, b) => Number(a.id) - Number(b.id));
@@ -131,13 +185,13 @@ export function createNatsDeadLetters(context: DeadLetterContext): DeadLetterQue
       return scan(filter);
     },
     async get(id) {
-      const letter = toDeadLetter(names, await getRaw(id));
+      const letter = await read(await getRaw(id));
       if (!letter) throw notFound(id);
       return letter;
     },
     async replay(id) {
       const raw = await getRaw(id);
-      const letter = toDeadLetter(names, raw);
+      const letter = await read(raw);
       const parts = names.parseSubject(raw.subject);
       if (!letter || !parts) throw notFound(id);
       // A replay id of its own: the original id is still in the dedup window of the streams.
@@ -147,16 +201,23 @@ export function createNatsDeadLetters(context: DeadLetterContext): DeadLetterQue
       } catch (error) {
         if (!isNotFound(error) && !/no message found/i.test(String((error as Error)?.message))) throw error;
       }
+      await objects.remove(objectNames(objectRefs(raw)));
     },
     async purge(filter = {}) {
       await context.ready();
       if (filter.ids === undefined && filter.since === undefined && filter.limit === undefined) {
-        const response = await jsm.streams.purge(stream, { filter: names.deadLetterFilter(filter.endpoint, filter.type) });
+        const subjects = names.deadLetterFilter(filter.endpoint, filter.type);
+        const response = await jsm.streams.purge(stream, { filter: subjects });
+        if (response.purged > 0) await objects.removeWhere((subject) => subjectMatches(subjects, subject));
         return response.purged;
       }
       let purged = 0;
       for (const letter of await queue.list(filter)) {
-        if (await jsm.streams.deleteMessage(stream, Number(letter.id), false).catch(() => false)) purged += 1;
+        const raw = await getRaw(letter.id).catch(() => undefined);
+        if (await jsm.streams.deleteMessage(stream, Number(letter.id), false).catch(() => false)) {
+          purged += 1;
+          if (raw) await objects.remove(objectNames(objectRefs(raw)));
+        }
       }
       return purged;
     },

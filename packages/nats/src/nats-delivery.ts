@@ -1,7 +1,8 @@
 import { type DeadLetterRequest, type Delivery, ErrorCodes, type FailureInfo, type Headers, MailroomError } from '@mailroom/core';
+import { safeDeadLetterRequest } from '@mailroom/core/internal';
 import type { JsMsg } from '@nats-io/jetstream';
-import { DEAD_LETTER_HEADER, encodeHeaders } from './header-codec.js';
 import type { RetryStateStore } from './retry-state.js';
+import type { DeadLetterFailure } from './write-dead-letter.js';
 
 /** Where a tracked message stands: waiting for a slot, with a handler, settled, or given back to the server. */
 export type TrackedState = 'waiting' | 'handed' | 'settled' | 'released';
@@ -20,8 +21,10 @@ export interface TrackedMessage {
 /** What a delivery needs from its subscription and transport. */
 export interface DeliveryContext {
   readonly retryState: RetryStateStore;
-  /** Publishes a dead letter; resolves once the dead-letter stream stored it. */
-  publishDeadLetter(tracked: TrackedMessage, headers: ReturnType<typeof encodeHeaders>): Promise<void>;
+  /** Stores a dead letter of `tracked` (see `writeDeadLetter`); resolves once stored. */
+  storeDeadLetter(tracked: TrackedMessage, headers: Headers, failure: DeadLetterFailure): Promise<void>;
+  /** The subscription's delivery bound: past it, a message whose dead-lettering failed comes back only after {@link PARKING_RETRY_MS}. */
+  readonly maxDeliveries: number;
   /** Called once when the delivery is settled: frees its concurrency slot. */
   settled(tracked: TrackedMessage): void;
   /**
@@ -32,19 +35,19 @@ export interface DeliveryContext {
   acknowledge(msg: JsMsg, afterwards?: () => void): void;
 }
 
-/** Longest error message and stack kept on a dead letter (they travel in a header). */
-export const MAX_FAILURE_TEXT = 8192;
-
-function truncate(text: string | undefined): string | undefined {
-  return text === undefined || text.length <= MAX_FAILURE_TEXT ? text : `${text.slice(0, MAX_FAILURE_TEXT)}…`;
-}
+/** When storing a dead letter failed: how soon the message comes back to be dead-lettered again. */
+export const DEAD_LETTER_RETRY_MS = 1000;
+/** The same past the delivery bound, where only the dead-letter store itself can be failing (full, unreachable): once a minute. */
+export const PARKING_RETRY_MS = 60_000;
 
 /**
  * Wraps one JetStream message as a Mailroom delivery. It settles at most once: a second settle,
  * or a settle after the subscription gave the message back, throws `MAILROOM_ERR_TRANSPORT_SETTLED`.
  * `ack` sends the acknowledgement without waiting for a confirmation (a lost one means a
  * redelivery, never a loss); `retry` records the first failure time, then naks with the delay;
- * `deadLetter` stores the message in the dead-letter stream, then terminates it.
+ * `deadLetter` stores the message in the dead-letter stream (see `writeDeadLetter`), then
+ * terminates it; when storing fails, the message comes back after {@link DEAD_LETTER_RETRY_MS}
+ * (past the delivery bound, {@link PARKING_RETRY_MS}) and the call rejects.
  */
 export function createNatsDelivery(tracked: TrackedMessage, headers: Headers, firstFailureAt: Date | undefined, context: DeliveryContext): Delivery {
   const { msg } = tracked;
@@ -83,23 +86,24 @@ export function createNatsDelivery(tracked: TrackedMessage, headers: Headers, fi
       if (delay > 0) msg.nak(delay);
       else msg.nak();
     },
-    async deadLetter(request: DeadLetterRequest) {
+    async deadLetter(unsafe: DeadLetterRequest) {
       claim();
-      const failure = {
+      const request = safeDeadLetterRequest(unsafe);
+      const failure: DeadLetterFailure = {
         endpoint: tracked.endpoint,
         reason: request.reason,
-        errorMessage: truncate(request.errorMessage),
-        errorStack: truncate(request.errorStack),
+        errorMessage: request.errorMessage,
+        errorStack: request.errorStack,
         attempts: request.attempts,
         firstFailureAt: request.firstFailureAt.toISOString(),
         lastFailureAt: request.lastFailureAt.toISOString(),
         source: { subject: msg.subject, stream: msg.info.stream, consumer: msg.info.consumer, sequence: msg.seq },
       };
       try {
-        await context.publishDeadLetter(tracked, encodeHeaders(headers, { [DEAD_LETTER_HEADER]: JSON.stringify(failure) }));
+        await context.storeDeadLetter(tracked, headers, failure);
       } catch (error) {
-        // Not stored: bring the message back soon so the endpoint decides again.
-        msg.nak(1000);
+        // Not stored: the message comes back to be dead-lettered again (past the bound, only once a minute).
+        msg.nak(msg.info.deliveryCount > context.maxDeliveries ? PARKING_RETRY_MS : DEAD_LETTER_RETRY_MS);
         throw error;
       }
       msg.term();

@@ -22,6 +22,10 @@ export interface NatsNames {
   readonly deadLettersStream: string;
   /** Key-value bucket holding the first failure time of messages waiting for a retry. */
   readonly retryStateBucket: string;
+  /** Object store bucket holding the bodies (and headers) of dead letters too large for one message. */
+  readonly deadLetterObjectsBucket: string;
+  /** Every JetStream stream the transport may create under this prefix (the buckets' streams included), for tooling that removes them. */
+  readonly streams: readonly string[];
   eventSubject(type: string): string;
   /** The subject of a command (or replay) for `endpoint`; its consumer filters `<prefix>.command.<endpoint>.>`. */
   commandSubject(endpoint: string, type: string): string;
@@ -83,6 +87,8 @@ export function createNatsNames(prefix: string): NatsNames {
     commandsStream: `${upper}_COMMANDS`,
     deadLettersStream: `${upper}_DEAD_LETTERS`,
     retryStateBucket: `${upper}_RETRY_STATE`,
+    deadLetterObjectsBucket: `${upper}_DEAD_LETTER_OBJECTS`,
+    streams: [`${upper}_EVENTS`, `${upper}_COMMANDS`, `${upper}_DEAD_LETTERS`, `KV_${upper}_RETRY_STATE`, `OBJ_${upper}_DEAD_LETTER_OBJECTS`],
     eventSubject: (type) => `${prefix}.event.${typeTokens(type)}`,
     commandSubject: (endpoint, type) => `${prefix}.command.${endpointToken(endpoint)}.${typeTokens(type)}`,
     commandFilter: (endpoint) => `${prefix}.command.${endpointToken(endpoint)}.>`,

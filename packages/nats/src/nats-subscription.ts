@@ -1,4 +1,14 @@
-import { type DeliveryHandler, ErrorCodes, type Logger, MailroomError, type SubscribeOptions, type Subscription } from '@mailroom/core';
+import {
+  DEFAULT_MAX_DELIVERIES,
+  type Delivery,
+  type DeliveryHandler,
+  ErrorCodes,
+  type Logger,
+  MailroomError,
+  type SubscribeOptions,
+  type Subscription,
+} from '@mailroom/core';
+import { deliveryLimitRequest } from '@mailroom/core/internal';
 import {
   type Consumer,
   type ConsumerMessages,
@@ -9,7 +19,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { Subscription as CoreSubscription, NatsConnection } from '@nats-io/nats-core';
-import { decodeHeaders, type encodeHeaders } from './header-codec.js';
+import { decodeHeaders } from './header-codec.js';
 import { type ConsumerSpec, consumerSpecs, ensureConsumer } from './nats-consumers.js';
 import { createNatsDelivery, type DeliveryContext, type TrackedMessage } from './nats-delivery.js';
 import type { NatsNames } from './nats-names.js';
@@ -30,8 +40,8 @@ export interface SubscriptionContext {
   readonly connected: () => boolean;
   /** Creates missing streams again (after they were deleted or lost). */
   readonly recreateTopology: () => Promise<void>;
-  /** Publishes a dead letter of `tracked`; resolves once stored. */
-  readonly publishDeadLetter: (tracked: TrackedMessage, headers: ReturnType<typeof encodeHeaders>) => Promise<void>;
+  /** Stores a dead letter of `tracked`; resolves once stored. */
+  readonly storeDeadLetter: DeliveryContext['storeDeadLetter'];
 }
 
 /**
@@ -274,7 +284,8 @@ export class NatsSubscription implements Subscription {
     this.budget = options.concurrency * PREFETCH_FACTOR;
     this.deliveryContext = {
       retryState: context.retryState,
-      publishDeadLetter: context.publishDeadLetter,
+      storeDeadLetter: context.storeDeadLetter,
+      maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
       settled: (settled) => {
         this.forget(settled);
         this.slots.release();
@@ -359,6 +370,10 @@ export class NatsSubscription implements Subscription {
       return;
     }
     const delivery = createNatsDelivery(tracked, decodeHeaders(msg.headers), firstFailureAt, this.deliveryContext);
+    if (delivery.attempt > this.deliveryContext.maxDeliveries) {
+      this.park(delivery);
+      return;
+    }
     try {
       await this.handler(delivery);
     } catch (error) {
@@ -367,6 +382,22 @@ export class NatsSubscription implements Subscription {
         'delivery handler threw; the message stays unsettled until it is settled or the subscription closes',
       );
     }
+  }
+
+  /** The delivery bound: dead-letters the message without handing it to the handler. */
+  private park(delivery: Delivery): void {
+    const { maxDeliveries } = this.deliveryContext;
+    const request = deliveryLimitRequest(delivery.attempt, maxDeliveries, delivery.firstFailureAt);
+    this.context.log.error(
+      { code: request.reason, endpoint: this.options.endpoint, messageId: delivery.headers['ce-id'], attempt: delivery.attempt },
+      'message delivered more than maxDeliveries times: parked in the dead letters without running a handler',
+    );
+    delivery.deadLetter(request).catch((error) => {
+      this.context.log.error(
+        { code: ErrorCodes.DEAD_LETTER_FAILED, err: error, endpoint: this.options.endpoint },
+        'could not park the message; it comes back in a minute',
+      );
+    });
   }
 
   /**

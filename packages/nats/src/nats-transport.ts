@@ -4,6 +4,7 @@ import {
   ErrorCodes,
   errorMessage,
   HeaderNames,
+  type Headers,
   isMailroomError,
   MailroomError,
   type OutgoingMessage,
@@ -16,6 +17,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import type { KV } from '@nats-io/kv';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { DeadLetterObjects } from './dead-letter-objects.js';
 import { encodeHeaders } from './header-codec.js';
 import { createNatsDeadLetters } from './nats-dead-letters.js';
 import type { TrackedMessage } from './nats-delivery.js';
@@ -26,6 +28,7 @@ import { NatsSubscription } from './nats-subscription.js';
 import { ensureTopology } from './nats-topology.js';
 import { publishDurably } from './publish-durably.js';
 import { RetryStateStore } from './retry-state.js';
+import { type DeadLetterFailure, writeDeadLetter } from './write-dead-letter.js';
 
 /** A transport over NATS JetStream, with the names it uses and its connection. */
 export interface NatsTransport extends Transport {
@@ -175,10 +178,19 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
   const assertOpen = () => {
     if (closed) throw new MailroomError(ErrorCodes.TRANSPORT_CLOSED, 'The NATS transport is closed');
   };
-  const publishDeadLetter = async (tracked: TrackedMessage, headers: MsgHdrs) => {
+  const deadLetterObjects = new DeadLetterObjects(js, names.deadLetterObjectsBucket, resolved.deadLetterStream, log);
+  const storeDeadLetter = async (tracked: TrackedMessage, headers: Headers, failure: DeadLetterFailure) => {
     const { msg } = tracked;
-    // One dead letter per stored message, even when a lost `term` makes it come back.
-    await publishRaw(names.deadLetterSubject(tracked.endpoint, tracked.type), msg.data, headers, `dlq:${msg.info.stream}:${msg.info.consumer}:${msg.seq}`);
+    await writeDeadLetter(
+      { publish: publishRaw, objects: deadLetterObjects },
+      {
+        subject: names.deadLetterSubject(tracked.endpoint, tracked.type),
+        msgID: `dlq:${msg.info.stream}:${msg.info.consumer}:${msg.seq}`,
+        headers,
+        body: msg.data,
+        failure,
+      },
+    );
   };
   const capabilities: TransportCapabilities = Object.freeze({
     durable: resolved.streams.storage === 'file',
@@ -228,7 +240,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
           log: log.child({ endpoint: subscribeOptions.endpoint }),
           connected: publishContext.connected,
           recreateTopology,
-          publishDeadLetter,
+          storeDeadLetter,
         },
         subscribeOptions,
         handler,
@@ -245,6 +257,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       js,
       jsm,
       names,
+      objects: deadLetterObjects,
       ready: async () => {
         assertOpen();
         await ready();

@@ -1,5 +1,7 @@
 import { sleep, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
 import { connectTransport, createEndpoint, type Delivery, defineEvent, ErrorCodes, HeaderNames, type Transport } from '@mailroom/core';
+import { jetstream } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createNatsTransport, NATS_DELAY_PRECISION_MS } from '../src/index.js';
@@ -63,6 +65,53 @@ export function describeNatsDeliveries(): void {
       expect(letter?.firstFailureAt.getTime()).toBeGreaterThanOrEqual(first - 5);
       expect(letter?.firstFailureAt.getTime()).toBeLessThanOrEqual(attempts[1]?.at as number);
       console.log(`[nats poison] attempts by process: ${attempts.map((a) => `${a.attempt}@p${a.process}`).join(' ')}`);
+    });
+
+    it('keeps a dead letter too large for one message whole: body (and headers) in the object store, restored, replayed, purged', async () => {
+      const nats = (await transport()) as Awaited<ReturnType<typeof createNatsTransport>>;
+      const endpoint = uniqueName('huge');
+      const type = uniqueName('Huge');
+      const deliveries: Delivery[] = [];
+      await nats.subscribe({ endpoint, events: [], commands: [type], concurrency: 2 }, async (delivery) => {
+        deliveries.push(delivery);
+        if (delivery.attempt > 1 || deliveries.length > 2) await delivery.ack();
+        else
+          await delivery.deadLetter({
+            reason: ErrorCodes.HANDLER_UNRECOVERABLE,
+            errorMessage: 'too big to keep? no',
+            errorStack: 's'.repeat(8000),
+            attempts: 1,
+            firstFailureAt: new Date(),
+            lastFailureAt: new Date(),
+          });
+      });
+      const maxPayload = nats.connection.info?.max_payload ?? 1024 * 1024;
+      const bigBody = new Uint8Array(maxPayload - 4096).fill(0x61);
+      const bigHeaders = testMessage(type, json({ small: true }), { 'x-fill': 'h'.repeat(64 * 1024 - 1200) }, endpoint);
+      const bigBodied = testMessage(type, bigBody, {}, endpoint);
+      await nats.publish(bigBodied);
+      await nats.publish(bigHeaders);
+      const letters = await waitForLetters(nats, endpoint, 2);
+      const byId = new Map(letters.map((letter) => [letter.messageId, letter]));
+      for (const message of [bigBodied, bigHeaders]) {
+        const letter = byId.get(message.headers[HeaderNames.id] as string);
+        expect(letter?.headers).toEqual(message.headers);
+        expect(Buffer.from(letter?.body ?? []).equals(Buffer.from(message.body))).toBe(true);
+        expect(letter?.errorMessage).toMatch(/too big to keep/);
+      }
+      const objects = await new Objm(jetstream(nats.connection)).open(nats.names.deadLetterObjectsBucket);
+      expect((await objects.list()).filter((info) => !info.deleted)).toHaveLength(3);
+      // Replayed as it was published; its objects go with it.
+      await nats.deadLetters.replay(byId.get(bigBodied.headers[HeaderNames.id] as string)?.id as string);
+      await waitUntil(
+        () => deliveries.length === 3,
+        10_000,
+        () => `deliveries ${deliveries.length}`,
+      );
+      expect(Buffer.from(deliveries[2]?.body ?? []).equals(Buffer.from(bigBody))).toBe(true);
+      expect((await objects.list()).filter((info) => !info.deleted)).toHaveLength(2);
+      expect(await nats.deadLetters.purge({ endpoint })).toBe(1);
+      expect((await objects.list()).filter((info) => !info.deleted)).toHaveLength(0);
     });
 
     it('redelivers the messages of a consumer whose connection died without a word after AckWait', async () => {

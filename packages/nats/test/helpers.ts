@@ -17,7 +17,7 @@ export async function deleteStreams(prefix: string): Promise<void> {
   const nc = await connect({ servers: NATS_URL });
   try {
     const jsm = await jetstreamManager(nc);
-    for (const stream of [names.eventsStream, names.commandsStream, names.deadLettersStream, `KV_${names.retryStateBucket}`]) {
+    for (const stream of names.streams) {
       await jsm.streams.delete(stream).catch(() => undefined);
     }
   } finally {

@@ -1,6 +1,7 @@
 import { describeTransport, Services, serviceAvailable } from '@mailroom/conformance';
 import { describe } from 'vitest';
 import { createNatsTransport } from '../src/index.js';
+import { natsRawAccess } from '../src/testing/index.js';
 import { describeNatsDeliveries } from './delivery-suite.js';
 import { deleteStreams, uniquePrefix } from './helpers.js';
 
@@ -13,6 +14,7 @@ describe.runIf(available)('NATS JetStream', () => {
   describeTransport({
     name: 'nats',
     connect: () => createNatsTransport({ servers: '127.0.0.1:4222', prefix, ackWaitMs: 5000 }),
+    raw: natsRawAccess('127.0.0.1:4222', prefix),
     teardown: () => deleteStreams(prefix),
   });
   describeNatsDeliveries();

@@ -10,11 +10,12 @@ import {
   MailroomError,
   matchesFilter,
 } from '@mailroom/core';
+import { boundedText, safeDeadLetterRequest } from '@mailroom/core/internal';
 import type { AmqpMessage } from './amqp-types.js';
 import { type Browse, browseQueue } from './browse.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqErrorCodes } from './errors.js';
-import { amqpProperties, Bookkeeping, bookkeeping, truncate, userHeaders } from './headers.js';
+import { amqpProperties, Bookkeeping, bookkeeping, carriedAttempts, userHeaders } from './headers.js';
 import type { TopologyNames } from './names.js';
 import type { Outbound } from './outbound.js';
 import type { Topology } from './topology.js';
@@ -23,29 +24,32 @@ import type { Topology } from './topology.js';
 export const MAX_ERROR_MESSAGE = 4000;
 /** Longest error stack kept on a dead letter (characters). */
 export const MAX_ERROR_STACK = 16_000;
-
-/** The headers of a dead letter in the error queue: the original headers, then the failure details. */
+/**
+ * The headers of a dead letter in the error queue: the original headers, then the failure details.
+ * Never throws: the request is made safe first (real dates, bounded texts).
+ */
 export function deadLetterHeaders(
   original: Headers,
-  request: DeadLetterRequest,
+  unsafe: DeadLetterRequest,
   endpoint: string,
   queue: string,
   id: string,
   now = new Date(),
 ): Record<string, string> {
+  const request = safeDeadLetterRequest(unsafe, now);
   const headers: Record<string, string> = {
     ...original,
     [Bookkeeping.deadLetterId]: id,
     [Bookkeeping.endpoint]: endpoint,
     [Bookkeeping.queue]: queue,
     [Bookkeeping.reason]: request.reason,
-    [Bookkeeping.errorMessage]: truncate(request.errorMessage, MAX_ERROR_MESSAGE),
+    [Bookkeeping.errorMessage]: boundedText(request.errorMessage, MAX_ERROR_MESSAGE),
     [Bookkeeping.deadLetterAttempts]: String(request.attempts),
     [Bookkeeping.firstFailure]: request.firstFailureAt.toISOString(),
     [Bookkeeping.lastFailure]: request.lastFailureAt.toISOString(),
     [Bookkeeping.deadLetteredAt]: now.toISOString(),
   };
-  if (request.errorStack !== undefined) headers[Bookkeeping.errorStack] = truncate(request.errorStack, MAX_ERROR_STACK);
+  if (request.errorStack !== undefined) headers[Bookkeeping.errorStack] = boundedText(request.errorStack, MAX_ERROR_STACK);
   return headers;
 }
 
@@ -168,7 +172,7 @@ export class RabbitMqDeadLetterQueue implements DeadLetterQueue {
           reason: bookkeeping(message, Bookkeeping.reason) ?? ErrorCodes.HANDLER_FAILED,
           errorMessage: bookkeeping(message, Bookkeeping.errorMessage) ?? '',
           errorStack: bookkeeping(message, Bookkeeping.errorStack),
-          attempts: Number(bookkeeping(message, Bookkeeping.deadLetterAttempts) ?? 1),
+          attempts: positiveCount(bookkeeping(message, Bookkeeping.deadLetterAttempts)),
           firstFailureAt: date(bookkeeping(message, Bookkeeping.firstFailure), deadLetteredAt),
           lastFailureAt: date(bookkeeping(message, Bookkeeping.lastFailure), deadLetteredAt),
           deadLetteredAt,
@@ -187,7 +191,8 @@ export class RabbitMqDeadLetterQueue implements DeadLetterQueue {
     const death = deaths.find((entry) => entry.queue === queue) ?? deaths[0];
     const seconds = timestampSeconds(death?.time);
     const at = seconds === undefined ? new Date(0) : new Date(seconds * 1000);
-    const deliveries = typeof raw['x-delivery-count'] === 'number' ? raw['x-delivery-count'] : 0;
+    const count = raw['x-delivery-count'];
+    const deliveries = typeof count === 'number' && Number.isSafeInteger(count) && count > 0 ? count : 0;
     const id = `rabbitmq-${createHash('sha256')
       .update(`${queue}\n${why}\n${at.getTime()}\n${common.messageId}\n`)
       .update(message.content)
@@ -200,16 +205,22 @@ export class RabbitMqDeadLetterQueue implements DeadLetterQueue {
         id,
         endpoint: queue ? this.context.endpointOf(queue) : '',
         ...common,
-        reason: RabbitMqErrorCodes.BROKER_DEAD_LETTERED,
+        reason: why === 'delivery_limit' ? ErrorCodes.TRANSPORT_DELIVERY_LIMIT : RabbitMqErrorCodes.BROKER_DEAD_LETTERED,
         errorMessage: `RabbitMQ dead-lettered the message from queue ${queue || '(unknown)'} (reason: ${why})`,
         errorStack: undefined,
-        attempts: Number(bookkeeping(message, Bookkeeping.attempts) ?? 0) + Math.max(1, deliveries),
+        attempts: carriedAttempts(message) + Math.max(1, deliveries),
         firstFailureAt: at,
         lastFailureAt: at,
         deadLetteredAt: at,
       },
     };
   }
+}
+
+/** A count written by this transport; 1 when missing or not a whole number >= 1 (another client wrote it). */
+function positiveCount(value: string | undefined): number {
+  const count = Number(value);
+  return Number.isSafeInteger(count) && count >= 1 ? count : 1;
 }
 
 /** amqplib reads an AMQP timestamp as `{ '!': 'timestamp', value: seconds }`. */

@@ -1,4 +1,4 @@
-import { ErrorCodes, isMailroomError } from '@mailroom/core';
+import { createDefaultLogger, ErrorCodes, isMailroomError } from '@mailroom/core';
 import { describe, expect, it } from 'vitest';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import { createDelivery } from './delivery.js';
@@ -29,7 +29,15 @@ function fakeDelivery() {
     properties: { headers: { 'ce-id': 'm-1' } },
   };
   const delivery = createDelivery(
-    { endpoint: 'billing', queue: 'billing', errorQueue: 'mailroom.error', outbound, unavailableTimeoutMs: 1000, isLive: () => true },
+    {
+      endpoint: 'billing',
+      queue: 'billing',
+      errorQueue: 'mailroom.error',
+      outbound,
+      unavailableTimeoutMs: 1000,
+      log: createDefaultLogger(),
+      isLive: () => true,
+    },
     channel,
     message,
   );

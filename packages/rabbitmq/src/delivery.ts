@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { type DeadLetterRequest, type Delivery, ErrorCodes, type FailureInfo, isMailroomError, MailroomError } from '@mailroom/core';
+import { type DeadLetterRequest, type Delivery, ErrorCodes, type FailureInfo, type Logger, MailroomError } from '@mailroom/core';
+import { boundedText } from '@mailroom/core/internal';
 import type { Settler } from './ack-batching.js';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import { deadLetterHeaders } from './dead-letter-queue.js';
@@ -14,8 +15,19 @@ export interface DeliveryContext {
   readonly errorQueue: string;
   readonly outbound: Outbound;
   readonly unavailableTimeoutMs: number;
+  readonly log: Logger;
   /** False once the channel the message came on closed (RabbitMQ then returned the message to the queue). */
   isLive(channel: AmqpChannel): boolean;
+}
+
+/** A {@link Delivery} with what only the transport's subscription uses. */
+export interface RabbitMqDelivery extends Delivery {
+  /**
+   * Settles a redelivery from a classic queue (which flags redeliveries without counting them): puts
+   * a copy back in the queue carrying this delivery's count, so it comes again with the same
+   * `attempt`, then acks the original. The handler never sees the original.
+   */
+  recount(): Promise<void>;
 }
 
 /**
@@ -27,8 +39,15 @@ export interface DeliveryContext {
  * settle call that is not refused as already settled settles the message one way or the other: a
  * `retry` delay above `MAX_DELAY_MS` (about 497 days) is capped at it, and an invalid one (negative,
  * not a number) returns the message to the queue before rejecting with `MAILROOM_ERR_TRANSPORT_CONFIG`.
+ *
+ * `deadLetter` never fails on the message's content: when the copy with the failure details cannot
+ * be published (the headers and the details do not fit in one AMQP frame, RabbitMQ refuses it), it
+ * publishes the copy again with the details cut (message to 500 characters, no stack), and when
+ * that fails too it rejects the original without requeueing, so that RabbitMQ's own dead-lettering
+ * (the queue's dead-letter exchange) moves it verbatim to the error queue, logged at error level.
+ * It rejects only when the channel of the delivery is gone (RabbitMQ then delivers it again).
  */
-export function createDelivery(context: DeliveryContext, channel: AmqpChannel, message: AmqpMessage, settler: Settler = channel): Delivery {
+export function createDelivery(context: DeliveryContext, channel: AmqpChannel, message: AmqpMessage, settler: Settler = channel): RabbitMqDelivery {
   const headers = userHeaders(message);
   const attempt = attemptOf(message);
   const firstFailureAt = firstFailureOf(message);
@@ -60,6 +79,16 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
       // the channel is gone: RabbitMQ returns the message by itself
     }
   };
+  /** RabbitMQ's own dead-lettering: the queue's dead-letter exchange moves the message, verbatim, to the error queue. */
+  const rejectToErrorQueue = () => {
+    try {
+      settler.nack(message, false, false);
+    } catch (error) {
+      throw new MailroomError(ErrorCodes.TRANSPORT_SETTLED, 'The channel closed before the message could be rejected; RabbitMQ will deliver it again', {
+        cause: error,
+      });
+    }
+  };
   // A copy is published only while the original is still held: if its channel closed meanwhile (an
   // outage), RabbitMQ redelivers the original, and a copy as well would be a needless duplicate.
   const stillHeld = () => {
@@ -69,6 +98,20 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
         `The channel of this delivery closed before its copy was published; RabbitMQ will deliver the message again`,
       );
     }
+  };
+  /** Puts a copy carrying `carried` deliveries back in the queue (after `delayMs`), then acks the original. */
+  const requeueCopy = async (carried: number, delayMs: number) => {
+    const copy = amqpProperties({
+      ...headers,
+      [Bookkeeping.attempts]: String(carried),
+      [Bookkeeping.firstFailureAt]: String((firstFailureAt ?? new Date()).getTime()),
+    });
+    const deadline = Date.now() + context.unavailableTimeoutMs;
+    await copyThenAck(() =>
+      delayMs > 0
+        ? context.outbound.toDelay(context.queue, delayMs, message.content, copy, deadline, stillHeld)
+        : context.outbound.toQueue(context.queue, message.content, copy, deadline, stillHeld),
+    );
   };
   const copyThenAck = async (publish: () => Promise<void>) => {
     try {
@@ -100,37 +143,38 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
         );
       }
       // The delay levels hold at most MAX_DELAY_MS (about 497 days): a longer delay waits that long.
-      const delayMs = Math.min(requestedMs, MAX_DELAY_MS);
-      const copy = amqpProperties({
-        ...headers,
-        [Bookkeeping.attempts]: String(attempt),
-        [Bookkeeping.firstFailureAt]: String((firstFailureAt ?? new Date()).getTime()),
-      });
-      const deadline = Date.now() + context.unavailableTimeoutMs;
-      await copyThenAck(() =>
-        delayMs > 0
-          ? context.outbound.toDelay(context.queue, delayMs, message.content, copy, deadline, stillHeld)
-          : context.outbound.toQueue(context.queue, message.content, copy, deadline, stillHeld),
-      );
+      await requeueCopy(attempt, Math.min(requestedMs, MAX_DELAY_MS));
+    },
+    async recount() {
+      claim('recount');
+      await requeueCopy(attempt - 1, 0);
     },
     async deadLetter(request: DeadLetterRequest) {
       claim('deadLetter');
       const id = randomUUID();
       const deadline = Date.now() + context.unavailableTimeoutMs;
-      const publish = (details: DeadLetterRequest) =>
-        context.outbound.toOwnQueue(
-          context.errorQueue,
-          message.content,
-          amqpProperties(deadLetterHeaders(headers, details, context.endpoint, context.queue, id)),
-          deadline,
-          stillHeld,
-        );
-      await copyThenAck(() =>
-        publish(request).catch((error: unknown) => {
-          if (!isMailroomError(error, ErrorCodes.CODEC_TOO_LARGE)) throw error;
-          // The failure details made the headers too large for an AMQP frame: keep the letter, cut the details.
-          return publish({ ...request, errorMessage: request.errorMessage.slice(0, 500), errorStack: undefined });
-        }),
+      const publish = (copy: Record<string, string>) =>
+        context.outbound.toOwnQueue(context.errorQueue, message.content, amqpProperties(copy), deadline, stillHeld);
+      let failure: unknown;
+      const cut = {
+        ...request,
+        errorMessage: `${boundedText(request.errorMessage, 500)} [details cut: they did not fit in one AMQP frame with the headers]`,
+        errorStack: undefined,
+      };
+      for (const details of [request, cut]) {
+        try {
+          await publish(deadLetterHeaders(headers, details, context.endpoint, context.queue, id));
+          ack();
+          return;
+        } catch (error) {
+          if (!context.isLive(channel)) throw error; // the original is back in its queue
+          failure = error;
+        }
+      }
+      rejectToErrorQueue();
+      context.log.error(
+        { code: ErrorCodes.DEAD_LETTER_FAILED, err: failure, queue: context.queue, messageId: headers['ce-id'], reason: request.reason },
+        'could not publish the dead letter; RabbitMQ dead-lettered the message itself (verbatim, to the error queue, without the failure details)',
       );
     },
   };

@@ -2,7 +2,7 @@ import { isMailroomError } from '@mailroom/core';
 import { describe, expect, it } from 'vitest';
 import type { AmqpMessage } from './amqp-types.js';
 import { RabbitMqErrorCodes } from './errors.js';
-import { amqpProperties, assertPublishableHeaders, attemptOf, Bookkeeping, firstFailureOf, truncate, userHeaders } from './headers.js';
+import { amqpProperties, assertPublishableHeaders, attemptOf, Bookkeeping, firstFailureOf, userHeaders } from './headers.js';
 
 const message = (headers: Record<string, unknown>, redelivered = false): AmqpMessage => ({
   content: Buffer.alloc(0),
@@ -60,8 +60,18 @@ describe('headers', () => {
     expect(amqpProperties({ 'ce-id': 'x'.repeat(300) }).messageId).toBeUndefined();
   });
 
-  it('cuts long texts and says so', () => {
-    expect(truncate('short', 10)).toBe('short');
-    expect(truncate('x'.repeat(20), 10)).toBe(`${'x'.repeat(10)}… [10 more characters cut]`);
+  it('ignores forged bookkeeping: absurd carried counts and first-failure times', () => {
+    for (const forged of ['1e300', '-5', 'abc', '99999999999999999', 1e300, Number.NaN]) {
+      expect(attemptOf(message({ [Bookkeeping.attempts]: forged })), String(forged)).toBe(1);
+    }
+    for (const forged of ['99999999999999999', 1e17, '-1', 'soon', 8.64e15, Date.now() + 7 * 24 * 3600_000]) {
+      expect(firstFailureOf(message({ [Bookkeeping.firstFailureAt]: forged })), String(forged)).toBeUndefined();
+    }
+  });
+
+  it('keeps a __proto__ header as a plain header', () => {
+    const headers = userHeaders(message(JSON.parse('{"__proto__": "p", "ce-id": "1"}')));
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(Object.keys(headers).sort()).toEqual(['__proto__', 'ce-id']);
   });
 });

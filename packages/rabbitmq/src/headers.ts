@@ -1,5 +1,6 @@
 import type { Headers } from '@mailroom/core';
 import { MailroomError } from '@mailroom/core';
+import { headersFrom, headerValueString, plausibleDate } from '@mailroom/core/internal';
 import type { AmqpMessage } from './amqp-types.js';
 import { RabbitMqErrorCodes } from './errors.js';
 
@@ -26,6 +27,9 @@ export const Bookkeeping = {
   deadLetteredAt: 'x-mailroom-dlq-dead-lettered-at',
 } as const;
 
+/** The most deliveries a carried count may claim; a larger `x-mailroom-attempts` is forged and ignored. */
+const MAX_CARRIED_ATTEMPTS = 1_000_000;
+
 /** Headers RabbitMQ adds or interprets itself (dead-lettering history, delivery count, sender-selected distribution). */
 const BROKER_HEADERS = new Set(['x-death', 'x-delivery-count', 'CC', 'BCC']);
 const BROKER_PREFIXES = ['x-first-death-', 'x-last-death-'];
@@ -51,52 +55,39 @@ export function assertPublishableHeaders(headers: Headers): void {
   }
 }
 
-/** The user's headers of a received message (bookkeeping and broker headers removed), every value as a string. */
+/**
+ * The user's headers of a received message (bookkeeping and broker headers removed), every value as
+ * a string (bytes as UTF-8, numbers in decimal, tables as JSON); a `__proto__` header stays a header.
+ */
 export function userHeaders(message: AmqpMessage): Headers {
-  const headers: Headers = {};
-  for (const [name, value] of Object.entries(message.properties.headers ?? {})) {
-    if (isReservedHeader(name) || value === undefined || value === null) continue;
-    headers[name] = headerString(value);
-  }
-  return headers;
+  return headersFrom(Object.entries(message.properties.headers ?? {}).filter(([name]) => !isReservedHeader(name)));
 }
 
 /** A bookkeeping header as a string, or undefined. */
 export function bookkeeping(message: AmqpMessage, name: string): string | undefined {
-  const value = message.properties.headers?.[name];
-  return value === undefined || value === null ? undefined : headerString(value);
+  return headerValueString(message.properties.headers?.[name]);
 }
 
-/** A header of a foreign producer as a string: strings as they are, bytes as UTF-8, anything else as JSON. */
-function headerString(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-/** Deliveries of this message so far, this one included: the carried count, plus RabbitMQ's redeliveries of this copy. */
+/**
+ * Deliveries of this message so far, this one included: the carried count, plus RabbitMQ's
+ * redeliveries of this copy. A carried count that is not a whole number from 0 to a million (a
+ * forged header) counts as 0.
+ */
 export function attemptOf(message: AmqpMessage): number {
-  const carried = Number(bookkeeping(message, Bookkeeping.attempts) ?? 0);
   const count = message.properties.headers?.['x-delivery-count'];
-  const redeliveries = typeof count === 'number' && count >= 0 ? count : message.fields.redelivered ? 1 : 0;
-  return (Number.isSafeInteger(carried) && carried > 0 ? carried : 0) + redeliveries + 1;
+  const redeliveries = typeof count === 'number' && Number.isSafeInteger(count) && count >= 0 ? count : message.fields.redelivered ? 1 : 0;
+  return carriedAttempts(message) + redeliveries + 1;
 }
 
-/** The first failure time carried by the message, if any. */
+/** The deliveries made before this copy was published (`x-mailroom-attempts`), 0 when absent or forged. */
+export function carriedAttempts(message: AmqpMessage): number {
+  const carried = Number(bookkeeping(message, Bookkeeping.attempts) ?? 0);
+  return Number.isSafeInteger(carried) && carried > 0 && carried <= MAX_CARRIED_ATTEMPTS ? carried : 0;
+}
+
+/** The first failure time carried by the message, if it is a plausible one (see `plausibleDate`): a forged header is ignored. */
 export function firstFailureOf(message: AmqpMessage): Date | undefined {
-  const raw = bookkeeping(message, Bookkeeping.firstFailureAt);
-  const ms = raw === undefined ? Number.NaN : Number(raw);
-  return Number.isFinite(ms) ? new Date(ms) : undefined;
-}
-
-/** Cuts a string to at most `max` UTF-16 units, marking the cut. Keeps dead-letter headers inside AMQP's frame. */
-export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters cut]`;
+  return plausibleDate(bookkeeping(message, Bookkeeping.firstFailureAt));
 }
 
 /** The AMQP properties of an outgoing message: its headers, plus `content-type`, `ce-id` and `ce-type` mirrored into the standard properties for other AMQP tools. */

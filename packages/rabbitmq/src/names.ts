@@ -82,9 +82,25 @@ export function levelTtlMs(level: number): number {
   return DELAY_UNIT_MS * 2 ** level;
 }
 
-/** Arguments of an endpoint queue: its type, and RabbitMQ's own dead-lettering (delivery limit...) into the error queue. */
-export function endpointQueueArguments(queueType: RabbitMqQueueType, errorQueue: string): Record<string, unknown> {
-  return { 'x-queue-type': queueType, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': errorQueue };
+/**
+ * Arguments of an endpoint queue: its type, and RabbitMQ's own dead-lettering into the error queue;
+ * for quorum queues, the broker's delivery limit (`x-delivery-limit`) when one is given.
+ */
+export function endpointQueueArguments(queueType: RabbitMqQueueType, errorQueue: string, deliveryLimit?: number): Record<string, unknown> {
+  const args: Record<string, unknown> = { 'x-queue-type': queueType, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': errorQueue };
+  if (queueType === 'quorum' && deliveryLimit !== undefined) args['x-delivery-limit'] = deliveryLimit;
+  return args;
+}
+
+/**
+ * The `x-delivery-limit` an existing queue was declared with, read from RabbitMQ's refusal of a
+ * declaration with another one (`... inequivalent arg 'x-delivery-limit' ... but current is none`):
+ * `{ limit: undefined }` for none, undefined when the refusal is about something else.
+ */
+export function existingDeliveryLimit(refusal: string): { limit: number | undefined } | undefined {
+  const match = /inequivalent arg 'x-delivery-limit'.*but current is (?:none|the value '(\d+)')/.exec(refusal);
+  if (!match) return undefined;
+  return { limit: match[1] === undefined ? undefined : Number(match[1]) };
 }
 
 /** Arguments of a delay level queue: a fixed TTL, then dead-lettering (at least once for quorum queues) to the next exchange. */

@@ -34,6 +34,14 @@ export interface RabbitMqTransportOptions {
   /** Type of endpoint queues and delay queues. Default `quorum` (replicated, at-least-once dead-lettering); `classic` for single nodes. */
   queueType?: RabbitMqQueueType;
   /**
+   * Quorum queues only: RabbitMQ itself dead-letters a message returned to its queue this many
+   * times (`x-delivery-limit`; a consumer that died or rejected it), into the error queue with
+   * `MAILROOM_ERR_TRANSPORT_DELIVERY_LIMIT`: the broker's bound, behind the transport's own
+   * `maxDeliveries` check. Applies to queues this transport creates; an existing queue keeps its
+   * own (change it with a `delivery-limit` policy). Default 50.
+   */
+  deliveryLimit?: number;
+  /**
    * For a cluster: how many nodes hold a copy of each queue (3 in a 3-node cluster, 3 or 5 in a
    * larger one). Every queue the transport declares is then a quorum queue with this initial group
    * size (`x-quorum-initial-group-size`): endpoint and delay queues, and also the error queue, the
@@ -75,6 +83,7 @@ export interface ResolvedOptions {
   readonly socketOptions: Record<string, unknown>;
   readonly namespace: string;
   readonly queueType: RabbitMqQueueType;
+  readonly deliveryLimit: number;
   readonly replicas: number | undefined;
   readonly queueName: (endpoint: string) => string;
   readonly confirmTimeoutMs: number;
@@ -133,6 +142,7 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
     socketOptions: options.socketOptions ?? {},
     namespace,
     queueType,
+    deliveryLimit: positiveInteger(options.deliveryLimit, 50, 'deliveryLimit'),
     replicas,
     queueName: options.queueName ?? ((endpoint) => endpoint),
     confirmTimeoutMs: positive(options.confirmTimeoutMs, 15_000, 'confirmTimeoutMs'),

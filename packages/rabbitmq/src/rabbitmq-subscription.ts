@@ -1,4 +1,6 @@
 import {
+  DEFAULT_MAX_DELIVERIES,
+  type Delivery,
   type DeliveryHandler,
   ErrorCodes,
   errorMessage,
@@ -8,10 +10,12 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@mailroom/core';
+import { deliveryLimitRequest } from '@mailroom/core/internal';
 import { AckBatcher } from './ack-batching.js';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
-import { createDelivery } from './delivery.js';
+import { createDelivery, type RabbitMqDelivery } from './delivery.js';
+import type { RabbitMqQueueType } from './options.js';
 import type { Outbound } from './outbound.js';
 import { backoff, settleWithin, sleep } from './timing.js';
 import { refusal, type Topology } from './topology.js';
@@ -25,6 +29,8 @@ export interface SubscriptionContext {
   readonly unavailableTimeoutMs: number;
   readonly reconnectInitialDelayMs: number;
   readonly reconnectMaxDelayMs: number;
+  /** Classic queues do not count redeliveries: the subscription counts them itself (see `receive`). */
+  readonly queueType: RabbitMqQueueType;
   readonly log: Logger;
 }
 
@@ -34,6 +40,9 @@ export interface SubscriptionContext {
  * channel or the connection is lost, or RabbitMQ cancels the consumer (the queue was deleted,
  * amqplib #176), it declares them again and resumes consuming, with exponential backoff, until
  * closed; `close()` never waits for handlers, and RabbitMQ returns unsettled messages to the queue.
+ * A message delivered more than `maxDeliveries` times never reaches the handler: it is parked in
+ * the error queue with `MAILROOM_ERR_TRANSPORT_DELIVERY_LIMIT` (by RabbitMQ's own dead-lettering
+ * when even the safe-form copy cannot be published).
  */
 export class RabbitMqSubscription implements Subscription {
   private channel: AmqpChannel | undefined;
@@ -44,6 +53,7 @@ export class RabbitMqSubscription implements Subscription {
   private paused = false;
   private closed = false;
   private recovering = false;
+  private readonly maxDeliveries: number;
 
   constructor(
     private readonly context: SubscriptionContext,
@@ -51,7 +61,9 @@ export class RabbitMqSubscription implements Subscription {
     readonly queue: string,
     private readonly handler: DeliveryHandler,
     private readonly onClose: () => void,
-  ) {}
+  ) {
+    this.maxDeliveries = options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
+  }
 
   /**
    * Declares and starts consuming. Retries transient failures (a lost channel) until
@@ -154,12 +166,21 @@ export class RabbitMqSubscription implements Subscription {
         errorQueue: this.context.errorQueue,
         outbound: this.context.outbound,
         unavailableTimeoutMs: this.context.unavailableTimeoutMs,
+        log: this.context.log,
         isLive: (of) => of === this.channel && !this.dead.has(of),
       },
       channel,
       message,
       acks,
     );
+    if (delivery.attempt > this.maxDeliveries) {
+      this.park(delivery);
+      return;
+    }
+    if (this.context.queueType === 'classic' && message.fields.redelivered) {
+      this.count(delivery);
+      return;
+    }
     void (async () => {
       try {
         await this.handler(delivery);
@@ -170,6 +191,30 @@ export class RabbitMqSubscription implements Subscription {
         );
       }
     })();
+  }
+
+  /** The delivery bound: dead-letters the message without handing it to the handler. */
+  private park(delivery: Delivery): void {
+    const request = deliveryLimitRequest(delivery.attempt, this.maxDeliveries, delivery.firstFailureAt);
+    this.context.log.error(
+      { code: request.reason, queue: this.queue, messageId: delivery.headers['ce-id'], attempt: delivery.attempt },
+      'message delivered more than maxDeliveries times: parked in the error queue without running a handler',
+    );
+    delivery.deadLetter(request).catch((error) => {
+      this.context.log.error({ code: ErrorCodes.DEAD_LETTER_FAILED, err: error, queue: this.queue }, 'could not park the message; RabbitMQ delivers it again');
+    });
+  }
+
+  /**
+   * A classic queue marks a redelivery (the consumer died, its channel closed) without counting it:
+   * the message goes back as a copy carrying its delivery count, so the count grows with every
+   * redelivery and the delivery bound (and the endpoint's crash-loop guard) can see it. The copy is
+   * delivered again at once, with the same attempt; the handler does not run for the original.
+   */
+  private count(delivery: RabbitMqDelivery): void {
+    delivery.recount().catch((error) => {
+      this.context.log.warn({ err: error, queue: this.queue }, 'could not count a redelivery; RabbitMQ delivers the message again');
+    });
   }
 
   private lost(channel: AmqpChannel): void {

@@ -7,6 +7,7 @@ import {
   delayQueueArguments,
   deliverPattern,
   endpointQueueArguments,
+  existingDeliveryLimit,
   groupSizeArguments,
   levelPatterns,
   ownQueueArguments,
@@ -27,12 +28,15 @@ export class Topology {
   private generation = 0;
   private readonly done = new Set<string>();
   private readonly running = new Map<string, Promise<void>>();
+  /** The delivery limit of endpoint queues that existed with another one (declared before the option, or with another value). */
+  private readonly existingLimits = new Map<string, number | undefined>();
 
   constructor(
     private readonly supervisor: ConnectionSupervisor,
     readonly names: TopologyNames,
     private readonly queueType: RabbitMqQueueType,
     private readonly log: Logger,
+    private readonly deliveryLimit?: number,
     /** Quorum group size of every queue in a cluster; undefined on a single node. */
     private readonly replicas?: number,
   ) {}
@@ -48,12 +52,27 @@ export class Topology {
    */
   async endpointQueue(queue: string, deadline: number): Promise<void> {
     await this.ownQueue(this.names.errorQueue, deadline);
-    await this.once(`q:${queue}`, deadline, (ch) =>
-      ch.assertQueue(queue, {
-        durable: true,
-        arguments: { ...endpointQueueArguments(this.queueType, this.names.errorQueue), ...groupSizeArguments(this.replicas) },
-      }),
-    );
+    for (;;) {
+      const limit = this.existingLimits.has(queue) ? this.existingLimits.get(queue) : this.deliveryLimit;
+      try {
+        await this.once(`q:${queue}`, deadline, (ch) =>
+          ch.assertQueue(queue, {
+            durable: true,
+            arguments: { ...endpointQueueArguments(this.queueType, this.names.errorQueue, limit), ...groupSizeArguments(this.replicas) },
+          }),
+        );
+        return;
+      } catch (error) {
+        // A queue declared with another delivery limit (or none, by an older version) keeps it: x-delivery-limit cannot change on a declaration.
+        const existing = this.existingLimits.has(queue) ? undefined : existingDeliveryLimit(errorMessage((error as Error)?.cause ?? error));
+        if (existing === undefined) throw error;
+        this.existingLimits.set(queue, existing.limit);
+        this.log.warn(
+          { queue, existing: existing.limit ?? 'none', wanted: this.deliveryLimit },
+          `queue ${queue} exists with another x-delivery-limit; it keeps its own (set a "delivery-limit" policy to change it)`,
+        );
+      }
+    }
   }
 
   /** Binds an endpoint's queue to the events it handles and to the delay-deliver exchange. */

@@ -1,6 +1,7 @@
 import { describeTransport, Services, serviceAvailable } from '@mailroom/conformance';
 import { describe } from 'vitest';
 import { createRabbitMqTransport } from '../src/index.js';
+import { rabbitMqRawAccess } from '../src/testing/index.js';
 import { holdSharedBrokerLock } from './broker-lock.js';
 import { deleteNamespace, RABBITMQ_URL, testNamespace } from './support.js';
 
@@ -12,6 +13,7 @@ describe.runIf(available)('rabbitmq', () => {
   describeTransport({
     name: 'rabbitmq',
     connect: () => createRabbitMqTransport({ url: RABBITMQ_URL, namespace }),
+    raw: rabbitMqRawAccess(RABBITMQ_URL),
     teardown: () => deleteNamespace(namespace),
   });
 });

@@ -190,6 +190,93 @@ describe.runIf(available)('rabbitmq dead letters', () => {
     expect(await transport.deadLetters.list({ endpoint })).toEqual([]);
   });
 
+  it('counts the redeliveries of a classic queue and parks the message once past maxDeliveries', async () => {
+    const transport = await createRabbitMqTransport({ url: RABBITMQ_URL, namespace, queueType: 'classic' });
+    transports.push(transport);
+    const endpoint = uniqueName('classic-crash');
+    const type = uniqueName('Crashing');
+    const options = { endpoint, events: [], commands: [type], concurrency: 1, maxDeliveries: 2 };
+    const message = testMessage(type, json({ crash: true }), {}, endpoint);
+    await transport.publish(message);
+    const attempts: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      const doomed = await createRabbitMqTransport({ url: RABBITMQ_URL, namespace, queueType: 'classic' });
+      const before = attempts.length;
+      await doomed.subscribe(options, (delivery) => {
+        attempts.push(delivery.attempt); // never settled: the consumer "dies" with it
+      });
+      await waitUntil(() => attempts.length > before, 10_000);
+      await doomed.close();
+    }
+    const survivor = await createRabbitMqTransport({ url: RABBITMQ_URL, namespace, queueType: 'classic' });
+    transports.push(survivor);
+    const late: number[] = [];
+    await survivor.subscribe(options, async (delivery) => {
+      late.push(delivery.attempt);
+      await delivery.ack();
+    });
+    const [letter] = await waitForLetters(survivor, endpoint, 1);
+    expect(attempts).toEqual([1, 2]);
+    expect(late).toEqual([]);
+    expect(letter?.reason).toBe(ErrorCodes.TRANSPORT_DELIVERY_LIMIT);
+    expect(letter?.attempts).toBe(3);
+    expect(letter?.headers).toEqual(message.headers);
+  });
+
+  it('lets RabbitMQ itself dead-letter what consumers keep returning to a quorum queue (x-delivery-limit), with the delivery-limit reason', async () => {
+    const transport = await createRabbitMqTransport({ url: RABBITMQ_URL, namespace, deliveryLimit: 2 });
+    transports.push(transport);
+    const endpoint = uniqueName('broker-limit');
+    const type = uniqueName('Returned');
+    const subscription = await transport.subscribe({ endpoint, events: [], commands: [type], concurrency: 1 }, (d) => d.ack());
+    await subscription.close();
+    const message = testMessage(type, json({ returned: true }), {}, endpoint);
+    await transport.publish(message);
+    // Another client takes it and returns it, again and again, as consumers that die would.
+    const admin = await connect(RABBITMQ_URL);
+    try {
+      const channel = await admin.createChannel();
+      for (let returns = 0; returns < 10; returns++) {
+        const got = await channel.get(transport.queueOf(endpoint));
+        if (got === false) break;
+        channel.nack(got, false, true);
+      }
+      await channel.close();
+    } finally {
+      await admin.close();
+    }
+    const [letter] = await waitForLetters(transport, endpoint, 1);
+    expect(letter?.reason).toBe(ErrorCodes.TRANSPORT_DELIVERY_LIMIT);
+    expect(letter?.errorMessage).toContain('delivery_limit');
+    expect(letter?.headers).toEqual(message.headers);
+  });
+
+  it('keeps working with a quorum queue declared without a delivery limit (by an earlier version)', async () => {
+    const endpoint = uniqueName('older-queue');
+    const type = uniqueName('Older');
+    const admin = await connect(RABBITMQ_URL);
+    try {
+      const channel = await admin.createChannel();
+      await channel.assertQueue(endpoint, {
+        durable: true,
+        arguments: { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': `${namespace}.error` },
+      });
+      await channel.close();
+    } finally {
+      await admin.close();
+    }
+    const transport = await open();
+    const got: string[] = [];
+    await transport.subscribe({ endpoint, events: [], commands: [type], concurrency: 1 }, async (d) => {
+      got.push(d.headers[HeaderNames.id] as string);
+      await d.ack();
+    });
+    const message = testMessage(type, json({ old: true }), {}, endpoint);
+    await transport.publish(message);
+    await waitUntil(() => got.length === 1, 10_000);
+    expect(got).toEqual([message.headers[HeaderNames.id]]);
+  });
+
   it('refuses to replay a dead letter that names no endpoint queue, and keeps it', async () => {
     const transport = await open();
     await transport.deadLetters.list(); // declares the error queue

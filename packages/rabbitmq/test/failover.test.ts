@@ -108,7 +108,7 @@ describe.runIf(available)('rabbitmq transport with several nodes', () => {
       }
     };
     try {
-      const endpointArgs = endpointQueueArguments('quorum', names.errorQueue);
+      const endpointArgs = endpointQueueArguments('quorum', names.errorQueue, 50); // 50: the default deliveryLimit
       expect(await redeclare(endpoint, { ...endpointArgs, 'x-quorum-initial-group-size': 1 })).toBe('same');
       expect(await redeclare(endpoint, endpointArgs)).toBe('different');
       for (const queue of [names.errorQueue, names.registry, names.lock(names.errorQueue)]) {

@@ -1,7 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { type Delivery, type DeliveryHandler, ErrorCodes, type FailureInfo, MailroomError, type SubscribeOptions, type Subscription } from '@mailroom/core';
+import {
+  DEFAULT_MAX_DELIVERIES,
+  type DeadLetterRequest,
+  type Delivery,
+  type DeliveryHandler,
+  ErrorCodes,
+  type FailureInfo,
+  MailroomError,
+  type SubscribeOptions,
+  type Subscription,
+} from '@mailroom/core';
+import { deliveryLimitRequest, plausibleDate, safeDeadLetterRequest } from '@mailroom/core/internal';
 import type { Statement } from 'better-sqlite3';
 import type { BrokerConnection } from './sqlite-transport.js';
+import { storedHeaders } from './stored-headers.js';
 import { signalBrokerWrite } from './wake-signal.js';
 import type { Claimer, WriteOptions } from './write-batcher.js';
 
@@ -27,18 +39,28 @@ const ACK = { oneRow: true } as const;
 const RETRY = { oneRow: true, addsMessages: true } as const;
 
 /**
- * The headers stored with a message (JSON written by this transport). A row whose headers do not
- * parse (the file was edited by hand, say) is handed out with its stored text in one header: the
- * endpoint then dead-letters it as undecodable, with the text kept, instead of losing it.
+ * Copies a message row into the dead letters. Written so that it cannot fail on a row's content:
+ * the id and type are read from the stored headers only when those are valid JSON holding text
+ * there (else ''), and headers and body are copied as they are stored.
  */
-function storedHeaders(text: string): Record<string, string> {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, string>;
-  } catch {
-    // Handed out as text below.
-  }
-  return { 'mailroom-stored-headers': text };
+const COPY_TO_DEAD_LETTERS = `INSERT INTO mailroom_dead_letters (endpoint, message_id, type, headers, body, reason, error_message, error_stack, attempts, first_failure_at, last_failure_at, dead_lettered_at)
+  SELECT endpoint,
+         CASE WHEN json_valid(headers) THEN CASE json_type(headers, '$."ce-id"') WHEN 'text' THEN json_extract(headers, '$."ce-id"') ELSE '' END ELSE '' END,
+         CASE WHEN json_valid(headers) THEN CASE json_type(headers, '$."ce-type"') WHEN 'text' THEN json_extract(headers, '$."ce-type"') ELSE '' END ELSE '' END,
+         headers, body, @reason, @errorMessage, @errorStack, @attempts, @firstFailureAt, @lastFailureAt, @now
+  FROM mailroom_messages`;
+
+/** The named parameters of {@link COPY_TO_DEAD_LETTERS} for a (safe) dead-letter request. */
+function deadLetterParameters(request: DeadLetterRequest, now: number) {
+  return {
+    reason: request.reason,
+    errorMessage: request.errorMessage,
+    errorStack: request.errorStack ?? null,
+    attempts: request.attempts,
+    firstFailureAt: request.firstFailureAt.getTime(),
+    lastFailureAt: request.lastFailureAt.getTime(),
+    now,
+  };
 }
 
 function flightKey(seq: number, token: string): string {
@@ -69,9 +91,24 @@ export class SqliteConsumer implements Subscription, Claimer {
    */
   private readonly inFlight = new Map<string, string>();
   private readonly statements: Record<
-    'ready' | 'lease' | 'nextVisible' | 'ack' | 'retry' | 'deadLetter' | 'remove' | 'renew' | 'release' | 'giveBack' | 'heartbeat' | 'register' | 'unregister',
+    | 'ready'
+    | 'lease'
+    | 'nextVisible'
+    | 'ack'
+    | 'retry'
+    | 'deadLetter'
+    | 'remove'
+    | 'park'
+    | 'removeParked'
+    | 'renew'
+    | 'release'
+    | 'giveBack'
+    | 'heartbeat'
+    | 'register'
+    | 'unregister',
     Statement
   >;
+  private readonly maxDeliveries: number;
   private batch = 0;
   private paused = false;
   private closed = false;
@@ -104,13 +141,11 @@ export class SqliteConsumer implements Subscription, Claimer {
         `UPDATE mailroom_messages SET visible_at = @visibleAt, lease_token = NULL, first_failure_at = COALESCE(first_failure_at, @now)
          WHERE seq = @seq AND lease_token = @token`,
       ),
-      deadLetter: db.prepare(
-        `INSERT INTO mailroom_dead_letters (endpoint, message_id, type, headers, body, reason, error_message, error_stack, attempts, first_failure_at, last_failure_at, dead_lettered_at)
-         SELECT endpoint, COALESCE(json_extract(headers, '$."ce-id"'), ''), COALESCE(json_extract(headers, '$."ce-type"'), ''), headers, body,
-                @reason, @errorMessage, @errorStack, @attempts, @firstFailureAt, @lastFailureAt, @now
-         FROM mailroom_messages WHERE seq = @seq AND lease_token = @token`,
-      ),
+      deadLetter: db.prepare(`${COPY_TO_DEAD_LETTERS} WHERE seq = @seq AND lease_token = @token`),
       remove: db.prepare('DELETE FROM mailroom_messages WHERE seq = ? AND lease_token = ?'),
+      // The delivery bound, inside the claim's transaction: the row is ready, so no lease to check.
+      park: db.prepare(`${COPY_TO_DEAD_LETTERS} WHERE seq = @seq`),
+      removeParked: db.prepare('DELETE FROM mailroom_messages WHERE seq = ?'),
       renew: db.prepare('UPDATE mailroom_messages SET visible_at = @until WHERE lease_token IN (SELECT value FROM json_each(@tokens))'),
       release: db.prepare('UPDATE mailroom_messages SET visible_at = @now, lease_token = NULL WHERE lease_token IN (SELECT value FROM json_each(@tokens))'),
       // Leased but never handed to the handler: back as they were, the attempt not counted.
@@ -119,6 +154,7 @@ export class SqliteConsumer implements Subscription, Claimer {
       register: db.prepare('INSERT OR REPLACE INTO mailroom_consumers (id, endpoint, pid, heartbeat_at) VALUES (?, ?, ?, ?)'),
       unregister: db.prepare('DELETE FROM mailroom_consumers WHERE id = ? OR heartbeat_at < ?'),
     };
+    this.maxDeliveries = options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
   }
 
   /** Registers the consumer, starts lease renewal and takes the first messages. */
@@ -145,14 +181,31 @@ export class SqliteConsumer implements Subscription, Claimer {
     const room = this.options.concurrency - this.inFlight.size;
     if (room <= 0) return undefined;
     const token = `${this.id}:${++this.batch}`;
-    const rows = this.statements.ready.all(this.options.endpoint, now, room) as ClaimedRow[];
+    const ready = this.statements.ready.all(this.options.endpoint, now, room) as ClaimedRow[];
     const leaseUntil = now + this.connection.leaseMs;
-    for (const row of rows) {
+    const rows: ClaimedRow[] = [];
+    for (const row of ready) {
+      if (row.attempt + 1 > this.maxDeliveries) {
+        this.park(row, now);
+        continue;
+      }
       this.statements.lease.run(leaseUntil, token, row.seq);
       row.attempt += 1;
+      rows.push(row);
     }
     const next = rows.length < room ? (this.statements.nextVisible.get(this.options.endpoint, now) as number | null) : undefined;
     return { token, rows, now, next };
+  }
+
+  /** Moves a row delivered `maxDeliveries` times to the dead letters, in SQL alone: nothing in the row can make it fail. */
+  private park(row: ClaimedRow, now: number): void {
+    const request = deliveryLimitRequest(row.attempt + 1, this.maxDeliveries, plausibleDate(row.first_failure_at), new Date(now));
+    this.statements.park.run({ ...deadLetterParameters(request, now), seq: row.seq });
+    this.statements.removeParked.run(row.seq);
+    this.connection.log.error(
+      { code: request.reason, endpoint: this.options.endpoint, seq: row.seq, attempt: request.attempts },
+      'message delivered more than maxDeliveries times: parked in the dead letters without running a handler',
+    );
   }
 
   /** After the commit: counts the leased messages as unsettled and returns what hands them to the handler. */
@@ -231,17 +284,7 @@ export class SqliteConsumer implements Subscription, Claimer {
           seq,
           token,
           () => {
-            const inserted = this.statements.deadLetter.run({
-              reason: request.reason,
-              errorMessage: request.errorMessage,
-              errorStack: request.errorStack ?? null,
-              attempts: request.attempts,
-              firstFailureAt: request.firstFailureAt.getTime(),
-              lastFailureAt: request.lastFailureAt.getTime(),
-              now: Date.now(),
-              seq,
-              token,
-            }).changes;
+            const inserted = this.statements.deadLetter.run({ ...deadLetterParameters(safeDeadLetterRequest(request), Date.now()), seq, token }).changes;
             if (inserted > 0) this.statements.remove.run(seq, token);
             return inserted;
           },

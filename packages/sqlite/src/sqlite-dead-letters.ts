@@ -1,5 +1,6 @@
 import { type DeadLetter, type DeadLetterFilter, type DeadLetterQueue, ErrorCodes, MailroomError } from '@mailroom/core';
 import type { BrokerConnection } from './sqlite-transport.js';
+import { storedHeaders } from './stored-headers.js';
 
 interface DeadLetterRow {
   id: number;
@@ -23,7 +24,7 @@ function toDeadLetter(row: DeadLetterRow): DeadLetter {
     endpoint: row.endpoint,
     messageId: row.message_id,
     type: row.type,
-    headers: JSON.parse(row.headers) as Record<string, string>,
+    headers: storedHeaders(row.headers),
     body: new Uint8Array(row.body),
     reason: row.reason,
     errorMessage: row.error_message,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeTransport } from '@mailroom/conformance';
 import { createSqliteTransport } from '../src/index.js';
+import { sqliteRawAccess } from '../src/testing/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailroom-sqlite-conformance-'));
 const path = join(dir, 'broker.db');
@@ -10,6 +11,7 @@ const path = join(dir, 'broker.db');
 describeTransport({
   name: 'sqlite',
   connect: async () => createSqliteTransport({ path, leaseMs: 2000 }),
+  raw: sqliteRawAccess(path),
   stressRounds: 2,
   teardown: async () => rmSync(dir, { recursive: true, force: true }),
 });

@@ -49,7 +49,7 @@ export async function deleteNatsPrefix(server: string, prefix: string): Promise<
   const connection = await connect({ servers: server });
   try {
     const manager = await jetstreamManager(connection);
-    for (const stream of [names.eventsStream, names.commandsStream, names.deadLettersStream, `KV_${names.retryStateBucket}`]) {
+    for (const stream of names.streams) {
       await manager.streams.delete(stream).catch(() => undefined);
     }
   } finally {
