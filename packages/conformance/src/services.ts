@@ -44,6 +44,21 @@ export async function serviceAvailable(service: ServiceRequirement): Promise<boo
   return false;
 }
 
+/**
+ * Whether a program a suite runs itself (a broker binary for a cluster of its own) is installed,
+ * given whether it was `found`. When it is not: under `CI` this throws (the suite is required
+ * there); elsewhere it prints one line saying how to install it and returns false, so the suite skips.
+ */
+export function toolAvailable(tool: { name: string; found: boolean; install: string }): boolean {
+  if (tool.found) return true;
+  if (process.env.CI) throw new Error(`${tool.name} is required when CI is set, but it is not installed. Install it with: ${tool.install}`);
+  if (!warned.has(tool.name)) {
+    warned.add(tool.name);
+    console.warn(`[mailroom] skipping ${tool.name} tests: it is not installed. Install it with: ${tool.install}`);
+  }
+  return false;
+}
+
 /** The services on a Mailroom developer machine, with their default ports and start commands. */
 export const Services = {
   rabbitmq: { name: 'RabbitMQ', port: 5672, start: 'rabbitmq-server -detached' },

@@ -29,6 +29,13 @@ export interface NatsTransportOptions {
   connection?: NatsConnection;
   /** Passed to `connect()` of `@nats-io/transport-node` (user, pass, token, tls, name...). Ignored with `connection`. */
   connectOptions?: Omit<ConnectionOptions, 'servers'>;
+  /**
+   * For a cluster: copies of every stream and of the retry-state bucket (1, 3 or 5; each on another
+   * server). 3 in a 3-node cluster survives losing any one server with nothing acknowledged lost;
+   * consumers take their stream's replica count. Default 1: a single server. `streams.replicas` and
+   * `deadLetterStream.replicas` win over it when given. Applies when a stream is created.
+   */
+  replicas?: number;
   /** Prefix of every subject, stream and bucket name: lower-case letter first, then `[a-z0-9_-]`, at most 32. Default `mailroom`. */
   prefix?: string;
   /** Settings of the events and commands streams. */
@@ -90,9 +97,9 @@ function limit(value: unknown, name: string): number {
   return wholeNumber(value, name, 1);
 }
 
-function streamSettings(input: NatsStreamSettings | undefined, name: string): ResolvedStreamSettings {
+function streamSettings(input: NatsStreamSettings | undefined, name: string, replicas: number): ResolvedStreamSettings {
   if (input !== undefined && (typeof input !== 'object' || input === null)) throw configError(`${name} must be an object`);
-  const merged = { ...DEFAULT_STREAM, ...Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined)) };
+  const merged = { ...DEFAULT_STREAM, replicas, ...Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined)) };
   if (merged.storage !== 'file' && merged.storage !== 'memory')
     throw configError(`${name}.storage must be 'file' or 'memory', got ${JSON.stringify(merged.storage)}`);
   if (![1, 3, 5].includes(merged.replicas)) throw configError(`${name}.replicas must be 1, 3 or 5, got ${JSON.stringify(merged.replicas)}`);
@@ -116,12 +123,14 @@ export function resolveNatsOptions(options: NatsTransportOptions): ResolvedNatsO
   if (!isValidPrefix(prefix)) {
     throw configError(`prefix must start with a lower-case letter, then letters, digits, '_' or '-' (at most 32), got ${JSON.stringify(prefix)}`);
   }
-  const streams = streamSettings(options.streams, 'streams');
+  const replicas = options.replicas ?? DEFAULT_STREAM.replicas;
+  if (![1, 3, 5].includes(replicas)) throw configError(`replicas must be 1, 3 or 5, got ${JSON.stringify(options.replicas)}`);
+  const streams = streamSettings(options.streams, 'streams', replicas);
   const ackWaitMs = wholeNumber(options.ackWaitMs ?? 30_000, 'ackWaitMs', 500);
   return {
     prefix,
     streams,
-    deadLetterStream: streamSettings(options.deadLetterStream, 'deadLetterStream'),
+    deadLetterStream: streamSettings(options.deadLetterStream, 'deadLetterStream', replicas),
     ackWaitMs,
     publishTimeoutMs: wholeNumber(options.publishTimeoutMs ?? 15_000, 'publishTimeoutMs', 100),
     connectTimeoutMs: wholeNumber(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs', 100),

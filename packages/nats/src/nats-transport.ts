@@ -5,6 +5,7 @@ import {
   errorMessage,
   HeaderNames,
   type Headers,
+  isMailroomError,
   MailroomError,
   type OutgoingMessage,
   redactUrl,
@@ -145,20 +146,44 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     throw error;
   }
 
+  // Resolved and replaced at every reconnect and new stream leader: publishes waiting for an answer send again at once.
+  let wakeResend = () => {};
+  let resendSignal = new Promise<void>((resolve) => (wakeResend = resolve));
+  const resendNow = () => {
+    const wake = wakeResend;
+    resendSignal = new Promise<void>((resolve) => (wakeResend = resolve));
+    wake();
+  };
+  const ownStreams = new Set([names.eventsStream, names.commandsStream, names.deadLettersStream]);
+  const leaderElected = nc.subscribe('$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*', {
+    callback: (error, msg) => {
+      if (error) log.debug({ error: errorMessage(error) }, 'cannot follow stream leader elections; unanswered publishes wait for their attempt timeout');
+      else if (ownStreams.has(msg.subject.slice(msg.subject.lastIndexOf('.') + 1))) resendNow();
+    },
+  });
   const statuses = nc.status();
   void (async () => {
     for await (const status of statuses) {
       if (status.type === 'disconnect') {
         connected = false;
-        log.warn({ server: status.server }, 'disconnected from NATS; reconnecting');
+        log.warn({ event: 'connection-lost', server: status.server }, 'disconnected from NATS; reconnecting');
       } else if (status.type === 'reconnect') {
         connected = true;
-        log.info({ server: status.server }, 'reconnected to NATS');
+        log.info({ event: 'reconnected', server: status.server }, 'reconnected to NATS');
+        resendNow();
       }
     }
   })().catch(() => undefined);
 
-  const publishContext = { nc, js, timeoutMs: resolved.publishTimeoutMs, closed: () => closed, connected: () => connected && !nc.isClosed(), recreateTopology };
+  const publishContext = {
+    nc,
+    js,
+    timeoutMs: resolved.publishTimeoutMs,
+    closed: () => closed,
+    connected: () => connected && !nc.isClosed(),
+    recreateTopology,
+    resendSignal: () => resendSignal,
+  };
   const publishRaw = async (subject: string, body: Uint8Array, headers: MsgHdrs, msgID: string | undefined) => {
     await publishDurably(publishContext, subject, body, { headers, msgID });
   };
@@ -202,7 +227,11 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       const id = message.headers[HeaderNames.id];
       // The envelope id deduplicates; commands of every endpoint share one stream, so theirs names the destination too.
       const msgID = id === undefined ? undefined : route.kind === 'event' ? id : `${id}@${route.destination}`;
-      await ready();
+      // Recreating the streams (started by another publish that found none answering, as happens while a
+      // cluster elects leaders) can time out: this publish then finds out for itself, within its own deadline.
+      await ready().catch((error: unknown) => {
+        if (isMailroomError(error)) throw error;
+      });
       await publishRaw(subject, message.body, encodeHeaders(message.headers), msgID);
     },
     async subscribe(subscribeOptions: SubscribeOptions, handler: DeliveryHandler) {
@@ -266,6 +295,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       closing = (async () => {
         await Promise.all([...subscriptions].map((subscription) => subscription.close()));
         (statuses as { stop?: () => void }).stop?.();
+        leaderElected.unsubscribe();
         // Send the acks and the naks of given-back messages before letting go (the server has read
         // them once it answers the flush's ping); never wait long for a lost server.
         const within = (promise: Promise<unknown>) =>

@@ -14,9 +14,21 @@ export interface PublishContext {
   readonly connected: () => boolean;
   /** Called when no stream answered although connected (deleted streams): recreates them. */
   readonly recreateTopology: () => Promise<void>;
+  /**
+   * Resolves at the next event after which an unanswered attempt is sent again at once: the
+   * connection came back (the request or its answer may have died with the old one), or one of the
+   * transport's streams elected a new leader (the old one may have died holding it).
+   */
+  readonly resendSignal: () => Promise<void>;
 }
 
-const ATTEMPT_TIMEOUT_MS = 5000;
+/**
+ * How long one attempt waits for JetStream's answer before it is sent again (with the same
+ * `Nats-Msg-Id`), unless the connection comes back or the stream elects a leader first.
+ */
+export const ATTEMPT_TIMEOUT_MS = 5000;
+
+const RESEND: unique symbol = Symbol('resend');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -24,7 +36,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Publishes one message to JetStream and resolves with the stream's acknowledgement, that is once
  * the server stored it (on disk with file storage). While the server cannot be reached it retries
  * with the same `Nats-Msg-Id`, so a message stored by an attempt whose answer was lost is stored
- * only once. Throws `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when the server stayed unreachable for
+ * only once. An attempt with a `msgID` still unanswered when the connection comes back, or when the
+ * stream gets a new leader, is sent again at once rather than after {@link ATTEMPT_TIMEOUT_MS}, so
+ * publishers resume as soon as a server (or a cluster's new leader) does. Throws `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when the server stayed unreachable for
  * `timeoutMs`, `MAILROOM_ERR_TRANSPORT_CONFIRM_TIMEOUT` when connected but unconfirmed,
  * `MAILROOM_ERR_TRANSPORT_PUBLISH_REJECTED` when the server refused the message (limits, size).
  */
@@ -42,11 +56,16 @@ export async function publishDurably(
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     try {
-      return await context.js.publish(subject, body, {
+      const sent = context.js.publish(subject, body, {
         headers: options.headers,
         ...(options.msgID !== undefined && { msgID: options.msgID }),
         timeout: Math.max(50, Math.min(remaining, ATTEMPT_TIMEOUT_MS)),
       });
+      // Without a msgID a second copy would be stored: such an attempt waits for its own answer.
+      if (options.msgID === undefined) return await sent;
+      const answer = await Promise.race([sent, context.resendSignal().then((): typeof RESEND => RESEND)]);
+      if (answer !== RESEND) return answer;
+      sent.catch(() => undefined); // left behind: its answer, if one still comes, is the same message's
     } catch (error) {
       lastError = error;
       if (error instanceof JetStreamApiError || /max_payload|maximum payload/i.test(errorMessage(error))) {

@@ -29,8 +29,8 @@ export async function browseQueue<T>(
   visit: (browse: Browse) => Promise<T>,
 ): Promise<T> {
   const deadline = Date.now() + lockTimeoutMs;
-  await topology.classicQueue(queue, deadline);
-  await topology.classicQueue(lockQueue, deadline);
+  await topology.ownQueue(queue, deadline);
+  await topology.ownQueue(lockQueue, deadline);
   const channel = await lock(supervisor, lockQueue, deadline);
   try {
     const messages: AmqpMessage[] = [];

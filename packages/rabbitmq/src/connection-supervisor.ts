@@ -3,6 +3,7 @@ import { connect as amqpConnect } from 'amqplib';
 import type { AmqpChannel, AmqpConfirmChannel, AmqpConnection, AmqpListener } from './amqp-types.js';
 import { RabbitMqErrorCodes } from './errors.js';
 import { batchFrameWrites } from './frame-batching.js';
+import { NodeRotation } from './node-rotation.js';
 import { type ResolvedOptions, withHeartbeat } from './options.js';
 import { withTimeout } from './timing.js';
 
@@ -16,8 +17,9 @@ interface Waiter {
 /**
  * Follows one AMQP connection through losses and reconnects: knows whether it is ready, blocked
  * (RabbitMQ's resource alarm), reconnecting, lost for good or closed, counts connection
- * generations, and lets callers wait for readiness with a deadline. Opened from a URL it owns an
- * amqplib recovering connection (exponential backoff); given the user's connection it only listens.
+ * generations, and lets callers wait for readiness with a deadline. Opened from URLs it owns an
+ * amqplib recovering connection (exponential backoff) that moves to the next node of a cluster after
+ * every lost connection or failed attempt; given the user's connection it only listens.
  */
 export class ConnectionSupervisor {
   /** Increases on every (re)connect; channels from an older generation are dead. */
@@ -35,6 +37,7 @@ export class ConnectionSupervisor {
     private readonly owned: boolean,
     private readonly where: string,
     private readonly log: Logger,
+    private readonly nodes?: NodeRotation,
   ) {
     const recovering = typeof (connection as { waitForConnect?: unknown }).waitForConnect === 'function';
     const listeners: [string, AmqpListener][] = [
@@ -44,7 +47,13 @@ export class ConnectionSupervisor {
     ];
     if (recovering) {
       listeners.push(
-        ['disconnect', (error: unknown) => this.markDown(error)],
+        [
+          'disconnect',
+          (error: unknown) => {
+            this.markDown(error);
+            this.nodes?.next();
+          },
+        ],
         [
           'connect',
           (model: unknown) => {
@@ -52,7 +61,13 @@ export class ConnectionSupervisor {
             this.markUp();
           },
         ],
-        ['connect-failed', (error: unknown) => this.noteFailure(error)],
+        [
+          'connect-failed',
+          (error: unknown) => {
+            this.noteFailure(error);
+            this.nodes?.next();
+          },
+        ],
         ['reconnect-failed', (error: unknown) => this.markLost(error)],
       );
     } else {
@@ -70,13 +85,14 @@ export class ConnectionSupervisor {
   }
 
   /**
-   * Opens a reconnecting connection to `options.url` and waits for it. Throws
-   * `MAILROOM_ERR_RABBITMQ_ACCESS_REFUSED` at once for bad credentials or vhost, and
-   * `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when nothing answers within `connectTimeoutMs`.
+   * Opens a reconnecting connection to the first node of `options.urls` that answers and waits for
+   * it. Throws `MAILROOM_ERR_RABBITMQ_ACCESS_REFUSED` at once for bad credentials or vhost, and
+   * `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when no node answers within `connectTimeoutMs`.
    */
   static async open(options: ResolvedOptions): Promise<ConnectionSupervisor> {
-    const url = options.url as string;
-    const where = redactUrl(url);
+    const urls = options.urls as readonly string[];
+    const nodes = new NodeRotation(urls.map((url) => withHeartbeat(url, options.heartbeatSeconds)));
+    const where = nodes.where;
     const socketOptions = {
       // Nagle's algorithm off (amqplib leaves it on): with it, a publish or an ack written while an
       // earlier segment awaits its TCP ACK waits for the peer's delayed ACK, about 40 ms on Linux.
@@ -93,16 +109,17 @@ export class ConnectionSupervisor {
     };
     let connection: AmqpConnection;
     try {
-      connection = (await amqpConnect(withHeartbeat(url, options.heartbeatSeconds), socketOptions as never)) as unknown as AmqpConnection;
+      // The address object, not a string: amqplib reads it again at every attempt, and the rotation changes it.
+      connection = (await amqpConnect(nodes.target as never, socketOptions as never)) as unknown as AmqpConnection;
     } catch (error) {
-      throw new MailroomError(ErrorCodes.TRANSPORT_URL, `Cannot connect to ${where}: ${scrub(errorMessage(error), url)}`);
+      throw new MailroomError(ErrorCodes.TRANSPORT_URL, `Cannot connect to ${where}: ${scrub(errorMessage(error), urls)}`);
     }
-    const supervisor = new ConnectionSupervisor(connection, true, where, options.logger);
+    const supervisor = new ConnectionSupervisor(connection, true, where, options.logger, nodes);
     supervisor.state = 'down';
     supervisor.connectedOnce = false;
     supervisor.downSince = Date.now();
     try {
-      await supervisor.firstConnect(options.connectTimeoutMs, url);
+      await supervisor.firstConnect(options.connectTimeoutMs, urls);
     } catch (error) {
       await supervisor.close();
       throw error;
@@ -110,14 +127,14 @@ export class ConnectionSupervisor {
     return supervisor;
   }
 
-  private firstConnect(timeoutMs: number, url: string): Promise<void> {
+  private firstConnect(timeoutMs: number, urls: readonly string[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
         reject(
           new MailroomError(
             ErrorCodes.TRANSPORT_UNAVAILABLE,
-            `RabbitMQ at ${this.where} did not accept a connection within ${timeoutMs} ms${this.lastError ? ` (last error: ${scrub(this.lastError, url)})` : ''}; is it running? Start it with: rabbitmq-server -detached`,
+            `RabbitMQ at ${this.where} did not accept a connection within ${timeoutMs} ms${this.lastError ? ` (last error: ${scrub(this.lastError, urls)})` : ''}; is it running? Start it with: rabbitmq-server -detached`,
           ),
         );
       }, timeoutMs);
@@ -246,7 +263,10 @@ export class ConnectionSupervisor {
     this.blocked = false;
     this.downSince = Date.now();
     this.lastError = errorMessage(error);
-    this.log.warn({ event: 'connection-lost', error: this.lastError }, 'RabbitMQ connection lost; reconnecting');
+    this.log.warn(
+      { event: 'connection-lost', error: this.lastError, ...(this.nodes && { node: this.nodes.current }) },
+      'RabbitMQ connection lost; reconnecting',
+    );
   }
 
   private markUp(): void {
@@ -257,7 +277,12 @@ export class ConnectionSupervisor {
     this.generation += 1;
     const reconnected = this.connectedOnce;
     this.connectedOnce = true;
-    if (wasDown && reconnected) this.log.info({ event: 'reconnected', downtimeMs }, `RabbitMQ connection restored after ${downtimeMs} ms`);
+    if (wasDown && reconnected) {
+      this.log.info(
+        { event: 'reconnected', downtimeMs, ...(this.nodes && { node: this.nodes.current }) },
+        `RabbitMQ connection restored after ${downtimeMs} ms`,
+      );
+    }
     this.wake();
   }
 
@@ -325,14 +350,17 @@ function tlsFailure(error: unknown): string | undefined {
   return `${errorMessage(error)} (${code}): ${fix}`;
 }
 
-/** Removes the URL and its password from a driver message, in case a driver ever echoes it. */
-function scrub(message: string, url: string): string {
-  let text = message.split(url).join(redactUrl(url));
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    if (password.length > 0) text = text.split(password).join('***');
-  } catch {
-    // not a URL: nothing else to remove
+/** Removes the URLs and their passwords from a driver message, in case a driver ever echoes one. */
+function scrub(message: string, urls: readonly string[]): string {
+  let text = message;
+  for (const url of urls) {
+    text = text.split(url).join(redactUrl(url));
+    try {
+      const password = decodeURIComponent(new URL(url).password);
+      if (password.length > 0) text = text.split(password).join('***');
+    } catch {
+      // not a URL: nothing else to remove
+    }
   }
   return text;
 }

@@ -110,8 +110,29 @@ export function delayQueueArguments(level: number, queueType: RabbitMqQueueType,
   return args;
 }
 
-/** Arguments of the error queue, the registry and the lock queues: classic queues, which have no delivery limit to trip over when browsed. */
+/** Arguments of the error queue, the registry and the lock queues on a single node: classic queues, which have no delivery limit to trip over when browsed. */
 export const classicQueueArguments: Readonly<Record<string, unknown>> = Object.freeze({ 'x-queue-type': 'classic' });
+
+/**
+ * The delivery limit of the error queue and the registry when they are quorum queues: a browse
+ * returns every message it does not remove, and RabbitMQ 4.0-4.2 count each return against a
+ * default limit of 20, then drop the message. No browse count reaches this one.
+ */
+export const OWN_QUEUE_DELIVERY_LIMIT = 1_000_000_000;
+
+/** The quorum group size argument of a queue in a cluster (`replicas` set); nothing on a single node. */
+export function groupSizeArguments(replicas: number | undefined): Record<string, unknown> {
+  return replicas === undefined ? {} : { 'x-quorum-initial-group-size': replicas };
+}
+
+/**
+ * Arguments of the error queue, the registry and the lock queues: classic on a single node
+ * (`replicas` unset); quorum queues of `replicas` members in a cluster, so none lives on one node only.
+ */
+export function ownQueueArguments(replicas: number | undefined): Record<string, unknown> {
+  if (replicas === undefined) return { ...classicQueueArguments };
+  return { 'x-queue-type': 'quorum', ...groupSizeArguments(replicas), 'x-delivery-limit': OWN_QUEUE_DELIVERY_LIMIT };
+}
 
 const MAX_QUEUE_BYTES = 255 - 2 * DELAY_LEVELS;
 

@@ -1,5 +1,6 @@
-import { createDefaultLogger, ErrorCodes, type Logger, MailroomError, redactUrl } from '@mailroom/core';
+import { createDefaultLogger, ErrorCodes, type Logger, MailroomError } from '@mailroom/core';
 import type { AmqpConnection } from './amqp-types.js';
+import { checkNodeUrl, splitNodeUrls, takeReplicasParam } from './node-urls.js';
 
 /** The queue type of endpoint queues and delay queues. */
 export type RabbitMqQueueType = 'quorum' | 'classic';
@@ -10,8 +11,13 @@ export type RabbitMqQueueType = 'quorum' | 'classic';
  * closes).
  */
 export interface RabbitMqTransportOptions {
-  /** `amqp://user:password@host:5672/vhost` or `amqps://...`. The password never appears in logs or errors. */
-  url?: string;
+  /**
+   * `amqp://user:password@host:5672/vhost` or `amqps://...`. The password never appears in logs or errors.
+   * For a cluster, name every node: `amqp://user:password@host1:5672,host2:5672,host3:5672/vhost`
+   * (credentials, vhost and query shared), or give a list of URLs. The transport connects to the
+   * first node that answers and, when the connection is lost, reconnects to the next one in turn.
+   */
+  url?: string | readonly string[];
   /**
    * Your own amqplib connection. A `RecoveringChannelModel` (`amqplib.connect(url, { recovery: true })`)
    * reconnects and the transport follows it; a plain `ChannelModel` that closes leaves the transport
@@ -35,6 +41,16 @@ export interface RabbitMqTransportOptions {
    * own (change it with a `delivery-limit` policy). Default 50.
    */
   deliveryLimit?: number;
+  /**
+   * For a cluster: how many nodes hold a copy of each queue (3 in a 3-node cluster, 3 or 5 in a
+   * larger one). Every queue the transport declares is then a quorum queue with this initial group
+   * size (`x-quorum-initial-group-size`): endpoint and delay queues, and also the error queue, the
+   * endpoint registry and the locks (which are classic queues, living on one node, without it), so
+   * nothing the transport keeps depends on one node. Needs `queueType: 'quorum'`. Default: unset,
+   * RabbitMQ's own group size for endpoint and delay queues (every node of the cluster on RabbitMQ
+   * 3.x) and classic queues for the rest, as suits a single node.
+   */
+  replicas?: number;
   /** The queue name of an endpoint. Default: the endpoint name itself. */
   queueName?: (endpoint: string) => string;
   /** How long a publish waits for the broker's confirm before `MAILROOM_ERR_TRANSPORT_CONFIRM_TIMEOUT`. Default 15 000 ms. */
@@ -61,12 +77,14 @@ export interface RabbitMqTransportOptions {
 
 /** The options with every default filled in and checked. */
 export interface ResolvedOptions {
-  readonly url: string | undefined;
+  /** One URL per node, in the order given; undefined with `connection`. */
+  readonly urls: readonly string[] | undefined;
   readonly connection: AmqpConnection | undefined;
   readonly socketOptions: Record<string, unknown>;
   readonly namespace: string;
   readonly queueType: RabbitMqQueueType;
   readonly deliveryLimit: number;
+  readonly replicas: number | undefined;
   readonly queueName: (endpoint: string) => string;
   readonly confirmTimeoutMs: number;
   readonly unavailableTimeoutMs: number;
@@ -103,6 +121,14 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
   }
   const queueType = options.queueType ?? 'quorum';
   if (queueType !== 'quorum' && queueType !== 'classic') throw configError(`queueType must be "quorum" or "classic", got ${JSON.stringify(queueType)}`);
+  const fromUrl = url === undefined ? { urls: undefined, replicas: undefined } : nodeUrls(url);
+  if (fromUrl.replicas !== undefined && options.replicas !== undefined && fromUrl.replicas !== options.replicas) {
+    throw configError(`the URL says replicas=${fromUrl.replicas} but the options say replicas: ${String(options.replicas)}; give it once`);
+  }
+  const replicas = (options.replicas ?? fromUrl.replicas) === undefined ? undefined : positiveInteger(options.replicas ?? fromUrl.replicas, 1, 'replicas');
+  if (replicas !== undefined && queueType !== 'quorum') {
+    throw configError(`replicas needs queueType "quorum" (classic queues live on one node), got queueType ${JSON.stringify(queueType)}`);
+  }
   if (options.queueName !== undefined && typeof options.queueName !== 'function') {
     throw configError('queueName must be a function from endpoint name to queue name');
   }
@@ -111,12 +137,13 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
   }
   if (options.logger !== undefined && typeof options.logger?.child !== 'function') throw configError('logger must be a pino-compatible logger');
   return {
-    url: url === undefined ? undefined : checkUrl(url),
+    urls: fromUrl.urls,
     connection,
     socketOptions: options.socketOptions ?? {},
     namespace,
     queueType,
     deliveryLimit: positiveInteger(options.deliveryLimit, 50, 'deliveryLimit'),
+    replicas,
     queueName: options.queueName ?? ((endpoint) => endpoint),
     confirmTimeoutMs: positive(options.confirmTimeoutMs, 15_000, 'confirmTimeoutMs'),
     unavailableTimeoutMs: positive(options.unavailableTimeoutMs, 30_000, 'unavailableTimeoutMs'),
@@ -131,20 +158,24 @@ export function resolveOptions(options: RabbitMqTransportOptions): ResolvedOptio
   };
 }
 
-/** Checks an `amqp://` / `amqps://` URL and returns it unchanged. */
-function checkUrl(url: unknown): string {
-  if (typeof url !== 'string' || url.trim() === '') throw urlError('url must be an amqp:// or amqps:// URL string');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw urlError(`${redactUrl(url)} is not a valid URL: use amqp://user:password@host:5672/vhost`);
-  }
-  if (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') {
-    throw urlError(`${redactUrl(url)} is not a RabbitMQ URL: the scheme must be amqp:// or amqps://`);
-  }
-  if (parsed.hostname === '') throw urlError(`${redactUrl(url)} names no host: use amqp://user:password@host:5672/vhost`);
-  return url;
+/**
+ * The URL of every node, from one URL (with one or several hosts) or a list of them, each checked,
+ * and the `replicas` their queries give (`?replicas=3`; every URL giving it must agree).
+ */
+function nodeUrls(url: string | readonly string[]): { urls: string[]; replicas: number | undefined } {
+  const given: unknown[] = typeof url === 'string' ? [url] : Array.isArray(url) ? url : [url];
+  if (given.length === 0) throw urlError('url must name at least one node: amqp://user:password@host:5672/vhost');
+  const replicas = new Set<string>();
+  const urls = given.flatMap((one) => {
+    if (typeof one !== 'string') return [checkNodeUrl(one)];
+    const taken = takeReplicasParam(one);
+    if (taken.replicas !== undefined) replicas.add(taken.replicas);
+    return splitNodeUrls(taken.url).map(checkNodeUrl);
+  });
+  if (replicas.size > 1) throw configError(`the URLs give different replicas: ${[...replicas].join(', ')}`);
+  const [value] = replicas;
+  if (value !== undefined && !/^[1-9][0-9]?$/.test(value)) throw configError(`replicas in the URL must be a whole number >= 1, got ${JSON.stringify(value)}`);
+  return { urls, replicas: value === undefined ? undefined : Number(value) };
 }
 
 /** Adds `heartbeat` to the URL's query unless it is there already. */

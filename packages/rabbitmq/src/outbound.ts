@@ -63,11 +63,11 @@ export class Outbound {
     );
   }
 
-  /** Into the classic queue `queue` of the transport's own (error queue, registry). */
+  /** Into the queue `queue` of the transport's own (error queue, registry). */
   async toOwnQueue(queue: string, content: Buffer, options: AmqpPublishOptions, deadline: number, guard?: Guard): Promise<void> {
     const outcome = await this.publisher.publish({ exchange: '', routingKey: queue, mandatory: true }, content, options, deadline, (by) => {
       guard?.();
-      return this.topology.classicQueue(queue, by);
+      return this.topology.ownQueue(queue, by);
     });
     if (outcome === 'returned') {
       this.topology.forget(queue);

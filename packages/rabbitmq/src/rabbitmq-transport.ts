@@ -92,7 +92,7 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
   ) {
     const log = options.logger;
     this.topology = topologyNames(options.namespace);
-    this.declarer = new Topology(supervisor, this.topology, options.queueType, log, options.deliveryLimit);
+    this.declarer = new Topology(supervisor, this.topology, options.queueType, log, options.deliveryLimit, options.replicas);
     this.publisher = new Publisher(supervisor, options, log, () => this.declarer.reset());
     this.outbound = new Outbound(this.declarer, this.publisher);
     const shared = {

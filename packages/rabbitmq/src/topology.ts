@@ -3,13 +3,14 @@ import type { AmqpChannel } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqErrorCodes } from './errors.js';
 import {
-  classicQueueArguments,
   DELAY_LEVELS,
   delayQueueArguments,
   deliverPattern,
   endpointQueueArguments,
   existingDeliveryLimit,
+  groupSizeArguments,
   levelPatterns,
+  ownQueueArguments,
   type TopologyNames,
 } from './names.js';
 import type { RabbitMqQueueType } from './options.js';
@@ -36,6 +37,8 @@ export class Topology {
     private readonly queueType: RabbitMqQueueType,
     private readonly log: Logger,
     private readonly deliveryLimit?: number,
+    /** Quorum group size of every queue in a cluster; undefined on a single node. */
+    private readonly replicas?: number,
   ) {}
 
   /** The topic exchange events are published to. */
@@ -48,12 +51,15 @@ export class Topology {
    * The error queue is declared first: RabbitMQ drops what it dead-letters to a queue that does not exist.
    */
   async endpointQueue(queue: string, deadline: number): Promise<void> {
-    await this.classicQueue(this.names.errorQueue, deadline);
+    await this.ownQueue(this.names.errorQueue, deadline);
     for (;;) {
       const limit = this.existingLimits.has(queue) ? this.existingLimits.get(queue) : this.deliveryLimit;
       try {
         await this.once(`q:${queue}`, deadline, (ch) =>
-          ch.assertQueue(queue, { durable: true, arguments: endpointQueueArguments(this.queueType, this.names.errorQueue, limit) }),
+          ch.assertQueue(queue, {
+            durable: true,
+            arguments: { ...endpointQueueArguments(this.queueType, this.names.errorQueue, limit), ...groupSizeArguments(this.replicas) },
+          }),
         );
         return;
       } catch (error) {
@@ -87,16 +93,16 @@ export class Topology {
       await this.once(`delay:${level}`, deadline, async (ch) => {
         const { wait, skip } = levelPatterns(level);
         await ch.assertExchange(name, 'topic', { durable: true });
-        await ch.assertQueue(name, { durable: true, arguments: delayQueueArguments(level, this.queueType, next) });
+        await ch.assertQueue(name, { durable: true, arguments: { ...delayQueueArguments(level, this.queueType, next), ...groupSizeArguments(this.replicas) } });
         await ch.bindQueue(name, name, wait);
         await ch.bindExchange(next, name, skip);
       });
     }
   }
 
-  /** A classic durable queue of the transport's own (error queue, registry, locks). */
-  classicQueue(queue: string, deadline: number): Promise<void> {
-    return this.once(`q:${queue}`, deadline, (ch) => ch.assertQueue(queue, { durable: true, arguments: { ...classicQueueArguments } }));
+  /** A durable queue of the transport's own (error queue, registry, locks): classic on a single node, quorum in a cluster (`replicas`). */
+  ownQueue(queue: string, deadline: number): Promise<void> {
+    return this.once(`q:${queue}`, deadline, (ch) => ch.assertQueue(queue, { durable: true, arguments: ownQueueArguments(this.replicas) }));
   }
 
   /** Forgets every declaration, so each is made again on next use (RabbitMQ said something it needed does not exist). */
@@ -181,7 +187,7 @@ export function refusal(error: unknown, what: string): MailroomError | undefined
   if (/PRECONDITION[-_]FAILED/.test(message)) {
     return new MailroomError(
       RabbitMqErrorCodes.TOPOLOGY_MISMATCH,
-      `RabbitMQ refused ${describe(what)}: ${detail(message)}. It exists with other settings: set the transport's queueType to match it, or delete it if it holds nothing you need`,
+      `RabbitMQ refused ${describe(what)}: ${detail(message)}. It exists with other settings: set the transport's queueType (and replicas) to match it, or delete it if it holds nothing you need`,
       { cause: error },
     );
   }

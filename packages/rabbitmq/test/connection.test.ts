@@ -2,14 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Services, serviceAvailable, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
+import { Services, serviceAvailable, startProxy, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
 import { connectTransport, ErrorCodes, HeaderNames, isMailroomError } from '@mailroom/core';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRabbitMqTransport, RabbitMqErrorCodes, type RabbitMqTransport } from '../src/index.js';
 import { holdSharedBrokerLock } from './broker-lock.js';
 import { capturingLogger, deleteNamespace, RABBITMQ_URL, testNamespace } from './support.js';
-import { startProxy } from './tcp-proxy.js';
 
 const available = await serviceAvailable(Services.rabbitmq);
 const namespace = testNamespace('connection');

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Services, serviceAvailable, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
+import { Services, serviceAvailable, startProxy, type TcpProxy, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
 import { type Delivery, ErrorCodes, HeaderNames, isMailroomError, type Transport } from '@mailroom/core';
 import { connect } from 'amqplib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type AmqpConfirmChannel, type AmqpConnection, createRabbitMqTransport, type RabbitMqTransportOptions } from '../src/index.js';
 import { holdSharedBrokerLock } from './broker-lock.js';
 import { capturingLogger, deleteNamespace, testNamespace } from './support.js';
-import { startProxy, type TcpProxy } from './tcp-proxy.js';
 
 const available = await serviceAvailable(Services.rabbitmq);
 const namespace = testNamespace('faults');

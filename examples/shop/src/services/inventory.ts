@@ -150,8 +150,10 @@ await runService('inventory', async ({ db, endpoint, faults, log, worker }) => {
   );
   return {
     afterStart: async () => {
-      await app.listen({ port, host: '127.0.0.1' });
-      log.info({}, `inventory HTTP API on http://127.0.0.1:${port}/v1/products`);
+      // Loopback unless told otherwise (SHOP_INVENTORY_HOST=0.0.0.0 in a pod, where the gateway calls it through a Service).
+      const host = process.env.SHOP_INVENTORY_HOST?.trim() || '127.0.0.1';
+      await app.listen({ port, host });
+      log.info({}, `inventory HTTP API on http://${host}:${port}/v1/products`);
       return undefined;
     },
     beforeStop: () => app.close(),

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 
-/** A TCP (or TLS-terminating) proxy in front of RabbitMQ, to cut, freeze or refuse connections in tests. */
+/** A TCP (or TLS-terminating) proxy in front of a broker, to cut, freeze or refuse connections, or lose answers, in tests. */
 export interface TcpProxy {
   readonly port: number;
   /** Destroys every open connection (both sides), like a network failure. */
@@ -12,14 +12,17 @@ export interface TcpProxy {
   thaw(): void;
   /** While refusing, new connections are closed at once (a broker that is down). */
   refuse(refusing: boolean): void;
+  /** While dropping, what the broker sends is thrown away and what clients send still reaches it (answers lost on the way back). */
+  dropAnswers(dropping: boolean): void;
   close(): Promise<void>;
 }
 
-/** Starts a proxy on a free local port to `targetPort` (RabbitMQ). With `tls`, clients speak TLS to it. */
+/** Starts a proxy on a free local port to 127.0.0.1:`targetPort` (default RabbitMQ's 5672). With `tls`, clients speak TLS to it. */
 export async function startProxy(targetPort = 5672, tls?: TlsOptions): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let frozen = false;
   let refusing = false;
+  let dropping = false;
   const onClient = (client: Socket) => {
     if (refusing) {
       client.destroy();
@@ -30,6 +33,7 @@ export async function startProxy(targetPort = 5672, tls?: TlsOptions): Promise<T
     pairs.add(pair);
     const forward = (from: Socket, to: Socket) =>
       from.on('data', (chunk: Buffer) => {
+        if (from === upstream && dropping) return;
         if (!to.destroyed) to.write(chunk);
       });
     forward(client, upstream);
@@ -68,6 +72,9 @@ export async function startProxy(targetPort = 5672, tls?: TlsOptions): Promise<T
     },
     refuse(value) {
       refusing = value;
+    },
+    dropAnswers(value) {
+      dropping = value;
     },
     async close() {
       proxy.cut();
