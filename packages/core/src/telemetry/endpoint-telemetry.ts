@@ -139,7 +139,9 @@ export class EndpointTelemetry {
     if (!telemetry) return { headers: withoutUndefined(parent), end: () => undefined };
     let parentContext = context.active();
     if (trace.getSpanContext(parentContext) === undefined && parent.traceparent !== undefined) {
-      parentContext = extractCreationContext(telemetry.propagator, parentContext, withoutUndefined(parent) as Record<string, string>);
+      const carrier: Record<string, string> = { [HeaderNames.traceparent]: parent.traceparent };
+      if (parent.tracestate !== undefined) carrier[HeaderNames.tracestate] = parent.tracestate;
+      parentContext = extractCreationContext(telemetry.propagator, parentContext, carrier);
     }
     const destination = destinationOfRoute(route);
     const attributes: Attributes = {
