@@ -105,7 +105,7 @@ export {
 } from './relay.js';
 export { createStorePersistence, StorePersistence, type StorePersistenceOptions } from './store-persistence.js';
 export { defineSystem, type System, type SystemDefinition, type SystemEndpoint, type SystemEndpointDefinition } from './system.js';
-export { MessagingAttributes, MessagingEvents, MessagingMetrics } from './telemetry/messaging-attributes.js';
+export { DURATION_BUCKETS_S, MessagingAttributes, MessagingEvents, MessagingMetrics } from './telemetry/messaging-attributes.js';
 export {
   createTelemetry,
   defaultTelemetry,

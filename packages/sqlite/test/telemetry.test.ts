@@ -37,7 +37,7 @@ describe('SQLite outbox and relay in a trace', () => {
     const shipping = createEndpoint({ name: uniqueName('shipping'), transport }).on(Placed, (_message, ctx) => void seen.push(ctx.envelope.id));
     cleanups.push(
       () => transport.close(),
-      () => db.close(),
+      () => void db.close(),
       () => orders.stop(),
       () => shipping.stop(),
     );
@@ -93,7 +93,7 @@ describe('SQLite outbox and relay in a trace', () => {
     const consumer = createEndpoint({ name: uniqueName('slow'), transport }).on(Waiting, () => undefined);
     cleanups.push(
       () => transport.close(),
-      () => db.close(),
+      () => void db.close(),
       () => writer.stop(),
     );
     await consumer.start();
