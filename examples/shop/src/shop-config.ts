@@ -42,6 +42,8 @@ export interface ShopConfig {
   readonly restartDelayMs: number;
   /** Whether the poison fault is on when the shop starts (inventory fails on the poison product). */
   readonly poisonFault: boolean;
+  /** The port of each process's operations server (`/metrics`, `/health/*`) on loopback; 0 (default) picks a free one per process. */
+  readonly opsPort: number;
 }
 
 const SHOP_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -128,6 +130,7 @@ export function readShopConfig(env: NodeJS.ProcessEnv = process.env): ShopConfig
     breakerHalfOpenMs: integer(env, 'SHOP_BREAKER_HALF_OPEN_MS', 5000, 100, 600_000),
     restartDelayMs: integer(env, 'SHOP_RESTART_DELAY_MS', 500, 10, 60_000),
     poisonFault: flag(env, 'SHOP_POISON_FAULT', true),
+    opsPort: integer(env, 'SHOP_OPS_PORT', 0, 0, 65535),
   };
 }
 

@@ -5,13 +5,14 @@
 //   node dist/start.js [--workers payments=3,shipping=2]
 //   MAILROOM_TRANSPORT=amqp://guest:guest@localhost | nats://localhost:4222   (default: SQLite broker file)
 //   SHOP_PG_URL=postgres://postgres@127.0.0.1:5432                           (default: a SQLite file per service)
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensurePgDatabase, pgDatabaseName } from './runtime/pg-databases.js';
 import { SERVICE_NAMES, type ServiceName } from './service-names.js';
 import { describeTransport, readShopConfig, type ShopConfig, ShopConfigError } from './shop-config.js';
 import { startControlServer } from './supervisor/control-server.js';
 import { LogPrefixer, useColor } from './supervisor/log-prefixer.js';
+import { MetricsTargets } from './supervisor/metrics-targets.js';
 import { probePort } from './supervisor/ports.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { parseWorkers } from './supervisor/workers-option.js';
@@ -63,6 +64,8 @@ async function main(): Promise<void> {
   say(`transport: ${describeTransport(config)}`);
   say(`databases: ${databases}`);
 
+  const metricsTargets = new MetricsTargets(join(config.dataDir, 'prometheus-targets.json'));
+  say(`metrics: every process serves /metrics; Prometheus file_sd targets in ${metricsTargets.path}`);
   let gatewayUrl: string | undefined;
   let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
   const supervisor: Supervisor = new Supervisor({
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
     onGatewayUrl: (url) => {
       gatewayUrl = url;
     },
+    onOpsUrl: (service, worker, url) => metricsTargets.set(service, worker, url),
   });
   control = await startControlServer(supervisor);
 

@@ -52,5 +52,6 @@ await runService('gateway', async ({ config, db, endpoint, transport, log }) => 
       await tracker.stop();
       close();
     },
+    healthEndpoints: [tracker.endpoint],
   };
 });

@@ -16,8 +16,8 @@ export interface ManagedProcessOptions {
   logs: LogPrefixer;
   /** The first delay before restarting after a crash; doubles per crash in a row, up to 30 s. */
   restartDelayMs: number;
-  /** Called with the URL a child announces in its `ready` message. */
-  onReady?: (url: string | undefined) => void;
+  /** Called with the URLs a child announces in its `ready` message (its own, and its operations port's). */
+  onReady?: (urls: { url: string | undefined; opsUrl: string | undefined }) => void;
 }
 
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -115,10 +115,10 @@ export class ManagedProcess {
     this.child = child;
     if (child.stdout) logs.pipe(label, child.stdout);
     if (child.stderr) logs.pipe(label, child.stderr);
-    child.on('message', (message: { type?: string; url?: string }) => {
+    child.on('message', (message: { type?: string; url?: string; opsUrl?: string }) => {
       if (message?.type !== 'ready' || child !== this.child) return;
       if (this.state === 'starting') this.setState('running');
-      this.options.onReady?.(message.url);
+      this.options.onReady?.({ url: message.url, opsUrl: message.opsUrl });
       for (const resolve of this.readyWaiters.splice(0)) resolve();
     });
     child.on('error', (error) => logs.line('supervisor', `${label} could not be started: ${error.message}`));

@@ -17,6 +17,8 @@ export interface SupervisorOptions {
   faults: Faults;
   /** Called when the gateway announces its URL. */
   onGatewayUrl?: (url: string) => void;
+  /** Called when a process announces its operations URL (`/metrics`, `/health/*`). */
+  onOpsUrl?: (service: ServiceName, worker: number, url: string) => void;
 }
 
 interface Service {
@@ -49,7 +51,10 @@ export class Supervisor {
           env: () => ({ ...options.envOf(name, index), SHOP_POISON_FAULT: this.faults.poison ? 'on' : 'off' }),
           logs: options.logs,
           restartDelayMs: options.restartDelayMs,
-          ...(name === 'gateway' && { onReady: (url: string | undefined) => url && options.onGatewayUrl?.(url) }),
+          onReady: ({ url, opsUrl }) => {
+            if (name === 'gateway' && url) options.onGatewayUrl?.(url);
+            if (opsUrl) options.onOpsUrl?.(name, index, opsUrl);
+          },
         });
       }),
     }));
