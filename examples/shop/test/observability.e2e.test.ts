@@ -244,7 +244,15 @@ describe.each(variants.filter((variant) => variant.enabled))('observability of t
       expect(deadLetters).toEqual([{ metric: { messaging_consumer_group_name: 'inventory', error_type: expect.stringMatching(/^MAILROOM_ERR_/) }, value: 1 }]);
       const depth = await (prometheus as OwnPrometheus).query('mailroom_queue_dead_letters{mailroom_endpoint="inventory"}');
       expect(depth.map((sample) => sample.value)).toEqual([1]);
-      if (screenshots) await screenshotPrometheus(prometheus);
+      if (screenshots) {
+        // Some traffic to draw: an order every 300 ms for 20 s, then the graph page.
+        const until = Date.now() + 20_000;
+        while (Date.now() < until) {
+          await placeOrder(shop as RunningShop, 'stickers');
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        await screenshotPrometheus(prometheus);
+      }
     },
     120_000,
   );
@@ -301,11 +309,11 @@ async function screenshotWaterfall(spans: readonly ReceivedSpan[], dir: string):
 }
 
 async function screenshotPrometheus(prometheus: OwnPrometheus): Promise<void> {
-  const expr = 'sum by (messaging_consumer_group_name) (rate(messaging_process_duration_count[1m]))';
+  const expr = 'sum by (messaging_consumer_group_name) (increase(messaging_process_duration_count[10s]))';
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   try {
-    const tab = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-    await tab.goto(`${prometheus.url}/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=0&g0.range_input=5m`);
+    const tab = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await tab.goto(`${prometheus.url}/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=0&g0.range_input=1m`);
     await tab.waitForSelector('.graph-legend, .legend, canvas', { timeout: 20_000 }).catch(() => undefined);
     await tab.waitForTimeout(1500);
     mkdirSync(screenshots as string, { recursive: true });
