@@ -26,7 +26,7 @@ import { type HttpClientOptions, type ResolvedClientOptions, resolveClientOption
 import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
 import { countsAgainstBreaker, HttpError, type HttpResponse, IDEMPOTENT_METHODS, isHttpError, isTransientHttpError, isTransientStatus } from './http-error.js';
-import { failSpan, HttpAttributes, httpInstruments, httpTracer, parentContext } from './http-telemetry.js';
+import { contextOf, failSpan, HttpAttributes, httpInstruments, httpTracer, parentContext } from './http-telemetry.js';
 import { childTraceparent } from './traceparent.js';
 
 /** An HTTP method the client sends. */
@@ -359,8 +359,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
     const method = (call.method ?? 'GET').toUpperCase();
     const url = buildUrl(call.path, call.query);
+    // A traceparent given with the call is its parent; else the active span, else the current correlation's.
     const parentTraceparent = call.traceparent ?? currentCorrelation()?.traceparent;
-    const parent = parentContext(undefined, parentTraceparent);
+    const parent = call.traceparent !== undefined ? contextOf(call.traceparent) : parentContext(undefined, parentTraceparent);
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const spanAttributes = {
       [HttpAttributes.method]: method,

@@ -107,6 +107,12 @@ export function parentContext(headers: Record<string, unknown> | undefined, trac
   return spanContext ? trace.setSpanContext(active, spanContext) : active;
 }
 
+/** The context a `traceparent` names (parsed, so it works without a propagator), over the active one; the active one when it is malformed. */
+export function contextOf(traceparent: string): Context {
+  const spanContext = parseTraceparent(traceparent);
+  return spanContext ? trace.setSpanContext(context.active(), spanContext) : context.active();
+}
+
 /** Marks a span failed with an error code (`error.type`). */
 export function failSpan(span: Span, code: string, error?: unknown): void {
   if (error instanceof Error) span.recordException(error);

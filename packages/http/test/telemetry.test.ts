@@ -112,13 +112,25 @@ describe('@mailroom/http telemetry', () => {
     });
     const client = createHttpClient({ name: 'ping', baseUrl: await listen(upstream) });
     const root = trace.getTracer('test').startSpan('job');
+    const given = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     await trace.getTracer('test').startActiveSpan('job', async (span) => {
       await client.request({ path: '/ping' });
+      // A traceparent given with the call is its parent, over the active span.
+      await client.request({ path: '/ping', traceparent: given });
       span.end();
     });
     root.end();
-    const call = await until(() => sdk.spans().find((span) => span.attributes['mailroom.http.target'] === 'ping'));
-    expect(received).toEqual([`00-${call.spanContext().traceId}-${call.spanContext().spanId}-01`]);
+    const calls = await until(() => {
+      const found = sdk.spans().filter((span) => span.attributes['mailroom.http.target'] === 'ping');
+      return found.length === 2 ? found : undefined;
+    });
+    const job = sdk
+      .spans()
+      .find((span) => span.name === 'job' && parentOf(span) === undefined && span.spanContext().traceId === calls[0]?.spanContext().traceId);
+    expect(parentOf(calls[0] as never)).toBe(job?.spanContext().spanId);
+    expect(calls[1]?.spanContext().traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(parentOf(calls[1] as never)).toBe('b7ad6b7169203331');
+    expect(received).toEqual(calls.map((call) => `00-${call.spanContext().traceId}-${call.spanContext().spanId}-01`));
   });
 
   it('counts operations by final state, with their duration', async () => {
