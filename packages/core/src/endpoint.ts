@@ -463,9 +463,12 @@ export class Endpoint<Tx = undefined> {
       ...(options.causationId !== undefined && { causationid: options.causationId }),
     });
     const producer = this.telemetry.producer(operation, route, created, options);
-    const { traceparent, tracestate, ...propagated } = producer.headers;
-    const envelope: Envelope = { ...created, traceparent, ...(tracestate !== undefined && { tracestate }) };
-    const ctx: OutgoingContext = { endpoint: this.name, contract, envelope, route, data, headers: { ...options.headers, ...(propagated as Headers) } };
+    const { traceparent, tracestate } = producer.headers;
+    const envelope: Envelope = traceparent === undefined ? created : { ...created, traceparent, ...(tracestate !== undefined && { tracestate }) };
+    const headers: Headers = { ...options.headers };
+    // Other propagated fields (a propagator's `baggage`) travel as headers of their own.
+    for (const key in producer.headers) if (key !== 'traceparent' && key !== 'tracestate') headers[key] = producer.headers[key] as string;
+    const ctx: OutgoingContext = { endpoint: this.name, contract, envelope, route, data, headers };
     let message: OutgoingMessage | undefined;
     try {
       await compose(this.outgoing, async (c: OutgoingContext) => {

@@ -1,11 +1,13 @@
 import {
   type Attributes,
   type Counter,
+  createNoopMeter,
   type Histogram,
   type Meter,
   type MeterProvider,
   metrics,
   type ObservableGauge,
+  ProxyTracerProvider,
   propagation,
   type TextMapPropagator,
   type Tracer,
@@ -16,6 +18,11 @@ import { DURATION_BUCKETS_S, MessagingMetrics } from './messaging-attributes.js'
 
 /** The instrumentation scope of Mailroom's tracer and meter. */
 export const INSTRUMENTATION_NAME = '@mailroom/core';
+/** The tracer provider the API falls back to when no SDK is registered (a singleton of the API). */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+/** The class of the API's no-op meter. */
+const NoopMeter = createNoopMeter().constructor;
+
 /** The version of the instrumentation scope: `@mailroom/core`'s version (a test keeps them equal). */
 export const INSTRUMENTATION_VERSION = '0.1.0';
 
@@ -122,13 +129,35 @@ export class Telemetry {
   readonly propagator: Propagator;
   readonly processAsChild: boolean;
   private readonly meterProvider: MeterProvider | undefined;
+  private readonly tracerProvider: TracerProvider;
+  private meteringOf: { provider: MeterProvider; on: boolean } | undefined;
   private instrumentsOf: { provider: MeterProvider; instruments: MessagingInstruments } | undefined;
 
   constructor(options: TelemetryOptions = {}) {
-    this.tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
+    this.tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
+    this.tracer = this.tracerProvider.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION);
     this.propagator = options.propagator ?? propagation;
     this.meterProvider = options.meterProvider;
     this.processAsChild = options.processAsChild ?? true;
+  }
+
+  /**
+   * False while the tracer provider is the API's fallback (no SDK registered): spans would be no-ops,
+   * so the hot paths skip making them. Checked per message (an identity comparison), so an SDK
+   * registered later is used from then on.
+   */
+  tracing(): boolean {
+    const provider = this.tracerProvider;
+    return !(provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACER_PROVIDER);
+  }
+
+  /** False while the meter provider is the API's no-op one (no SDK registered). */
+  metering(): boolean {
+    const provider = this.meterProvider ?? metrics.getMeterProvider();
+    if (this.meteringOf?.provider !== provider) {
+      this.meteringOf = { provider, on: !(provider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION) instanceof NoopMeter) };
+    }
+    return this.meteringOf.on;
   }
 
   /** The meter of the chosen provider (the global one as it is now, unless one was given). */
