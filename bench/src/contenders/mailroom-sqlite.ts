@@ -1,4 +1,4 @@
-import { createEndpoint, type Endpoint, type Transport } from '@mailroom/core';
+import { createEndpoint, type Endpoint, type Telemetry, type Transport } from '@mailroom/core';
 import { createSqliteTransport } from '@mailroom/sqlite';
 import { BenchEvent, type BenchMessage } from '../bench-message.js';
 import type { MessagingContender } from '../messaging-contender.js';
@@ -11,6 +11,8 @@ export interface MailroomSqliteOptions {
   readonly endpoint: string;
   /** Endpoint concurrency: the most deliveries claimed and unsettled at once. */
   readonly prefetch: number;
+  /** The endpoints' telemetry (default: the global OpenTelemetry providers; `false`: off). */
+  readonly telemetry?: Telemetry | false;
 }
 
 /** Mailroom on its embedded SQLite transport (WAL, `synchronous: 'normal'`, the defaults), through an endpoint. */
@@ -21,7 +23,12 @@ export function mailroomSqlite(options: MailroomSqliteOptions): MessagingContend
     name: options.name,
     async start(deliver) {
       transport = createSqliteTransport({ path: options.path, synchronous: 'normal' });
-      endpoint = createEndpoint({ name: options.endpoint, transport, concurrency: options.prefetch });
+      endpoint = createEndpoint({
+        name: options.endpoint,
+        transport,
+        concurrency: options.prefetch,
+        ...(options.telemetry !== undefined && { telemetry: options.telemetry }),
+      });
       endpoint.on(BenchEvent, (message) => deliver(message as BenchMessage));
       await endpoint.start();
     },

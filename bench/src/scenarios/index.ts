@@ -6,6 +6,16 @@ import { peersScenario } from './peers.js';
 import { rabbitmqScenario } from './rabbitmq.js';
 import { scalingScenario } from './scaling.js';
 import { sqliteScenario } from './sqlite.js';
+import { telemetryScenario } from './telemetry.js';
 
 /** Every scenario, in the order `npm run bench` runs them. */
-export const scenarios: readonly Scenario[] = [rabbitmqScenario, natsScenario, sqliteScenario, outboxScenario, httpScenario, peersScenario, scalingScenario];
+export const scenarios: readonly Scenario[] = [
+  rabbitmqScenario,
+  natsScenario,
+  sqliteScenario,
+  outboxScenario,
+  httpScenario,
+  peersScenario,
+  scalingScenario,
+  telemetryScenario,
+];

@@ -44,6 +44,8 @@ export interface ShopConfig {
   readonly poisonFault: boolean;
   /** Most operation event streams (SSE) one client address may hold open at the gateway; one more answers 429. */
   readonly maxStreamsPerClient: number;
+  /** The port of each process's operations server (`/metrics`, `/health/*`) on loopback; 0 (default) picks a free one per process. */
+  readonly opsPort: number;
 }
 
 const SHOP_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -131,6 +133,7 @@ export function readShopConfig(env: NodeJS.ProcessEnv = process.env): ShopConfig
     restartDelayMs: integer(env, 'SHOP_RESTART_DELAY_MS', 500, 10, 60_000),
     poisonFault: flag(env, 'SHOP_POISON_FAULT', true),
     maxStreamsPerClient: integer(env, 'SHOP_MAX_STREAMS_PER_CLIENT', 16, 1, 10_000),
+    opsPort: integer(env, 'SHOP_OPS_PORT', 0, 0, 65535),
   };
 }
 

@@ -6,7 +6,7 @@
 //   MAILROOM_TRANSPORT=amqp://guest:guest@localhost | nats://localhost:4222   (default: SQLite broker file)
 //   SHOP_PG_URL=postgres://postgres@127.0.0.1:5432                           (default: a SQLite file per service)
 //   SHOP_ADMIN_TOKEN=...   the operator token (default: generated, its login link printed once)
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorMessage, isMailroomError } from '@mailroom/core';
 import { type OperatorToken, operatorLoginUrl, resolveOperatorToken } from '@mailroom/http/operator-auth';
@@ -18,6 +18,7 @@ import { describeTransport, readShopConfig, type ShopConfig, ShopConfigError } f
 import { startControlServer } from './supervisor/control-server.js';
 import { wipeShopState } from './supervisor/fresh-state.js';
 import { LogPrefixer, useColor } from './supervisor/log-prefixer.js';
+import { MetricsTargets } from './supervisor/metrics-targets.js';
 import { probePort } from './supervisor/ports.js';
 import { parseStartOptions } from './supervisor/start-options.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
     );
   }
 
+  const metricsTargets = new MetricsTargets(join(config.dataDir, 'prometheus-targets.json'));
+  say(`metrics: every process serves /metrics; Prometheus file_sd targets in ${metricsTargets.path}`);
   let gatewayUrl: string | undefined;
   let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
   const supervisor: Supervisor = new Supervisor({
@@ -116,6 +119,7 @@ async function main(): Promise<void> {
     },
     // Wrong credentials or a bad URL: restarting cannot help, so the shop stops and says what to fix.
     onCannotStart: (label, message) => void shutdown(`${label} cannot start`, 1, message),
+    onOpsUrl: (service, worker, url) => metricsTargets.set(service, worker, url),
   });
   control = await startControlServer(supervisor);
 

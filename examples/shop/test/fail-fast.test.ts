@@ -2,7 +2,7 @@
 // typed error, and the shop stops (exit code 1) with that message instead of restarting its
 // services forever. Passwords never appear in the output.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Services, serviceAvailable, uniqueName } from '@mailroom/conformance';
@@ -21,7 +21,7 @@ const postgres = await serviceAvailable(Services.postgres);
 for (const [name, ok] of [
   ['RabbitMQ', rabbit],
   ['PostgreSQL', postgres],
-  ['nats-server (binary)', NATS_SERVER !== undefined],
+  ['nats-server (binary)', existsSync(NATS_SERVER)],
 ] as const) {
   if (ok) continue;
   if (process.env.CI) throw new Error(`${name} is required under CI for the shop's fail-fast tests`);
@@ -58,7 +58,7 @@ describe('fail fast on credentials and URLs that cannot work', () => {
     90_000,
   );
 
-  it.runIf(NATS_SERVER !== undefined)(
+  it.runIf(existsSync(NATS_SERVER))(
     'NATS, wrong password (a nats-server of our own with --user/--pass): NATS_AUTH at connect; the shop exits 1',
     async () => {
       const server = await startOwnNatsServer('shop', 'the-right-password');

@@ -238,6 +238,8 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
         ids.first = await placeOrder(page, ['mug', 'tee']);
         await waitForStatus(page, ids.first, 'completed');
         expect(await stageStates(page, ids.first)).toEqual(['placed:done', 'payment:done', 'stock:done', 'shipment:done', 'result:done']);
+        // The order's trace id, from the 202, to look it up in a tracing backend.
+        expect(await page.textContent(`${order(ids.first)} [data-testid=order-trace] code`)).toMatch(/^[0-9a-f]{32}$/);
       },
       60_000,
     );

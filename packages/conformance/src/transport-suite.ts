@@ -508,6 +508,20 @@ function registerTests(options: TransportSuiteOptions): void {
         ms(10_000),
       );
       expect(info?.events).toContain(type);
+      // The oldest message's age, where the transport can tell: at least the time since it was published.
+      if (info?.oldestMessageAgeMs !== undefined) {
+        await sleep(50);
+        const later = (await transport.queues()).find((q) => q.endpoint === endpoint);
+        expect(later?.oldestMessageAgeMs).toBeGreaterThanOrEqual(50);
+      }
+    });
+
+    test('reports its connection in health(): connected while open, not once closed', async (scope) => {
+      const transport = await scope.connect();
+      if (!transport.health) return;
+      expect(transport.health()).toMatchObject({ connected: true });
+      await transport.close();
+      expect(transport.health()).toEqual({ connected: false, detail: 'closed' });
     });
 
     test('keeps messages across closing every connection when durable', async (scope, ctx) => {

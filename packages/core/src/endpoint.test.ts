@@ -328,6 +328,36 @@ describe('endpoint', () => {
     await app.start();
     expect(() => app.on(PaymentAuthorized, () => undefined)).toThrow(expect.objectContaining({ code: ErrorCodes.ENDPOINT_STATE }));
   });
+
+  it('without an OpenTelemetry SDK passes the incoming traceparent on to the messages a handler sends and binds its trace id to ctx.log', async () => {
+    const { endpoint } = setup();
+    const bindings: Record<string, unknown>[] = [];
+    const capture = (bound: Record<string, unknown>): Logger => ({
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+      child: (more) => {
+        const all = { ...bound, ...more };
+        bindings.push(all);
+        return capture(all);
+      },
+    });
+    const parent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const paid: string[] = [];
+    const payments = endpoint('payments', { logger: capture({}) }).on(OrderPlaced, async (message, ctx) => {
+      await ctx.publish(PaymentAuthorized, { orderId: message.orderId });
+    });
+    const shipping = endpoint('shipping').on(PaymentAuthorized, (_message, ctx) => void paid.push(ctx.envelope.traceparent ?? 'none'));
+    await payments.start();
+    await shipping.start();
+    const envelope = await endpoint('orders').publish(OrderPlaced, { orderId: 'o1', qty: 1 }, { traceparent: parent });
+    expect(envelope.traceparent).toBe(parent);
+    await until(() => paid.length === 1);
+    expect(paid).toEqual([parent]);
+    expect(bindings.find((b) => b.messageId === envelope.id)).toMatchObject({ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' });
+  });
 });
 
 describe('the delivery bound and failures to dead-letter', () => {

@@ -9,6 +9,7 @@ import {
   readIncoming,
   validateOutgoing,
 } from './contract.js';
+import { checkEndpointHealth, type EndpointHealth, type HealthOptions } from './endpoint-health.js';
 import { createEnvelope, type Envelope, envelopeToHeaders, HeaderNames, type Headers, readEnvelope } from './envelope.js';
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from './errors.js';
 import { deliveryLimitRequest, safeDeadLetterRequest } from './internal/dead-letter-request.js';
@@ -23,6 +24,8 @@ import {
   type RecoverabilityPolicy,
   resolveRecoverabilityConfig,
 } from './recoverability.js';
+import { EndpointTelemetry, type ProcessTrace, type ProducerOperation, type ProducerTrace } from './telemetry/endpoint-telemetry.js';
+import { defaultTelemetry, type StopObserving, type Telemetry } from './telemetry/telemetry.js';
 import type { Delivery, OutgoingMessage, Route, Subscription, Transport } from './transport.js';
 
 /** Options of {@link createEndpoint}. */
@@ -59,6 +62,12 @@ export interface EndpointOptions<Tx = undefined> {
   /** The service's own database: inbox + outbox, handler transactions. */
   persistence?: Persistence<Tx>;
   middleware?: { incoming?: IncomingMiddleware[]; outgoing?: OutgoingMiddleware[] };
+  /**
+   * OpenTelemetry instrumentation: spans, metrics and trace context in message headers, through
+   * `@opentelemetry/api` (see docs/observability.md). Default: the global providers the application
+   * registered (no-ops without an SDK); a {@link Telemetry} for others; `false` switches it off.
+   */
+  telemetry?: Telemetry | false;
 }
 
 /** Options when publishing or sending. */
@@ -66,7 +75,13 @@ export interface PublishOptions {
   /** Joins an existing process; default: a new one (the message id). */
   correlationId?: string;
   causationId?: string;
+  /**
+   * The W3C trace context to continue when no span is active (an HTTP request's `traceparent`);
+   * the message then carries a producer span of that trace (or, without an SDK, this value as it is).
+   */
   traceparent?: string;
+  /** The `tracestate` that goes with `traceparent`. */
+  tracestate?: string;
   /** Choose the message id (for idempotent re-publishing); default a UUIDv7. */
   id?: string;
   /** Extra headers carried with the message. */
@@ -172,9 +187,12 @@ export class Endpoint<Tx = undefined> {
   private readonly registrations = new Map<string, Registration>();
   private readonly incoming: IncomingMiddleware[] = [];
   private readonly outgoing: OutgoingMiddleware[] = [];
+  /** Spans and metrics of this endpoint (no-ops when telemetry is off). */
+  private readonly telemetry: EndpointTelemetry;
   private readonly inFlight = new Set<Promise<void>>();
   private stopController = new AbortController();
   private subscription: Subscription | undefined;
+  private stopObservingQueue: StopObserving | undefined;
   private state: State = 'created';
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -197,6 +215,10 @@ export class Endpoint<Tx = undefined> {
     this.endpointRecoverability = options.recoverability;
     resolveRecoverabilityConfig(options.recoverability);
     this.log = (options.logger ?? createDefaultLogger()).child({ endpoint: options.name });
+    const telemetry = options.telemetry === false ? undefined : (options.telemetry ?? defaultTelemetry());
+    this.telemetry = new EndpointTelemetry(telemetry, options.name, options.transport.name, (type) =>
+      this.registrations.get(type)?.contract.kind === 'command' ? options.name : type,
+    );
     if (options.middleware) this.use(options.middleware);
   }
 
@@ -259,7 +281,7 @@ export class Endpoint<Tx = undefined> {
   private async startNow(): Promise<void> {
     this.stopController = new AbortController();
     try {
-      await this.persistence?.start({ endpoint: this.name, transport: this.transport, logger: this.log });
+      await this.persistence?.start({ endpoint: this.name, transport: this.transport, logger: this.log, telemetry: this.telemetry.telemetry });
       for (const { contract } of this.registrations.values()) {
         if (contract.kind === 'command' && contract.owner !== this.name) {
           this.log.warn(
@@ -282,6 +304,7 @@ export class Endpoint<Tx = undefined> {
           (delivery) => this.track(delivery),
         );
       }
+      if (this.registrations.size > 0) this.stopObservingQueue = this.telemetry.observeQueue(this.transport);
       this.state = 'started';
       this.log.debug({ handlers: this.registrations.size }, 'endpoint started');
     } catch (error) {
@@ -313,7 +336,28 @@ export class Endpoint<Tx = undefined> {
     return this.stopping;
   }
 
+  /**
+   * Whether this endpoint can do its work now: its transport reports itself connected, its
+   * consumer runs (when it has handlers), and its outbox's oldest unsent row is younger than
+   * `maxRelayLagMs` (when it has persistence). For readiness probes; never throws.
+   */
+  health(options: HealthOptions = {}): Promise<EndpointHealth> {
+    return checkEndpointHealth(
+      {
+        endpoint: this.name,
+        transport: this.transport,
+        persistence: this.persistence,
+        running: this.state === 'started',
+        consumes: this.registrations.size > 0,
+        subscribed: this.subscription !== undefined,
+      },
+      options,
+    );
+  }
+
   private async stopNow(timeoutMs: number): Promise<void> {
+    this.stopObservingQueue?.();
+    this.stopObservingQueue = undefined;
     await this.subscription?.pause();
     if (!(await settledWithin(this.inFlight, timeoutMs))) {
       this.log.warn({ inFlight: this.inFlight.size, timeoutMs }, 'stop deadline passed; aborting in-flight handlers');
@@ -336,10 +380,12 @@ export class Endpoint<Tx = undefined> {
     expectKind(contract, 'event', 'publish');
     const { tx, ...rest } = options;
     const persistence = tx === undefined ? undefined : this.requirePersistence('publish(..., { tx })');
-    const { envelope, message } = await this.prepare(contract, data, rest, { kind: 'event', type: contract.type });
-    if (persistence) await persistence.addToOutbox(tx as Tx, [withOrderingKey(message, rest.orderingKey)]);
-    else await this.transport.publish(message);
-    return envelope;
+    if (persistence) {
+      const { envelope, message } = await this.prepare(contract, data, rest, { kind: 'event', type: contract.type }, 'create');
+      await persistence.addToOutbox(tx as Tx, [withOrderingKey(message, rest.orderingKey)]);
+      return envelope;
+    }
+    return this.publishNow(await this.prepare(contract, data, rest, { kind: 'event', type: contract.type }, 'send'));
   }
 
   /**
@@ -351,10 +397,24 @@ export class Endpoint<Tx = undefined> {
     expectKind(contract, 'command', 'send');
     const { tx, ...rest } = options;
     const persistence = tx === undefined ? undefined : this.requirePersistence('send(..., { tx })');
-    const { envelope, message } = await this.prepare(contract, data, rest, commandRoute(contract, rest.to));
-    if (persistence) await persistence.addToOutbox(tx as Tx, [withOrderingKey(message, rest.orderingKey)]);
-    else await this.transport.publish(message);
-    return envelope;
+    if (persistence) {
+      const { envelope, message } = await this.prepare(contract, data, rest, commandRoute(contract, rest.to), 'create');
+      await persistence.addToOutbox(tx as Tx, [withOrderingKey(message, rest.orderingKey)]);
+      return envelope;
+    }
+    return this.publishNow(await this.prepare(contract, data, rest, commandRoute(contract, rest.to), 'send'));
+  }
+
+  /** Publishes a prepared message at once and ends its "send" span. */
+  private async publishNow(prepared: { envelope: Envelope; message: OutgoingMessage; producer: ProducerTrace }): Promise<Envelope> {
+    try {
+      await this.transport.publish(prepared.message);
+    } catch (error) {
+      prepared.producer.end(error);
+      throw error;
+    }
+    prepared.producer.end();
+    return prepared.envelope;
   }
 
   /**
@@ -377,14 +437,14 @@ export class Endpoint<Tx = undefined> {
       publish: async (contract, data, options = {}) => {
         expectKind(contract, 'event', 'publish');
         const merged = { ...defaults, ...options };
-        const prepared = await this.prepare(contract, data, merged, { kind: 'event', type: contract.type });
+        const prepared = await this.prepare(contract, data, merged, { kind: 'event', type: contract.type }, 'create');
         outgoing.push(withOrderingKey(prepared.message, merged.orderingKey));
         return prepared.envelope;
       },
       send: async (contract, data, options = {}) => {
         expectKind(contract, 'command', 'send');
         const merged = { ...defaults, ...options };
-        const prepared = await this.prepare(contract, data, merged, commandRoute(contract, options.to));
+        const prepared = await this.prepare(contract, data, merged, commandRoute(contract, options.to), 'create');
         outgoing.push(withOrderingKey(prepared.message, merged.orderingKey));
         return prepared.envelope;
       },
@@ -396,34 +456,51 @@ export class Endpoint<Tx = undefined> {
     return this.persistence;
   }
 
+  /**
+   * Validates and encodes a message inside a producer span (`create`: ended here, for a message
+   * that leaves later; `send`: the caller ends it after publishing) whose context the message carries.
+   */
   private async prepare(
     contract: AnyContract,
     data: unknown,
     options: PublishOptions,
     route: Route,
-  ): Promise<{ envelope: Envelope; message: OutgoingMessage }> {
+    operation: ProducerOperation,
+  ): Promise<{ envelope: Envelope; message: OutgoingMessage; producer: ProducerTrace }> {
     assertOrderingKey(options.orderingKey, contract.type);
     await validateOutgoing(contract, data);
-    const envelope = createEnvelope({
+    const created = createEnvelope({
       type: contract.type,
       dataversion: contract.version,
       source: this.source,
       ...(options.id !== undefined && { id: options.id }),
       ...(options.correlationId !== undefined && { correlationid: options.correlationId }),
       ...(options.causationId !== undefined && { causationid: options.causationId }),
-      ...(options.traceparent !== undefined && { traceparent: options.traceparent }),
     });
-    const ctx: OutgoingContext = { endpoint: this.name, contract, envelope, route, data, headers: { ...options.headers } };
+    const producer = this.telemetry.producer(operation, route, created, options);
+    const { traceparent, tracestate } = producer.headers;
+    const envelope: Envelope = traceparent === undefined ? created : { ...created, traceparent, ...(tracestate !== undefined && { tracestate }) };
+    const headers: Headers = { ...options.headers };
+    // Other propagated fields (a propagator's `baggage`) travel as headers of their own.
+    for (const key in producer.headers) if (key !== 'traceparent' && key !== 'tracestate') headers[key] = producer.headers[key] as string;
+    const ctx: OutgoingContext = { endpoint: this.name, contract, envelope, route, data, headers };
     let message: OutgoingMessage | undefined;
-    await compose(this.outgoing, async (c: OutgoingContext) => {
-      message = { route: c.route, headers: envelopeToHeaders(c.envelope, c.headers), body: encodeJson(c.data, this.maxMessageBytes) };
-    })(ctx);
-    if (!message) throw configError(`Endpoint ${this.name}: an outgoing middleware did not call next(); ${contract.type} was not sent`);
-    return { envelope, message };
+    try {
+      await compose(this.outgoing, async (c: OutgoingContext) => {
+        message = { route: c.route, headers: envelopeToHeaders(c.envelope, c.headers), body: encodeJson(c.data, this.maxMessageBytes) };
+      })(ctx);
+      if (!message) throw configError(`Endpoint ${this.name}: an outgoing middleware did not call next(); ${contract.type} was not sent`);
+    } catch (error) {
+      producer.end(error);
+      throw error;
+    }
+    if (operation === 'create') producer.end();
+    return { envelope, message, producer };
   }
 
   private track(delivery: Delivery): Promise<void> {
-    const processing = this.process(delivery).catch((error) => this.returnToQueue(delivery, error));
+    const traced = this.telemetry.process(delivery);
+    const processing = traced.run(() => this.process(delivery, traced).catch((error) => this.returnToQueue(delivery, error))).finally(() => traced.end());
     this.inFlight.add(processing);
     void processing.finally(() => this.inFlight.delete(processing));
     return processing;
@@ -444,12 +521,12 @@ export class Endpoint<Tx = undefined> {
     }
   }
 
-  private async process(delivery: Delivery): Promise<void> {
+  private async process(delivery: Delivery, traced: ProcessTrace): Promise<void> {
     if (delivery.attempt > this.maxDeliveries) {
       // The transport parks such a message itself; this guards transports that do not know the bound.
       const limit = deliveryLimitRequest(delivery.attempt, this.maxDeliveries, delivery.firstFailureAt);
       const error = new MailroomError(ErrorCodes.TRANSPORT_DELIVERY_LIMIT, limit.errorMessage, { unrecoverable: true });
-      await this.deadLetter(delivery, error, ErrorCodes.TRANSPORT_DELIVERY_LIMIT, this.log);
+      await this.deadLetter(delivery, error, ErrorCodes.TRANSPORT_DELIVERY_LIMIT, this.log, traced);
       return;
     }
     let envelope: Envelope;
@@ -463,22 +540,32 @@ export class Endpoint<Tx = undefined> {
       }
       message = await readIncoming(registration.contract, decodeJson(delivery.body, this.maxMessageBytes), envelope.dataversion);
     } catch (error) {
-      await this.deadLetter(delivery, error, isMailroomError(error) ? error.code : ErrorCodes.ENVELOPE_INVALID, this.log);
+      await this.deadLetter(delivery, error, isMailroomError(error) ? error.code : ErrorCodes.ENVELOPE_INVALID, this.log.child(traced.logBindings), traced);
       return;
     }
-    const log = this.log.child({ messageId: envelope.id, type: envelope.type, correlationId: envelope.correlationid, attempt: delivery.attempt });
+    traced.describe(envelope);
+    const log = this.log.child({
+      messageId: envelope.id,
+      type: envelope.type,
+      correlationId: envelope.correlationid,
+      attempt: delivery.attempt,
+      ...traced.logBindings,
+    });
     try {
       const outgoing: OutboxMessage[] = [];
       const handled = await this.runHandler(registration, envelope, delivery, message, log, outgoing);
+      if (!handled) traced.duplicate();
       if (handled && outgoing.length > 0 && !this.persistence)
-        await Promise.all(outgoing.map(({ route, headers, body }) => this.transport.publish({ route, headers, body })));
-      await settle(() => delivery.ack(), log);
+        await Promise.all(
+          outgoing.map(({ route, headers, body }) => this.telemetry.send({ route, headers, body }, () => this.transport.publish({ route, headers, body }))),
+        );
+      await traced.settle('ack', () => settle(() => delivery.ack(), log));
     } catch (error) {
       if (this.stopController.signal.aborted) {
         log.warn({ err: error }, 'handler interrupted by stop; the message returns to the queue');
         return;
       }
-      await this.recover(delivery, error, registration.recoverability, log);
+      await this.recover(delivery, error, registration.recoverability, log, traced);
     }
   }
 
@@ -496,6 +583,7 @@ export class Endpoint<Tx = undefined> {
       correlationId: envelope.correlationid,
       causationId: envelope.id,
       ...(envelope.traceparent && { traceparent: envelope.traceparent }),
+      ...(envelope.tracestate && { tracestate: envelope.tracestate }),
     });
     const invoke = async (tx: Tx) => {
       // After the inbox check: a duplicate of a message already handled is skipped, not dead-lettered.
@@ -530,15 +618,16 @@ export class Endpoint<Tx = undefined> {
     });
   }
 
-  private async recover(delivery: Delivery, error: unknown, config: RecoverabilityConfig, log: Logger): Promise<void> {
+  private async recover(delivery: Delivery, error: unknown, config: RecoverabilityConfig, log: Logger, traced: ProcessTrace): Promise<void> {
     const action = this.decide(error, delivery.attempt, config, log);
     if (action.action === 'dead-letter') {
-      await this.deadLetter(delivery, error, action.reason, log);
+      await this.deadLetter(delivery, error, action.reason, log, traced);
       return;
     }
     log.warn({ err: error, delayMs: action.delayMs }, 'handler failed; retrying');
     const failure = { reason: isMailroomError(error) ? error.code : ErrorCodes.HANDLER_FAILED, errorMessage: errorMessage(error), errorStack: stackOf(error) };
-    await settle(() => delivery.retry(action.delayMs, failure), log);
+    traced.retried(failure.reason, action.delayMs, error);
+    await traced.settle('retry', () => settle(() => delivery.retry(action.delayMs, failure), log));
   }
 
   /** Asks the policy; when a custom one throws or answers something that is not an action, the default policy decides, so the delivery is still settled. */
@@ -553,7 +642,7 @@ export class Endpoint<Tx = undefined> {
     return defaultRecoverabilityPolicy(error, attempt, config);
   }
 
-  private async deadLetter(delivery: Delivery, error: unknown, reason: string, log: Logger): Promise<void> {
+  private async deadLetter(delivery: Delivery, error: unknown, reason: string, log: Logger, traced: ProcessTrace): Promise<void> {
     const request = safeDeadLetterRequest({
       reason,
       errorMessage: errorMessage(error),
@@ -563,23 +652,26 @@ export class Endpoint<Tx = undefined> {
       lastFailureAt: new Date(),
     });
     log.error({ err: error, reason: request.reason, attempts: request.attempts }, 'message dead-lettered');
-    try {
-      await delivery.deadLetter(request);
-    } catch (failure) {
-      // Never a silent requeue: the transport keeps the message and parks it past maxDeliveries.
-      log.error(
-        {
-          code: ErrorCodes.DEAD_LETTER_FAILED,
-          err: failure,
-          reason: request.reason,
-          messageId: delivery.headers[HeaderNames.id],
-          type: delivery.headers[HeaderNames.type],
-          attempt: delivery.attempt,
-          maxDeliveries: this.maxDeliveries,
-        },
-        'could not dead-letter the message; it stays in its queue and the transport parks it once its deliveries pass maxDeliveries',
-      );
-    }
+    traced.deadLettered(request.reason, error);
+    await traced.settle('dead_letter', async () => {
+      try {
+        await delivery.deadLetter(request);
+      } catch (failure) {
+        // Never a silent requeue: the transport keeps the message and parks it past maxDeliveries.
+        log.error(
+          {
+            code: ErrorCodes.DEAD_LETTER_FAILED,
+            err: failure,
+            reason: request.reason,
+            messageId: delivery.headers[HeaderNames.id],
+            type: delivery.headers[HeaderNames.type],
+            attempt: delivery.attempt,
+            maxDeliveries: this.maxDeliveries,
+          },
+          'could not dead-letter the message; it stays in its queue and the transport parks it once its deliveries pass maxDeliveries',
+        );
+      }
+    });
   }
 }
 

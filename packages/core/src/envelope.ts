@@ -25,8 +25,10 @@ export interface Envelope {
   readonly correlationid: string;
   /** Id of the message whose handler produced this one. */
   readonly causationid: string | undefined;
-  /** W3C trace context of the producer. */
+  /** W3C `traceparent` of the message's creation context (the producer's span): the CloudEvents distributed-tracing extension. */
   readonly traceparent: string | undefined;
+  /** W3C `tracestate` travelling with `traceparent` (vendor-specific trace data), when there is one. */
+  readonly tracestate?: string | undefined;
 }
 
 /** The header names of the binary-mode mapping, following the CloudEvents HTTP binding (`ce-` prefix). */
@@ -41,6 +43,7 @@ export const HeaderNames = {
   correlationid: 'ce-correlationid',
   causationid: 'ce-causationid',
   traceparent: 'ce-traceparent',
+  tracestate: 'ce-tracestate',
 } as const;
 
 /** The JSON media type every Mailroom body uses. */
@@ -59,6 +62,7 @@ export interface EnvelopeInit {
   correlationid?: string;
   causationid?: string;
   traceparent?: string;
+  tracestate?: string;
 }
 
 /** Creates an envelope with a fresh UUIDv7 id; the correlation id defaults to the id itself (a new process). */
@@ -75,6 +79,7 @@ export function createEnvelope(init: EnvelopeInit): Envelope {
     correlationid: init.correlationid ?? id,
     causationid: init.causationid,
     traceparent: init.traceparent,
+    ...(init.tracestate !== undefined && { tracestate: init.tracestate }),
   };
 }
 
@@ -135,6 +140,8 @@ export function readEnvelope(headers: Headers, maxHeaderBytes = DEFAULT_MAX_HEAD
     throw invalid(`Unsupported content type ${JSON.stringify(datacontenttype)}; Mailroom bodies are JSON`);
   }
   const traceparent = headers[HeaderNames.traceparent];
+  const validTraceparent = traceparent && TRACEPARENT_PATTERN.test(traceparent) ? traceparent : undefined;
+  const tracestate = validTraceparent ? headers[HeaderNames.tracestate] : undefined;
   return {
     id,
     source,
@@ -145,6 +152,7 @@ export function readEnvelope(headers: Headers, maxHeaderBytes = DEFAULT_MAX_HEAD
     dataversion,
     correlationid: headers[HeaderNames.correlationid] || id,
     causationid: headers[HeaderNames.causationid] || undefined,
-    traceparent: traceparent && TRACEPARENT_PATTERN.test(traceparent) ? traceparent : undefined,
+    traceparent: validTraceparent,
+    ...(tracestate && tracestate.length <= 512 && { tracestate }),
   };
 }

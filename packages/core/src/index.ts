@@ -37,6 +37,7 @@ export {
   type SendOptions,
   type StopOptions,
 } from './endpoint.js';
+export { checkEndpointHealth, type EndpointHealth, type HealthCheck, type HealthOptions, type HealthSubject } from './endpoint-health.js';
 export {
   createEnvelope,
   DEFAULT_MAX_HEADER_BYTES,
@@ -78,7 +79,7 @@ export {
   selectInKeyOrder,
   unsentIdsByKey,
 } from './outbox.js';
-export type { Persistence, PersistenceContext } from './persistence.js';
+export type { OutboxHealth, Persistence, PersistenceContext } from './persistence.js';
 export { assertNonNegative, assertPositiveInteger, assertSqlIdentifier } from './persistence-config.js';
 export {
   backoffDelay,
@@ -104,6 +105,27 @@ export {
 } from './relay.js';
 export { createStorePersistence, StorePersistence, type StorePersistenceOptions } from './store-persistence.js';
 export { defineSystem, type System, type SystemDefinition, type SystemEndpoint, type SystemEndpointDefinition } from './system.js';
+export { DURATION_BUCKETS_S, MessagingAttributes, MessagingEvents, MessagingMetrics } from './telemetry/messaging-attributes.js';
+export {
+  createTelemetry,
+  defaultTelemetry,
+  INSTRUMENTATION_NAME,
+  INSTRUMENTATION_VERSION,
+  type MessagingInstruments,
+  type Propagator,
+  type StopObserving,
+  Telemetry,
+  type TelemetryOptions,
+} from './telemetry/telemetry.js';
+export {
+  extractCreationContext,
+  formatTraceparent,
+  headerGetter,
+  headerSetter,
+  injectTraceHeaders,
+  parseTraceparent,
+  type TraceHeaders,
+} from './telemetry/trace-headers.js';
 export type {
   DeadLetter,
   DeadLetterFilter,
@@ -119,6 +141,7 @@ export type {
   Subscription,
   Transport,
   TransportCapabilities,
+  TransportHealth,
 } from './transport.js';
 export { DEFAULT_MAX_DELIVERIES } from './transport.js';
 export { type ValidationIssue, validateWith } from './validate.js';

@@ -312,6 +312,9 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     async queues() {
       return broker.queueInfos();
     },
+    health() {
+      return closed ? { connected: false, detail: 'closed' } : { connected: true, detail: 'in-process broker' };
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -60,6 +60,8 @@ export interface OutboxCounts {
   readonly unsent: number;
   /** Rows sent and kept until their retention ends. */
   readonly sent: number;
+  /** When the oldest unsent row was written; undefined when every row is sent (or the store cannot tell). */
+  readonly oldestUnsentAt?: Date | undefined;
 }
 
 /**

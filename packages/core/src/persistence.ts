@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
 import type { OutboxMessage } from './outbox.js';
+import type { Telemetry } from './telemetry/telemetry.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -29,6 +30,21 @@ export interface Persistence<Tx> {
    * transaction opened by `transaction()` or one the user opened on their own client.
    */
   addToOutbox(tx: Tx, messages: readonly OutboxMessage[]): Promise<void>;
+  /**
+   * How the outbox is doing: rows waiting for the broker and the age of the oldest. Rejects when the
+   * database cannot be reached. Optional: `endpoint.health()` reports the relay as unchecked without it.
+   */
+  health?(): Promise<OutboxHealth>;
+}
+
+/** The state of an outbox, for health checks and metrics. */
+export interface OutboxHealth {
+  /** Whether this process runs a relay for the outbox. */
+  readonly relaying: boolean;
+  /** Rows not yet confirmed by the broker. */
+  readonly backlog: number;
+  /** Age of the oldest of them in milliseconds; 0 when there is none. */
+  readonly oldestAgeMs: number;
 }
 
 /** What an endpoint hands its persistence on start. */
@@ -36,4 +52,6 @@ export interface PersistenceContext {
   readonly endpoint: string;
   readonly transport: Transport;
   readonly logger: Logger;
+  /** The endpoint's telemetry, for the relay's spans and the outbox metrics; undefined when it is off. */
+  readonly telemetry?: Telemetry | undefined;
 }

@@ -2,7 +2,10 @@ import { ErrorCodes, errorMessage, MailroomError } from './errors.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import type { OutboxClaim, OutboxFailure, OutboxRecord, OutboxStore } from './outbox.js';
 import { assertNonNegative, assertPositiveInteger } from './persistence-config.js';
-import type { Transport } from './transport.js';
+import { sendTraced } from './telemetry/endpoint-telemetry.js';
+import { MessagingAttributes } from './telemetry/messaging-attributes.js';
+import type { Telemetry } from './telemetry/telemetry.js';
+import type { OutgoingMessage, Transport } from './transport.js';
 
 /** Tuning of a relay; every field is optional and has a default. */
 export interface RelayTuning {
@@ -31,6 +34,13 @@ export interface RelayOptions extends RelayTuning {
   /** Where the messages go; the relay marks a row sent only after `transport.publish` resolved (broker confirm). */
   transport: Transport;
   logger?: Logger;
+  /**
+   * Traces each publish in a "send" span, child of the context the message was created in (stored
+   * with the row), and records `messaging.client.sent.messages` and `mailroom.outbox.lag`. Default: none.
+   */
+  telemetry?: Telemetry | undefined;
+  /** The endpoint whose outbox this is, for metric attributes. */
+  endpoint?: string;
 }
 
 /** A relay's tuning with every default filled in. */
@@ -125,6 +135,8 @@ export class Relay {
   private readonly transport: Transport;
   private readonly log: Logger;
   private readonly settings: RelaySettings;
+  private readonly telemetry: Telemetry | undefined;
+  private readonly endpoint: string | undefined;
   private readonly listeners = {
     published: new Set<Listener<RelayPublishedEvent>>(),
     batch: new Set<Listener<RelayBatchEvent>>(),
@@ -151,6 +163,8 @@ export class Relay {
     this.transport = options.transport;
     this.log = (options.logger ?? createDefaultLogger()).child({ component: 'relay' });
     this.settings = resolveRelaySettings(options);
+    this.telemetry = options.telemetry;
+    this.endpoint = options.endpoint;
   }
 
   /** True between `start()` and `stop()`. */
@@ -353,9 +367,10 @@ export class Relay {
           }
           const { route, headers, body } = record.message;
           try {
-            await this.transport.publish({ route, headers, body });
+            await this.publish({ route, headers, body });
             sent.push(record.id);
             const age = Date.now() - record.createdAt.getTime();
+            this.recordLag(age, route.kind === 'event' ? route.type : route.destination);
             if (oldest === undefined || age > oldest) oldest = age;
           } catch (error) {
             failed.push({ id: record.id, error: errorMessage(error).slice(0, 1000), retryAt: new Date(Date.now() + this.retryDelay(record.attempts)) });
@@ -369,6 +384,22 @@ export class Relay {
     };
     await Promise.all(Array.from({ length: Math.min(this.settings.publishConcurrency, lanes.length) }, worker));
     return { sent, failed, oldestAgeMs: oldest };
+  }
+
+  /** Publishes one row's message, in a "send" span when telemetry is on. */
+  private publish(message: OutgoingMessage): Promise<void> {
+    if (!this.telemetry) return this.transport.publish(message);
+    const attributes = this.endpoint === undefined ? {} : { [MessagingAttributes.endpoint]: this.endpoint };
+    return sendTraced(this.telemetry, this.transport.name, message, () => this.transport.publish(message), attributes);
+  }
+
+  private recordLag(ageMs: number, destination: string): void {
+    if (!this.telemetry) return;
+    this.telemetry.instruments().outboxLag.record(Math.max(0, ageMs) / 1000, {
+      [MessagingAttributes.system]: this.transport.name,
+      [MessagingAttributes.destinationName]: destination,
+      ...(this.endpoint !== undefined && { [MessagingAttributes.endpoint]: this.endpoint }),
+    });
   }
 
   private retryDelay(attempts: number): number {

@@ -1,9 +1,11 @@
 import { ErrorCodes, MailroomError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { InboxStore, MessageDatabase, OutboxMessage, OutboxStore } from './outbox.js';
-import type { Persistence, PersistenceContext } from './persistence.js';
+import type { OutboxHealth, Persistence, PersistenceContext } from './persistence.js';
 import { assertNonNegative, assertPositiveInteger } from './persistence-config.js';
 import { createRelay, type Relay, type RelayTuning, resolveRelaySettings } from './relay.js';
+import { MessagingAttributes } from './telemetry/messaging-attributes.js';
+import type { StopObserving } from './telemetry/telemetry.js';
 
 /** Options of {@link createStorePersistence}. */
 export interface StorePersistenceOptions<Tx> {
@@ -45,6 +47,7 @@ export class StorePersistence<Tx> implements Persistence<Tx> {
   private log: Logger | undefined;
   private cleanupTimer: NodeJS.Timeout | undefined;
   private cleaning: Promise<unknown> | undefined;
+  private stopObserving: StopObserving | undefined;
 
   constructor(options: StorePersistenceOptions<Tx>) {
     if (!options?.database || !options.outbox || !options.inbox) {
@@ -92,15 +95,35 @@ export class StorePersistence<Tx> implements Persistence<Tx> {
     }
     this.log = context.logger.child({ persistence: this.name });
     if (this.relayOptions !== false) {
-      this.currentRelay = createRelay({ ...this.relayOptions, store: this.outbox, transport: context.transport, logger: this.log });
+      this.currentRelay = createRelay({
+        ...this.relayOptions,
+        store: this.outbox,
+        transport: context.transport,
+        logger: this.log,
+        telemetry: context.telemetry,
+        endpoint: context.endpoint,
+      });
       this.currentRelay.start();
     }
+    const attributes = { [MessagingAttributes.endpoint]: context.endpoint };
+    this.stopObserving = context.telemetry?.observe(
+      (instruments) => [instruments.outboxBacklog, instruments.outboxOldestAge],
+      async (record) => {
+        const health = await this.health();
+        const instruments = context.telemetry?.instruments();
+        if (!instruments) return;
+        record(instruments.outboxBacklog, health.backlog, attributes);
+        record(instruments.outboxOldestAge, health.oldestAgeMs / 1000, attributes);
+      },
+    );
     this.cleanupTimer = setInterval(() => void this.cleanupInboxQuietly(), this.inboxCleanupIntervalMs);
     this.cleanupTimer.unref?.();
   }
 
   /** Stops the relay after its batch in progress and the inbox cleanup. Idempotent. */
   async stop(): Promise<void> {
+    this.stopObserving?.();
+    this.stopObserving = undefined;
     clearInterval(this.cleanupTimer);
     this.cleanupTimer = undefined;
     const relay = this.currentRelay;
@@ -140,6 +163,17 @@ export class StorePersistence<Tx> implements Persistence<Tx> {
     await this.outbox.add(tx, messages);
     const state = this.openTransactions.get(tx);
     if (state) state.wroteOutbox = true;
+  }
+
+  /** The outbox's backlog and the age of its oldest unsent row (one count query); rejects when the database cannot be reached. */
+  async health(): Promise<OutboxHealth> {
+    const counts = await this.outbox.counts();
+    const oldest = counts.oldestUnsentAt;
+    return {
+      relaying: this.currentRelay !== undefined,
+      backlog: counts.unsent,
+      oldestAgeMs: counts.unsent > 0 && oldest !== undefined ? Math.max(0, Date.now() - oldest.getTime()) : 0,
+    };
   }
 
   /** Wakes the relay of this process (no-op when it does not relay or is stopped). */

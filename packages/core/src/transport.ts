@@ -171,6 +171,19 @@ export interface QueueInfo {
   readonly deadLetters: number;
   /** Event types bound to the queue. */
   readonly events: readonly string[];
+  /**
+   * Milliseconds since the oldest message still in the queue (waiting, delayed or unsettled) was
+   * enqueued; 0 for an empty queue; undefined when the broker cannot tell (RabbitMQ over AMQP).
+   */
+  readonly oldestMessageAgeMs?: number | undefined;
+}
+
+/** Whether a transport can reach its broker now, as cheap to read as a field (no I/O). */
+export interface TransportHealth {
+  /** True while publishes and deliveries can flow (connected, not blocked, not closed). */
+  readonly connected: boolean;
+  /** What the state is, in a few words (`connected`, `reconnecting: ...`, `closed`). */
+  readonly detail: string;
 }
 
 /**
@@ -192,6 +205,11 @@ export interface Transport {
   readonly deadLetters: DeadLetterQueue;
   /** Queues known to the broker, with depth; for `mailroom topology` and the reference system's UI. */
   queues(): Promise<QueueInfo[]>;
+  /**
+   * The connection state as last observed, without I/O: what readiness probes read. Every Mailroom
+   * transport has it; it is optional for transports written against older versions of this interface.
+   */
+  health?(): TransportHealth;
   /** Closes connections; unsettled deliveries return to their queues. Idempotent; never waits for handlers. */
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { createDefaultLogger, errorMessage, type Logger, MailroomError } from '@mailroom/core';
+import { type Context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import {
   type BulkheadPolicy,
   bulkhead,
@@ -25,6 +26,7 @@ import { type HttpClientOptions, type ResolvedClientOptions, resolveClientOption
 import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
 import { countsAgainstBreaker, HttpError, type HttpResponse, IDEMPOTENT_METHODS, isHttpError, isTransientHttpError, isTransientStatus } from './http-error.js';
+import { contextOf, failSpan, HttpAttributes, httpInstruments, httpTracer, parentContext } from './http-telemetry.js';
 import { childTraceparent } from './traceparent.js';
 
 /** An HTTP method the client sends. */
@@ -129,7 +131,12 @@ interface CallInfo {
   idempotent: boolean;
   attempts: number;
   lastError: unknown;
+  /** The call's client span: retries are recorded on it as `http.retry` events. */
+  span: Span;
 }
+
+/** The value of the breaker-state gauge for each state. */
+const STATE_VALUES: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2, isolated: 3 };
 
 /** Cockatiel 3.2.1's `isTaskCancelledError` tests the wrong property; this checks the right one. */
 function isTaskCancelled(error: unknown): boolean {
@@ -218,6 +225,18 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     else log.info({ state: change.state }, `circuit breaker of ${name} is ${change.state}`);
     for (const listener of [...stateListeners]) listener(change);
   });
+  if (breaker) {
+    // The meter holds the callback for the process's life: it keeps only a weak reference to the breaker.
+    const instruments = httpInstruments();
+    const watched = new WeakRef(breaker);
+    instruments.meter.addBatchObservableCallback(
+      (result) => {
+        const current = watched.deref();
+        if (current) result.observe(instruments.breakerState, STATE_VALUES[STATES[current.state]], { [HttpAttributes.target]: name });
+      },
+      [instruments.breakerState],
+    );
+  }
 
   /** Retries only a call safe to send again (`info.idempotent`). */
   function pipelineFor(info: CallInfo): IPolicy {
@@ -229,6 +248,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         { attempt: event.attempt, delayMs: event.delay, code: isHttpError(error) ? error.code : undefined },
         `retrying ${info.method} ${name}${info.path}`,
       );
+      info.span.addEvent('http.retry', {
+        [HttpAttributes.resendCount]: event.attempt,
+        'mailroom.retry.delay_ms': event.delay,
+        ...(isHttpError(error) && { [HttpAttributes.errorType]: error.code }),
+      });
       const retryEvent: RetryEvent = { target: name, method: info.method, path: info.path, attempt: event.attempt, delayMs: event.delay, error };
       for (const listener of [...retryListeners]) listener(retryEvent);
     });
@@ -243,15 +267,19 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return url;
   }
 
-  function buildHeaders(call: HttpRequestOptions): Record<string, string> {
+  function buildHeaders(call: HttpRequestOptions, traceContext: Context, parentTraceparent: string | undefined): Record<string, string> {
     const headers: Record<string, string> = { ...settings.headers };
     for (const [key, value] of Object.entries(call.headers ?? {})) headers[key.toLowerCase()] = value;
     const ambient = currentCorrelation();
     // An x-correlation-id set in `headers` (the call's or the client's) wins over the ambient one.
     const correlationId = call.correlationId ?? headers[CORRELATION_HEADER] ?? ambient?.correlationId;
     if (correlationId !== undefined) headers[CORRELATION_HEADER] = correlationId;
-    // A traceparent header set explicitly is sent as it is.
-    headers.traceparent ??= childTraceparent(call.traceparent ?? ambient?.traceparent);
+    // A traceparent header set explicitly is sent as it is. Otherwise the global propagator writes the
+    // client span's context (W3C trace context with the SDK); without one, a child of the parent is made up.
+    if (headers.traceparent === undefined) {
+      propagation.inject(traceContext, headers);
+      headers.traceparent ??= childTraceparent(parentTraceparent);
+    }
     if (call.idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = call.idempotencyKey;
     if (call.json !== undefined) headers['content-type'] ??= 'application/json';
     return headers;
@@ -331,10 +359,61 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
     const method = (call.method ?? 'GET').toUpperCase();
     const url = buildUrl(call.path, call.query);
-    const headers = buildHeaders(call);
+    // A traceparent given with the call is its parent; else the active span, else the current correlation's.
+    const parentTraceparent = call.traceparent ?? currentCorrelation()?.traceparent;
+    const parent = call.traceparent !== undefined ? contextOf(call.traceparent) : parentContext(undefined, parentTraceparent);
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const spanAttributes = {
+      [HttpAttributes.method]: method,
+      [HttpAttributes.serverAddress]: url.hostname,
+      [HttpAttributes.serverPort]: port,
+      [HttpAttributes.urlFull]: `${url.origin}${url.pathname}`,
+      [HttpAttributes.target]: name,
+    };
+    const span = httpTracer.startSpan(method, { kind: SpanKind.CLIENT, attributes: spanAttributes }, parent);
+    const started = performance.now();
+    const headers = buildHeaders(call, trace.setSpan(parent, span), parentTraceparent);
     const body = call.json !== undefined ? JSON.stringify(call.json) : call.body;
     const idempotent = IDEMPOTENT_METHODS.has(method) || call.idempotencyKey !== undefined;
-    const info: CallInfo = { method, path: stripQuery(call.path), idempotent, attempts: 0, lastError: undefined };
+    const info: CallInfo = { method, path: stripQuery(call.path), idempotent, attempts: 0, lastError: undefined, span };
+    const metricAttributes: Record<string, string | number> = {
+      [HttpAttributes.method]: method,
+      [HttpAttributes.serverAddress]: url.hostname,
+      [HttpAttributes.serverPort]: port,
+      [HttpAttributes.target]: name,
+    };
+    const finish = (status: number | undefined, code: string | undefined, error?: unknown) => {
+      if (info.attempts > 1) span.setAttribute(HttpAttributes.resendCount, info.attempts - 1);
+      if (status !== undefined) {
+        span.setAttribute(HttpAttributes.status, status);
+        metricAttributes[HttpAttributes.status] = status;
+      }
+      if (code !== undefined) {
+        failSpan(span, code, error);
+        metricAttributes[HttpAttributes.errorType] = code;
+      }
+      span.end();
+      httpInstruments().clientDuration.record((performance.now() - started) / 1000, metricAttributes);
+    };
+    try {
+      const response = await sendThrough(info, url, method, headers, body, call);
+      finish(response.status, undefined);
+      return response;
+    } catch (error) {
+      finish(isHttpError(error) ? error.status : undefined, isHttpError(error) ? error.code : 'Error', error);
+      throw error;
+    }
+  }
+
+  /** Runs a call's attempts through the policies; every failure becomes an {@link HttpError}. */
+  async function sendThrough(
+    info: CallInfo,
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: string | Uint8Array | undefined,
+    call: HttpRequestOptions,
+  ): Promise<HttpResponse> {
     try {
       return await pipelineFor(info).execute(async () => {
         try {

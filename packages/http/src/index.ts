@@ -17,6 +17,7 @@ export {
   withCorrelation,
 } from './correlation-context.js';
 export { type HttpErrorCode, HttpErrorCodes } from './errors.js';
+export { type HealthReporter, type HealthRoutesOptions, healthRoutes, type ReadinessBody, type ReadinessCheck } from './health-routes.js';
 export {
   type BreakerState,
   type BreakerStateChange,
@@ -38,6 +39,13 @@ export {
   isTransientHttpError,
   isTransientStatus,
 } from './http-error.js';
+export {
+  currentTraceId,
+  HTTP_INSTRUMENTATION_NAME,
+  HTTP_INSTRUMENTATION_VERSION,
+  HttpAttributes,
+  HttpMetrics,
+} from './http-telemetry.js';
 export { type AcceptedBody, type MailroomFastifyOptions, mailroomFastify } from './mailroom-fastify.js';
 export { classifierFor, defineOperation, type OperationDefinition, type OperationOptions, type StepOptions } from './operations/define-operation.js';
 export { type OperationEventData, type OperationRoutesOptions, operationRoutes } from './operations/operation-routes.js';

@@ -1,9 +1,11 @@
 import { MailroomError } from '@mailroom/core';
+import { type Context, context, type Span, SpanStatusCode } from '@opentelemetry/api';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { v7 as uuidv7 } from 'uuid';
 import { CORRELATION_HEADER, type CorrelationContext, isValidCorrelationId, withCorrelation } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
+import { HttpAttributes, httpInstruments, startServerSpan } from './http-telemetry.js';
 import { PROBLEM_CONTENT_TYPE, type ProblemDetails, problemFromError } from './problem.js';
 import { isTraceparent } from './traceparent.js';
 import { API_VERSION_CONSTRAINT, apiVersionStrategy } from './versioned-route.js';
@@ -71,7 +73,7 @@ export const mailroomFastify = fastifyPlugin(
 
     app.decorateRequest('correlationId', '');
     app.decorateRequest('traceparent', undefined);
-    const contexts = new WeakMap<FastifyRequest, CorrelationContext>();
+    const contexts = new WeakMap<FastifyRequest, { correlation: CorrelationContext; trace: Context; span: Span | undefined; started: number }>();
 
     app.addHook('onRequest', (request, reply, done) => {
       const incoming = request.headers[header];
@@ -79,15 +81,48 @@ export const mailroomFastify = fastifyPlugin(
       const traceparent = request.headers.traceparent;
       request.traceparent = isTraceparent(traceparent) ? traceparent : undefined;
       reply.header(header, request.correlationId);
-      const context = { correlationId: request.correlationId, traceparent: request.traceparent };
-      contexts.set(request, context);
-      withCorrelation(context, done);
+      const correlation = { correlationId: request.correlationId, traceparent: request.traceparent };
+      // A server span joins the caller's trace (W3C headers through the global propagator), unless an HTTP instrumentation made one already.
+      const server = startServerSpan(request.method, request.routeOptions.url, pathOf(request.url), request.headers, request.traceparent);
+      contexts.set(request, { correlation, trace: server.context, span: server.span, started: performance.now() });
+      context.with(server.context, () => withCorrelation(correlation, done));
     });
     // Body parsing runs in stream callbacks outside the hook's async context: enter it again.
     app.addHook('preHandler', (request, _reply, done) => {
-      const context = contexts.get(request);
-      if (context) withCorrelation(context, done);
+      const entered = contexts.get(request);
+      if (entered) context.with(entered.trace, () => withCorrelation(entered.correlation, done));
       else done();
+    });
+    const endServerSpan = (request: FastifyRequest, status: number | undefined) => {
+      const entered = contexts.get(request);
+      if (!entered?.span) return;
+      const { span } = entered;
+      entered.span = undefined;
+      const route = request.routeOptions.url;
+      const attributes: Record<string, string | number> = { [HttpAttributes.method]: request.method };
+      if (route !== undefined) attributes[HttpAttributes.route] = route;
+      if (status === undefined) {
+        attributes[HttpAttributes.errorType] = 'aborted';
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'the client aborted the request' });
+      } else {
+        attributes[HttpAttributes.status] = status;
+        span.setAttribute(HttpAttributes.status, status);
+        if (status >= 500) {
+          attributes[HttpAttributes.errorType] = String(status);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          span.setAttribute(HttpAttributes.errorType, String(status));
+        }
+      }
+      span.end();
+      httpInstruments().serverDuration.record((performance.now() - entered.started) / 1000, attributes);
+    };
+    app.addHook('onResponse', (request, reply, done) => {
+      endServerSpan(request, reply.statusCode);
+      done();
+    });
+    app.addHook('onRequestAbort', (request, done) => {
+      endServerSpan(request, undefined);
+      done();
     });
 
     function sendProblem(this: FastifyReply, problem: ProblemDetails): FastifyReply {

@@ -1,5 +1,5 @@
 import type { QueueInfo } from '@mailroom/core';
-import type { ConsumerInfo, JetStreamManager } from '@nats-io/jetstream';
+import type { ConsumerInfo, JetStreamManager, MsgRequest } from '@nats-io/jetstream';
 import { Empty, type NatsConnection } from '@nats-io/nats-core';
 import type { NatsNames } from './nats-names.js';
 
@@ -24,6 +24,10 @@ interface Row {
   storedCommands: number;
   deadLetters: number;
   events: string[];
+  /** When the oldest unacknowledged message of any of the endpoint's consumers was stored (epoch ms). */
+  oldestAt: number | undefined;
+  /** False when the age of a consumer's oldest message could not be read. */
+  ageKnown: boolean;
 }
 
 async function consumersOf(jsm: JetStreamManager, stream: string): Promise<ConsumerInfo[]> {
@@ -35,6 +39,24 @@ async function consumersOf(jsm: JetStreamManager, stream: string): Promise<Consu
 async function subjectCounts(jsm: JetStreamManager, stream: string, filter: string): Promise<Record<string, number>> {
   const info = await jsm.streams.info(stream, { subjects_filter: filter });
   return info.state.subjects ?? {};
+}
+
+/**
+ * When the oldest message a consumer has not acknowledged was stored: the first message of its
+ * filter after its ack floor (every message up to the floor is acknowledged; one acknowledged out of
+ * order just after it can make the age read older than it is). Undefined when it cannot be read.
+ */
+async function oldestUnacked(jsm: JetStreamManager, info: ConsumerInfo): Promise<number | undefined | 'none'> {
+  if (info.num_pending + info.num_ack_pending === 0) return 'none';
+  const filter = info.config.filter_subject;
+  // The server's MSG.GET takes next_by_subj with a start sequence (the client's type lists only seq or last_by_subj).
+  const query = { seq: info.ack_floor.stream_seq + 1, ...(filter !== undefined && { next_by_subj: filter }) } as unknown as MsgRequest;
+  try {
+    const message = await jsm.streams.getMessage(info.stream_name, query);
+    return message ? message.time.getTime() : 'none';
+  } catch {
+    return undefined;
+  }
 }
 
 /** Counts the running subscriptions of an endpoint: each answers a core NATS ping on its presence subject. */
@@ -77,14 +99,23 @@ export async function listQueues(context: QueuesContext): Promise<QueueInfo[]> {
         storedCommands: 0,
         deadLetters: 0,
         events: [],
+        oldestAt: undefined,
+        ageKnown: true,
       };
       rows.set(endpoint, found);
     }
     return found;
   };
+  const ages: Promise<void>[] = [];
   const count = (target: Row, info: ConsumerInfo) => {
     target.depth += info.num_pending + info.num_ack_pending;
     target.inFlight += info.num_ack_pending;
+    ages.push(
+      oldestUnacked(jsm, info).then((at) => {
+        if (at === undefined) target.ageKnown = false;
+        else if (at !== 'none' && (target.oldestAt === undefined || at < target.oldestAt)) target.oldestAt = at;
+      }),
+    );
   };
   for (const info of commandConsumers) {
     const endpoint = names.consumerEndpoint(info.name);
@@ -110,6 +141,8 @@ export async function listQueues(context: QueuesContext): Promise<QueueInfo[]> {
     const parts = names.parseSubject(subject);
     if (parts) row(parts.endpoint).deadLetters += messages;
   }
+  await Promise.all(ages);
+  const now = Date.now();
   const result = await Promise.all(
     [...rows.values()].map(async (r): Promise<QueueInfo> => {
       // Commands for an endpoint that never subscribed wait in the stream without a consumer.
@@ -122,6 +155,9 @@ export async function listQueues(context: QueuesContext): Promise<QueueInfo[]> {
         consumers: await presence(context.nc, names.presenceSubject(r.endpoint)),
         deadLetters: r.deadLetters,
         events: r.events.sort(),
+        // Commands waiting for an endpoint that never subscribed have no consumer to date them.
+        oldestMessageAgeMs:
+          !r.ageKnown || (!r.consumerFound && r.storedCommands > 0) ? undefined : r.oldestAt === undefined ? 0 : Math.max(0, now - r.oldestAt),
       };
     }),
   );

@@ -289,6 +289,10 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
         },
       });
     },
+    health() {
+      if (closed) return { connected: false, detail: 'closed' };
+      return publishContext.connected() ? { connected: true, detail: 'connected' } : { connected: false, detail: 'reconnecting' };
+    },
     close() {
       if (closing) return closing;
       closed = true;

@@ -121,10 +121,12 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
   }
 
   async counts(): Promise<OutboxCounts> {
-    const { rows } = await this.pool.query<{ unsent: string; sent: string }>(
-      `SELECT count(*) FILTER (WHERE sent_at IS NULL) AS unsent, count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent FROM ${this.t.outbox}`,
+    const { rows } = await this.pool.query<{ unsent: string; sent: string; oldest: Date | null }>(
+      `SELECT count(*) FILTER (WHERE sent_at IS NULL) AS unsent, count(*) FILTER (WHERE sent_at IS NOT NULL) AS sent,
+              min(created_at) FILTER (WHERE sent_at IS NULL) AS oldest FROM ${this.t.outbox}`,
     );
-    return { unsent: Number(rows[0]?.unsent ?? 0), sent: Number(rows[0]?.sent ?? 0) };
+    const oldest = rows[0]?.oldest ?? null;
+    return { unsent: Number(rows[0]?.unsent ?? 0), sent: Number(rows[0]?.sent ?? 0), oldestUnsentAt: oldest === null ? undefined : new Date(oldest) };
   }
 
   /** Keeps, per ordering key, only the run of candidates that starts at the key's oldest unsent row. */

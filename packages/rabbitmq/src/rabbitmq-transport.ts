@@ -10,6 +10,7 @@ import {
   type Subscription,
   type Transport,
   type TransportCapabilities,
+  type TransportHealth,
 } from '@mailroom/core';
 import type { AmqpChannel } from './amqp-types.js';
 import { ConnectionSupervisor } from './connection-supervisor.js';
@@ -203,6 +204,14 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
     }
     await this.registry.prune(gone, PRUNE_AFTER_MS).catch(() => undefined);
     return infos;
+  }
+
+  health(): TransportHealth {
+    if (this.closed) return { connected: false, detail: 'closed' };
+    const supervisor = this.supervisor;
+    if (supervisor.ready) return { connected: true, detail: 'connected' };
+    if (supervisor.isBlocked) return { connected: false, detail: 'blocked by a RabbitMQ resource alarm' };
+    return { connected: false, detail: supervisor.usable ? 'reconnecting' : 'connection lost for good' };
   }
 
   close(): Promise<void> {

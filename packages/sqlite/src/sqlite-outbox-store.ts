@@ -101,8 +101,8 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
 
   counts(): Promise<OutboxCounts> {
     return connectionLock(this.db).run(() => {
-      const row = this.prepared().counts.get() as { unsent: number | null; sent: number | null };
-      return { unsent: row.unsent ?? 0, sent: row.sent ?? 0 };
+      const row = this.prepared().counts.get() as { unsent: number | null; sent: number | null; oldest: number | null };
+      return { unsent: row.unsent ?? 0, sent: row.sent ?? 0, oldestUnsentAt: row.oldest === null ? undefined : new Date(row.oldest) };
     });
   }
 
@@ -169,7 +169,9 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
         `SELECT ordering_key, id FROM ${o} WHERE sent_at IS NULL AND ordering_key IN (SELECT value FROM json_each(?)) AND id <= ? ORDER BY id`,
       ),
       purge: this.db.prepare(`DELETE FROM ${o} WHERE id IN (SELECT id FROM ${o} WHERE sent_at IS NOT NULL AND sent_at < ? LIMIT ?)`),
-      counts: this.db.prepare(`SELECT sum(sent_at IS NULL) AS unsent, sum(sent_at IS NOT NULL) AS sent FROM ${o}`),
+      counts: this.db.prepare(
+        `SELECT sum(sent_at IS NULL) AS unsent, sum(sent_at IS NOT NULL) AS sent, min(CASE WHEN sent_at IS NULL THEN created_at END) AS oldest FROM ${o}`,
+      ),
     };
     return this.statements;
   }

@@ -116,7 +116,8 @@ export function createSqliteTransport(options: SqliteTransportOptions): Transpor
               (SELECT COUNT(*) FROM mailroom_messages m WHERE m.endpoint = q.endpoint AND m.lease_token IS NOT NULL AND m.visible_at > @now) AS inFlight,
               (SELECT COUNT(*) FROM mailroom_consumers c WHERE c.endpoint = q.endpoint AND c.heartbeat_at > @alive) AS consumers,
               (SELECT COUNT(*) FROM mailroom_dead_letters d WHERE d.endpoint = q.endpoint) AS deadLetters,
-              (SELECT json_group_array(type) FROM mailroom_subscriptions s WHERE s.endpoint = q.endpoint) AS events
+              (SELECT json_group_array(type) FROM mailroom_subscriptions s WHERE s.endpoint = q.endpoint) AS events,
+              (SELECT MIN(enqueued_at) FROM mailroom_messages m WHERE m.endpoint = q.endpoint) AS oldest
        FROM mailroom_queues q ORDER BY q.endpoint`,
     ),
   };
@@ -199,6 +200,7 @@ export function createSqliteTransport(options: SqliteTransportOptions): Transpor
         consumers: number;
         deadLetters: number;
         events: string;
+        oldest: number | null;
       }[];
       return rows.map((row) => ({
         endpoint: row.endpoint,
@@ -208,7 +210,12 @@ export function createSqliteTransport(options: SqliteTransportOptions): Transpor
         consumers: row.consumers,
         deadLetters: row.deadLetters,
         events: JSON.parse(row.events) as string[],
+        oldestMessageAgeMs: row.oldest === null ? 0 : Math.max(0, now - row.oldest),
       }));
+    },
+
+    health() {
+      return closed ? { connected: false, detail: 'closed' } : { connected: true, detail: `broker file ${path}` };
     },
 
     async close() {

@@ -58,7 +58,7 @@ describe('SQLite outbox leases', () => {
     const takeover = await store.claim(10);
     expect(takeover.records.map((r) => r.id)).toEqual(dead.records.map((r) => r.id));
     await dead.complete({ sent: dead.records.map((r) => r.id), failed: [] });
-    expect(await store.counts()).toEqual({ unsent: 2, sent: 0 });
+    expect(await store.counts()).toMatchObject({ unsent: 2, sent: 0 });
     await takeover.complete({ sent: takeover.records.map((r) => r.id), failed: [] });
     expect(await store.counts()).toEqual({ unsent: 0, sent: 2 });
   });

@@ -102,4 +102,6 @@ export interface OrderAccepted {
   /** The API version that answered (1: publishes `shop.OrderPlaced` v1; 2: v2). */
   readonly apiVersion: number;
   readonly totalCents: number;
+  /** The W3C trace id of the order: every span of every service that handles it is in this trace. */
+  readonly traceId: string | undefined;
 }

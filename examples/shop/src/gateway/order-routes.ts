@@ -1,5 +1,5 @@
 import type { Endpoint } from '@mailroom/core';
-import { type OperationStore, startOperation, versionedRoute } from '@mailroom/http';
+import { currentTraceId, type OperationStore, startOperation, versionedRoute } from '@mailroom/http';
 import type { FastifyInstance } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import type { OrderLine } from '../contracts.js';
@@ -97,7 +97,12 @@ export async function orderRoutes(app: FastifyInstance, options: OrderRoutesOpti
             { orderId, email: body.email, sku: line.sku, quantity: line.quantity, unitPriceCents: line.unitPriceCents },
             { store, endpoint, operationId: orderId },
           );
-          return reply.accepted(orderId, { orderId, apiVersion: 1, totalCents: line.quantity * line.unitPriceCents } satisfies Partial<OrderAccepted>);
+          return reply.accepted(orderId, {
+            orderId,
+            apiVersion: 1,
+            totalCents: line.quantity * line.unitPriceCents,
+            traceId: currentTraceId(),
+          } satisfies Partial<OrderAccepted>);
         },
       },
       2: {
@@ -113,7 +118,7 @@ export async function orderRoutes(app: FastifyInstance, options: OrderRoutesOpti
             { orderId, customer: body.customer, lines: priced.lines, totalCents },
             { store, endpoint, operationId: orderId },
           );
-          return reply.accepted(orderId, { orderId, apiVersion: 2, totalCents } satisfies Partial<OrderAccepted>);
+          return reply.accepted(orderId, { orderId, apiVersion: 2, totalCents, traceId: currentTraceId() } satisfies Partial<OrderAccepted>);
         },
       },
     },

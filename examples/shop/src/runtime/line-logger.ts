@@ -42,7 +42,10 @@ export function createLineLogger(level: string = process.env.MAILROOM_LOG_LEVEL 
   const threshold = LEVELS[level as keyof typeof LEVELS] ?? LEVELS.info;
   const write = (name: Level) => (obj: object, msg?: string) => {
     if (LEVELS[name] < threshold) return;
-    const shown = Object.fromEntries(Object.entries(bindings).filter(([key]) => SHOWN_BINDINGS.has(key)));
+    // A warning or an error also names its trace, to find every span of what went wrong.
+    const shown = Object.fromEntries(
+      Object.entries(bindings).filter(([key]) => SHOWN_BINDINGS.has(key) || (key === 'trace_id' && LEVELS[name] >= LEVELS.warn)),
+    );
     const line = `${name.toUpperCase().padEnd(5)} ${msg ?? ''}${describe({ ...shown, ...(obj as Record<string, unknown>) }, threshold <= LEVELS.debug)}`;
     process.stdout.write(`${line}\n`);
   };

@@ -1,9 +1,13 @@
 import { createEndpoint, type Endpoint, type Logger, type Transport } from '@mailroom/core';
+import type { HealthReporter } from '@mailroom/http';
+import type { FastifyInstance } from 'fastify';
 import { readShopConfig, type ShopConfig } from '../shop-config.js';
 import type { ServiceName } from '../system.js';
 import { FaultSwitch } from './fault-switch.js';
 import { createLineLogger } from './line-logger.js';
+import { startOpsServer } from './ops-server.js';
 import { openServiceDatabase, type ServiceDatabase } from './service-database.js';
+import { startShopTelemetry } from './shop-telemetry.js';
 import { connectShopTransport } from './shop-transport.js';
 import { type CannotStartMessage, EXIT_CANNOT_START, permanentStartupFailure } from './startup-failure.js';
 
@@ -26,6 +30,8 @@ export interface ServiceHooks {
   afterStart?: () => Promise<string | undefined>;
   /** Runs first on shutdown (e.g. close the HTTP server). */
   beforeStop?: () => Promise<void>;
+  /** More endpoints whose health decides the process's readiness (the gateway's operation tracker). */
+  healthEndpoints?: readonly HealthReporter[];
 }
 
 /** A message a service process sends its supervisor when it is ready. */
@@ -33,6 +39,8 @@ export interface ReadyMessage {
   readonly type: 'ready';
   /** The URL the process serves, when it serves one (the gateway). */
   readonly url?: string;
+  /** The URL of its operations port: `/metrics`, `/health/live`, `/health/ready`. */
+  readonly opsUrl?: string;
 }
 
 /**
@@ -67,6 +75,8 @@ export async function runService(name: ServiceName, setup: (context: ServiceCont
     return await fail(bootLog, error);
   }
   const worker = Number(process.env.SHOP_WORKER ?? '1');
+  // The SDK first: Mailroom's meters are made when its endpoints start.
+  const telemetry = startShopTelemetry(name, worker);
   const log = bootLog.child({ service: name, worker });
   const faults = new FaultSwitch(config.poisonFault);
   process.on('message', (message) => {
@@ -78,6 +88,7 @@ export async function runService(name: ServiceName, setup: (context: ServiceCont
   let endpoint: Endpoint<unknown> | undefined;
   let hooks: ServiceHooks | undefined;
   let url: string | undefined;
+  let ops: FastifyInstance | undefined;
   try {
     transport = await connectShopTransport(config, log, `shop-${name}-${worker}`);
     db = await openServiceDatabase(config, name, log);
@@ -97,6 +108,7 @@ export async function runService(name: ServiceName, setup: (context: ServiceCont
     hooks = await setup({ name, config, log, transport, db, endpoint, worker, faults });
     await endpoint.start();
     url = await hooks?.afterStart?.();
+    ops = await startOpsServer(telemetry, [endpoint, ...(hooks?.healthEndpoints ?? [])], config.opsPort);
     log.info({}, `${name} ready: ${db.location}`);
   } catch (error) {
     await endpoint?.stop().catch(() => undefined);
@@ -104,7 +116,9 @@ export async function runService(name: ServiceName, setup: (context: ServiceCont
     await transport?.close().catch(() => undefined);
     return await fail(log, error);
   }
-  process.send?.({ type: 'ready', ...(url !== undefined && { url }) } satisfies ReadyMessage);
+  const address = ops?.server.address();
+  const opsUrl = typeof address === 'object' && address !== null ? `http://127.0.0.1:${address.port}` : undefined;
+  process.send?.({ type: 'ready', ...(url !== undefined && { url }), ...(opsUrl !== undefined && { opsUrl }) } satisfies ReadyMessage);
 
   let stopping = false;
   const stop = async () => {
@@ -115,6 +129,8 @@ export async function runService(name: ServiceName, setup: (context: ServiceCont
       await endpoint?.stop();
       await db?.close();
       await transport?.close();
+      await ops?.close();
+      await telemetry.shutdown();
     } catch (error) {
       log.warn({ err: error }, 'error while stopping');
     }

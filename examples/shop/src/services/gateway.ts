@@ -58,5 +58,6 @@ await runService('gateway', async ({ config, db, endpoint, transport, log }) => 
       await tracker.stop();
       close();
     },
+    healthEndpoints: [tracker.endpoint],
   };
 });

@@ -110,7 +110,7 @@ await runService('inventory', async ({ db, endpoint, faults, log, worker }) => {
     if (missing.length > 0) {
       await sql.run('INSERT INTO reservations (order_id, outcome, decided_at) VALUES (?, ?, ?)', [orderId, 'out-of-stock', now]);
       await ctx.publish(OutOfStock, { orderId, missing }, { orderingKey: orderId });
-      ctx.log.info({}, `order ${orderId} out of stock: ${missing.map((m) => `${m.sku} ${m.available}/${m.requested}`).join(', ')}`);
+      ctx.log.debug({}, `order ${orderId} out of stock: ${missing.map((m) => `${m.sku} ${m.available}/${m.requested}`).join(', ')}`);
       return;
     }
     for (const line of lines) {
@@ -119,13 +119,13 @@ await runService('inventory', async ({ db, endpoint, faults, log, worker }) => {
     }
     await sql.run('INSERT INTO reservations (order_id, outcome, decided_at) VALUES (?, ?, ?)', [orderId, 'reserved', now]);
     await ctx.publish(StockReserved, { orderId, lines: lines.map(({ sku, quantity }) => ({ sku, quantity })) }, { orderingKey: orderId });
-    ctx.log.info({}, `order ${orderId} reserved: ${lines.map((l) => `${l.quantity} x ${l.sku}`).join(', ')}`);
+    ctx.log.debug({}, `order ${orderId} reserved: ${lines.map((l) => `${l.quantity} x ${l.sku}`).join(', ')}`);
   });
 
   endpoint.on(RequestQuote, async ({ sku, quantity }, ctx) => {
     const answer = await quote(db.sql(ctx.tx), sku, quantity);
     await ctx.publish(QuoteReady, answer ?? { sku, quantity, name: 'Unknown product', unitPriceCents: 0, inStock: 0, available: false });
-    ctx.log.info({}, `queued quote answered: ${quantity} x ${sku}`);
+    ctx.log.debug({}, `queued quote answered: ${quantity} x ${sku}`);
   });
 
   // The HTTP API runs in the first inventory process (the others only consume), on the port the supervisor gave it.

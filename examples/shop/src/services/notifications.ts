@@ -60,7 +60,7 @@ await runService('notifications', async ({ db, endpoint }) => {
     );
     if (!sent) return;
     await ctx.publish(CustomerNotified, { orderId, emailId: sent.emailId, to: sent.to, subject });
-    ctx.log.info({}, `e-mail to ${sent.to}: "${subject}"`);
+    ctx.log.debug({}, `e-mail to ${sent.to}: "${subject}"`);
   });
 
   endpoint.on(OrderRejected, async ({ orderId, detail }, ctx) => {
@@ -68,7 +68,7 @@ await runService('notifications', async ({ db, endpoint }) => {
     const sent = await write(ctx.tx, orderId, 'rejected', subject, (name) => `Hello ${name}, order ${orderId} failed: ${detail}`);
     if (!sent) return;
     await ctx.publish(CustomerNotified, { orderId, emailId: sent.emailId, to: sent.to, subject });
-    ctx.log.info({}, `e-mail to ${sent.to}: "${subject}"`);
+    ctx.log.debug({}, `e-mail to ${sent.to}: "${subject}"`);
   });
   return undefined;
 });

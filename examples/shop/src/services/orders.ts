@@ -53,7 +53,7 @@ await runService('orders', async ({ db, endpoint, log }) => {
         'INSERT INTO orders (order_id, customer_email, total_cents, status, placed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING',
         [order.orderId, order.customer.email, order.totalCents, 'placed', now, now],
       );
-    ctx.log.info({}, `order ${order.orderId} placed by ${order.customer.email}: ${formatCents(order.totalCents)} (received as v${ctx.envelope.dataversion})`);
+    ctx.log.debug({}, `order ${order.orderId} placed by ${order.customer.email}: ${formatCents(order.totalCents)} (received as v${ctx.envelope.dataversion})`);
   });
 
   endpoint.on(PaymentAuthorized, async ({ orderId }, ctx) => {
@@ -74,7 +74,7 @@ await runService('orders', async ({ db, endpoint, log }) => {
     if (FINAL.has(order.status)) return;
     await setStatus(sql, orderId, 'rejected');
     await ctx.publish(OrderRejected, { orderId, reason: 'payment-declined', detail: reason }, { orderingKey: orderId });
-    ctx.log.info({}, `order ${orderId} rejected: ${reason}`);
+    ctx.log.debug({}, `order ${orderId} rejected: ${reason}`);
   });
 
   endpoint.on(PaymentRefunded, async ({ orderId, amountCents }, ctx) => {
@@ -84,7 +84,7 @@ await runService('orders', async ({ db, endpoint, log }) => {
     await setStatus(sql, orderId, 'rejected');
     const detail = `Out of stock; the payment of ${formatCents(amountCents)} was refunded`;
     await ctx.publish(OrderRejected, { orderId, reason: 'out-of-stock', detail }, { orderingKey: orderId });
-    ctx.log.info({}, `order ${orderId} rejected: ${detail}`);
+    ctx.log.debug({}, `order ${orderId} rejected: ${detail}`);
   });
 
   endpoint.on(ShipmentScheduled, async ({ orderId, shipmentId, estimatedDelivery }, ctx) => {
@@ -93,7 +93,7 @@ await runService('orders', async ({ db, endpoint, log }) => {
     if (FINAL.has(order.status)) return;
     await setStatus(sql, orderId, 'completed');
     await ctx.publish(OrderCompleted, { orderId, totalCents: order.total_cents, shipmentId, estimatedDelivery }, { orderingKey: orderId });
-    ctx.log.info({}, `order ${orderId} completed`);
+    ctx.log.debug({}, `order ${orderId} completed`);
   });
 
   log.debug({}, 'orders handlers registered');

@@ -39,10 +39,10 @@ await runService('payments', async ({ db, endpoint }) => {
     if (declined) {
       const reason = `Card declined: ${formatCents(totalCents)} is over the card limit of ${formatCents(CARD_LIMIT_CENTS)}`;
       await ctx.publish(PaymentDeclined, { orderId, amountCents: totalCents, reason }, { orderingKey: orderId });
-      ctx.log.info({}, `order ${orderId}: ${reason}`);
+      ctx.log.debug({}, `order ${orderId}: ${reason}`);
     } else {
       await ctx.publish(PaymentAuthorized, { orderId, paymentId, amountCents: totalCents }, { orderingKey: orderId });
-      ctx.log.info({}, `order ${orderId}: ${formatCents(totalCents)} authorized`);
+      ctx.log.debug({}, `order ${orderId}: ${formatCents(totalCents)} authorized`);
     }
   });
 
@@ -53,7 +53,7 @@ await runService('payments', async ({ db, endpoint }) => {
     if (payment.status !== 'authorized') return; // refunded already
     await sql.run('UPDATE payments SET status = ?, updated_at = ? WHERE payment_id = ?', ['refunded', new Date().toISOString(), payment.payment_id]);
     await ctx.publish(PaymentRefunded, { orderId, paymentId: payment.payment_id, amountCents: payment.amount_cents }, { orderingKey: orderId });
-    ctx.log.info({}, `order ${orderId}: ${formatCents(payment.amount_cents)} refunded (out of stock)`);
+    ctx.log.debug({}, `order ${orderId}: ${formatCents(payment.amount_cents)} refunded (out of stock)`);
   });
   return undefined;
 });

@@ -46,7 +46,7 @@ await runService('shipping', async ({ db, endpoint }) => {
       { orderingKey: orderId },
     );
     const items = lines.reduce((sum, line) => sum + line.quantity, 0);
-    ctx.log.info({}, `order ${orderId}: ${items} item(s) with ${shipment.carrier}, arriving ${shipment.estimated_delivery}`);
+    ctx.log.debug({}, `order ${orderId}: ${items} item(s) with ${shipment.carrier}, arriving ${shipment.estimated_delivery}`);
   });
   return undefined;
 });

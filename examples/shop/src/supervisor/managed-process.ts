@@ -17,8 +17,8 @@ export interface ManagedProcessOptions {
   logs: LogPrefixer;
   /** The first delay before restarting after a crash; doubles per crash in a row, up to 30 s. */
   restartDelayMs: number;
-  /** Called with the URL a child announces in its `ready` message. */
-  onReady?: (url: string | undefined) => void;
+  /** Called with the URLs a child announces in its `ready` message (its own, and its operations port's). */
+  onReady?: (urls: { url: string | undefined; opsUrl: string | undefined }) => void;
   /** Called, instead of a restart, when the child exits saying it cannot start until a setting changes (wrong credentials, a bad URL). */
   onCannotStart?: (message: string) => void;
 }
@@ -120,11 +120,11 @@ export class ManagedProcess {
     this.child = child;
     if (child.stdout) logs.pipe(label, child.stdout);
     if (child.stderr) logs.pipe(label, child.stderr);
-    child.on('message', (message: { type?: string; url?: string; message?: string }) => {
+    child.on('message', (message: { type?: string; url?: string; opsUrl?: string; message?: string }) => {
       if (message?.type === 'cannot-start') this.cannotStart = String(message.message);
       if (message?.type !== 'ready' || child !== this.child) return;
       if (this.state === 'starting') this.setState('running');
-      this.options.onReady?.(message.url);
+      this.options.onReady?.({ url: message.url, opsUrl: message.opsUrl });
       for (const resolve of this.readyWaiters.splice(0)) resolve();
     });
     child.on('error', (error) => logs.line('supervisor', `${label} could not be started: ${error.message}`));

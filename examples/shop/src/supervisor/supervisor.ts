@@ -19,6 +19,8 @@ export interface SupervisorOptions {
   onGatewayUrl?: (url: string) => void;
   /** Called when a process exits saying it cannot start until a setting changes (it is not restarted). */
   onCannotStart?: (label: string, message: string) => void;
+  /** Called when a process announces its operations URL (`/metrics`, `/health/*`). */
+  onOpsUrl?: (service: ServiceName, worker: number, url: string) => void;
 }
 
 interface Service {
@@ -53,7 +55,10 @@ export class Supervisor {
           env: () => ({ ...options.envOf(name, index), SHOP_POISON_FAULT: this.faults.poison ? 'on' : 'off' }),
           logs: options.logs,
           restartDelayMs: options.restartDelayMs,
-          ...(name === 'gateway' && { onReady: (url: string | undefined) => url && options.onGatewayUrl?.(url) }),
+          onReady: ({ url, opsUrl }) => {
+            if (name === 'gateway' && url) options.onGatewayUrl?.(url);
+            if (opsUrl) options.onOpsUrl?.(name, index, opsUrl);
+          },
         });
       }),
     }));

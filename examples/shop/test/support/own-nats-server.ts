@@ -1,58 +1,84 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 
-/** The nats-server binary of the machine (Debian's package puts it in /usr/sbin). */
-export const NATS_SERVER = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => existsSync(path));
-
-/** A nats-server of the test's own (never the shared one), on a free loopback port. */
-export interface OwnNatsServer {
-  readonly port: number;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** Where Debian's nats-server lives. */
+export const NATS_SERVER = '/usr/sbin/nats-server';
 
 function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
+    const socket = connect({ host: '127.0.0.1', port });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
     };
+    socket.setTimeout(500, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
 }
 
-/** Starts `nats-server -js` requiring `user`/`password` on a free port with a temporary store; resolves once it accepts connections. */
-export async function startOwnNatsServer(user: string, password: string): Promise<OwnNatsServer> {
-  if (NATS_SERVER === undefined) throw new Error('no nats-server binary (apt-get install nats-server)');
-  const port = await freePort();
-  const store = mkdtempSync(join(tmpdir(), 'shop-nats-'));
-  const child: ChildProcess = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store, '--user', user, '--pass', password], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
+/**
+ * A nats-server of the test's own (JetStream, a random loopback port, a store directory of its own),
+ * so a test can stop and start its broker without touching the shared one.
+ */
+export class OwnNatsServer {
+  private child: ChildProcess | undefined;
+  port = 0;
+
+  constructor(
+    private readonly storeDir: string,
+    /** Credentials the server requires (`--user`/`--pass`), when given. */
+    private readonly credentials?: { user: string; password: string },
+  ) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (on the same port as before when restarted) and waits until it accepts connections. */
+  async start(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    const auth = this.credentials ? ['--user', this.credentials.user, '--pass', this.credentials.password] : [];
+    const child = spawn(NATS_SERVER, ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir, ...auth], { stdio: 'ignore' });
+    this.child = child;
+    const deadline = Date.now() + 20_000;
+    while (!(await answers(this.port))) {
+      if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode} on port ${this.port}`);
+      if (Date.now() > deadline) throw new Error(`nats-server did not answer on port ${this.port}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Stops the server (SIGTERM, SIGKILL after 10 s) and waits until it exited. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Starts an {@link OwnNatsServer} requiring `user`/`password`, with a temporary store removed on `stop()`. */
+export async function startOwnNatsServer(user: string, password: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const store = mkdtempSync(join(tmpdir(), 'shop-nats-'));
+  const server = new OwnNatsServer(store, { user, password });
+  const stop = async () => {
+    await server.stop();
     rmSync(store, { recursive: true, force: true });
   };
-  for (const deadline = Date.now() + 20_000; !(await answers(port)); ) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      await stop();
-      throw new Error(`nats-server did not answer on 127.0.0.1:${port}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await server.start();
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  return { port, stop };
+  return { port: server.port, stop };
 }

@@ -11,6 +11,8 @@ export interface PlacedOrder {
   /** e.g. `2 × Mailroom mug, 1 × Sticker pack`. */
   readonly summary: string;
   readonly placedAt: string;
+  /** The order's W3C trace id (from the `202 Accepted`): look it up in the tracing backend. */
+  readonly traceId?: string | undefined;
 }
 
 /** A placed order and, once known, its live operation. */

@@ -11,8 +11,9 @@ import {
   type Transport,
 } from '@mailroom/core';
 import { HttpErrorCodes } from '../errors.js';
+import { httpInstruments } from '../http-telemetry.js';
 import { classifierFor, type OperationDefinition } from './define-operation.js';
-import type { OperationStore } from './operation-store.js';
+import type { Classifier, EntryKind, OperationStore } from './operation-store.js';
 
 /** Options of {@link createOperationTracker}. */
 export interface OperationTrackerOptions {
@@ -123,8 +124,28 @@ export function createOperationTracker(options: OperationTrackerOptions): Operat
         return;
       }
     }
-    const outcome = await store.append(operationId, { type: envelope.type, messageId: envelope.id, at, data: message }, classify);
+    let kind: EntryKind | undefined;
+    const classifying: Classifier = (name, event) => {
+      const role = classify(name, event);
+      kind = role?.kind;
+      return role;
+    };
+    const outcome = await store.append(operationId, { type: envelope.type, messageId: envelope.id, at, data: message }, classifying);
     ctx.log.debug({ operationId, outcome }, `operation event ${outcome}`);
+    if (outcome === 'recorded' && (kind === 'completed' || kind === 'failed')) await recordFinished(operationId, kind, at);
+  };
+  /** Counts an operation that reached a final state and records its duration (`mailroom.operations.finished`, `mailroom.operation.duration`). */
+  const recordFinished = async (operationId: string, state: EntryKind, at: Date) => {
+    try {
+      const stored = await store.read(operationId, Number.MAX_SAFE_INTEGER);
+      if (!stored) return;
+      const attributes = { 'mailroom.operation.name': stored.operation.name, 'mailroom.operation.state': state };
+      const instruments = httpInstruments();
+      instruments.operationsFinished.add(1, attributes);
+      instruments.operationDuration.record(Math.max(0, at.getTime() - Date.parse(stored.operation.startedAt)) / 1000, attributes);
+    } catch (error) {
+      log.debug({ err: error, operationId }, 'could not read a finished operation for its metrics');
+    }
   };
   for (const contract of contracts.values()) endpoint.on(contract, handle);
 
@@ -133,6 +154,7 @@ export function createOperationTracker(options: OperationTrackerOptions): Operat
   const sweep = async (now = new Date()) => {
     const expired = await store.expire(now);
     if (expired.length > 0) log.info({ operations: expired }, `${expired.length} operation(s) timed out`);
+    for (const id of expired) await recordFinished(id, 'timed-out', now);
     await store.purgeEarly(new Date(now.getTime() - earlyEventTtlMs));
     return expired;
   };

@@ -64,6 +64,7 @@ export function OrderForm({ catalog, catalogError, onPlaced }: Props) {
         totalCents: accepted.totalCents,
         summary: sent.map((line) => `${line.quantity} × ${bySku.get(line.sku)?.name ?? line.sku}`).join(', '),
         placedAt: new Date().toISOString(),
+        traceId: accepted.traceId,
       });
       setCart({});
     } catch (reason) {

@@ -86,6 +86,11 @@ export function OrdersList({ orders, services, deadLetters, onClear }: Props) {
                   …{order.id.slice(-6)}
                 </code>
               </header>
+              {order.traceId && (
+                <p class="trace" data-testid="order-trace" title="Every span of every service that handled this order is in this trace">
+                  trace <code>{order.traceId}</code>
+                </p>
+              )}
               <Timeline order={order} parked={deadLetters.some((letter) => letter.correlationId === order.id)} />
               {waiting && (
                 <p class="waiting" data-testid="order-waiting">
