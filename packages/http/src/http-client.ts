@@ -1,7 +1,7 @@
 import { createDefaultLogger, errorMessage, type Logger, MailroomError } from '@mailroom/core';
 import { isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
 import { type Dispatcher, request } from 'undici';
-import { type HttpClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
+import { type HttpClientOptions, resolveClientOptions } from './client-options.js';
 import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
 import { countsAgainstBreaker, HttpError, type HttpResponse, IDEMPOTENT_METHODS, isHttpError, isTransientHttpError, isTransientStatus } from './http-error.js';
