@@ -141,14 +141,15 @@ export type RpcCallInfo = Omit<RpcErrorInit, 'transient' | 'rpcCode' | 'breakerO
 
 /**
  * Turns what one attempt threw into an {@link RpcError}: a network cause in the chain gives
- * `RPC_NETWORK`, `DeadlineExceeded` gives `RPC_TIMEOUT`, any other `ConnectError` gives
- * `RPC_STATUS` with its code. `RpcError`s pass through.
+ * `RPC_NETWORK`, and so does `Canceled` (call it only when the caller did not cancel: then the
+ * HTTP/2 stream was reset under the call, as when the server's connection drops); `DeadlineExceeded`
+ * gives `RPC_TIMEOUT`; any other `ConnectError` gives `RPC_STATUS` with its code. `RpcError`s pass through.
  */
 export function toRpcError(error: unknown, info: RpcCallInfo): RpcError {
   if (isRpcError(error)) return error;
   const connectError = ConnectError.from(error);
   const what = `${info.target} ${info.service}/${info.method}`;
-  const network = networkCauseOf(error);
+  const network = networkCauseOf(error) ?? (connectError.code === Code.Canceled ? 'stream cancelled' : undefined);
   if (network !== undefined) {
     return new RpcError(RpcErrorCodes.RPC_NETWORK, `${what} failed: ${network} (${connectError.rawMessage})`, {
       ...info,

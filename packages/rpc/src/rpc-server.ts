@@ -51,7 +51,10 @@ export function rpcServerFactory(options: RpcServerFactoryOptions = {}): Fastify
     const inner = (server as unknown as { _httpServer?: http.Server })._httpServer;
     const polyglot = server as unknown as PolyglotServer;
     if (typeof inner?.closeIdleConnections === 'function') polyglot.closeIdleConnections = () => inner.closeIdleConnections();
+    // Fastify calls this when it closes. An HTTP/1.1 connection still busy then is kept alive for
+    // keepAliveTimeout once its answer is sent (Node reads it at that moment): make that 1 ms.
     polyglot.closeHttp2Sessions = () => {
+      if (inner) inner.keepAliveTimeout = 1;
       for (const session of sessions) session.close();
     };
     return polyglot;

@@ -150,7 +150,19 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
   }
   const { transport: inner, sessions } = buildInner(options, prefix);
   const log: Logger = (options.logger ?? createDefaultLogger()).child({ rpcTarget: name });
-  const policies = createResiliencePolicies(name, settings, { isTransient: isTransientRpcError, countsAgainstBreaker }, log);
+  // Failures that end a call whatever the retry policy says: its deadline has passed. One made
+  // before an attempt was sent does not say anything about the target either.
+  const final = new WeakSet<object>();
+  const notSent = new WeakSet<object>();
+  const policies = createResiliencePolicies(
+    name,
+    settings,
+    {
+      isTransient: (error) => isTransientRpcError(error) && !final.has(error),
+      countsAgainstBreaker: (error) => countsAgainstBreaker(error) && !notSent.has(error as object),
+    },
+    log,
+  );
   const retryListeners = new Set<(event: RpcRetryEvent) => void>();
 
   /** The call's headers: the transport's, the call's, then the correlation id and a child traceparent unless set. */
@@ -191,7 +203,12 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
 
     const attempt = async (): Promise<UnaryResponse<I, O>> => {
       const ms = deadline === undefined ? settings.timeoutMs : Math.min(settings.timeoutMs, Math.floor(deadline - performance.now()));
-      if (ms <= 0) throw timedOut(timeoutMs ?? 0, undefined);
+      if (ms <= 0) {
+        const late = timedOut(timeoutMs ?? 0, lastError);
+        final.add(late);
+        notSent.add(late);
+        throw late;
+      }
       info.attempts += 1;
       try {
         return await policies.timeoutOf(ms).execute(async ({ signal: attemptSignal }) => {
@@ -206,6 +223,7 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
         }, signal);
       } catch (error) {
         const failure = isRpcError(error) ? error : signal?.aborted ? aborted(error) : isTaskCancelled(error) ? timedOut(ms, error) : toRpcError(error, info);
+        if (deadline !== undefined && performance.now() >= deadline - 1) final.add(failure);
         lastError = failure;
         throw failure;
       }
