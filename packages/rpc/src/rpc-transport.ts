@@ -175,7 +175,9 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     } else if (Array.isArray(header)) {
       for (const [key, value] of header) if (key !== undefined && value !== undefined) headers[key.toLowerCase()] = value;
     } else if (header !== undefined) {
-      for (const [key, value] of Object.entries(header)) headers[key.toLowerCase()] = typeof value === 'string' ? value : [...value].join(', ');
+      for (const [key, value] of Object.entries(header as Record<string, string | readonly string[]>)) {
+        headers[key.toLowerCase()] = typeof value === 'string' ? value : value.join(', ');
+      }
     }
     const ambient = currentCorrelation();
     if (headers[CORRELATION_HEADER] === undefined && ambient !== undefined) headers[CORRELATION_HEADER] = ambient.correlationId;

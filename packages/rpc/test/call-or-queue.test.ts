@@ -188,7 +188,7 @@ describe('call or queue over RPC', () => {
         queue: { endpoint: gateway, command: ReserveStock, data },
       }),
     ).rejects.toBe(bug);
-    await expect(callOrQueue({ call: async () => 1, queue: { endpoint: gateway, command: StockReserved as never, data } })).rejects.toMatchObject({
+    await expect(callOrQueue({ call: async () => 1, queue: { endpoint: gateway, command: StockReserved, data } as never })).rejects.toMatchObject({
       code: RpcErrorCodes.RPC_CONFIG,
     });
   });

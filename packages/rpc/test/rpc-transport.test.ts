@@ -8,7 +8,7 @@ import { withCorrelation } from '@mailroom/http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRpcTransport, isRpcError, RpcErrorCodes, type RpcRetryEvent, type RpcTransport, type RpcTransportOptions } from '../src/index.js';
 import { StockService } from './gen/mailroom/rpc/testing/v1/stock_pb.js';
-import { type FaultStockServer, startStockServer } from './support/fault-stock-server.js';
+import { startStockServer } from './support/fault-stock-server.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
