@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { MailroomError } from '@mailroom/core';
 import { RpcErrorCodes } from '../errors.js';
-import { PROTOS_LOCK_FILE, protoModule } from './proto-module.js';
+import { PROTOS_LOCK_FILE, type ProtoModule, protoModule } from './proto-module.js';
 import { runBuf } from './run-buf.js';
 
 /** What {@link checkProtos} found in one proto module; `ok` when every list is empty. */
@@ -41,19 +41,26 @@ function findings(output: string): string[] {
  */
 export async function checkProtos(dir: string): Promise<ProtosCheck> {
   const module = protoModule(dir);
-  const lintRun = await runBuf(['lint'], module.dir);
-  if (lintRun.code !== 0 && lintRun.code !== 100) throw new MailroomError(RpcErrorCodes.RPC_PROTOS, `buf lint failed in ${module.dir}:\n${lintRun.stderr}`);
-  const lint = findings(lintRun.stdout);
+  const [lint, breaking, stale] = await Promise.all([lintFindings(module), breakingFindings(module), staleFiles(module)]);
+  return { dir: module.dir, ok: lint.length === 0 && breaking.length === 0 && stale.length === 0, lint, breaking, stale };
+}
 
-  let breaking: string[];
+async function lintFindings(module: ProtoModule): Promise<string[]> {
+  const run = await runBuf(['lint'], module.dir);
+  if (run.code !== 0 && run.code !== 100) throw new MailroomError(RpcErrorCodes.RPC_PROTOS, `buf lint failed in ${module.dir}:\n${run.stderr}`);
+  return findings(run.stdout);
+}
+
+async function breakingFindings(module: ProtoModule): Promise<string[]> {
   if (!existsSync(module.lockFile)) {
-    breaking = [`no ${PROTOS_LOCK_FILE} in ${module.dir}: write the released protos with lockProtos (npm run protos -- lock <dir>)`];
-  } else {
-    const run = await runBuf(['breaking', '--against', `${PROTOS_LOCK_FILE}#format=json`], module.dir);
-    if (run.code !== 0 && run.code !== 100) throw new MailroomError(RpcErrorCodes.RPC_PROTOS, `buf breaking failed in ${module.dir}:\n${run.stderr}`);
-    breaking = findings(run.stdout);
+    return [`no ${PROTOS_LOCK_FILE} in ${module.dir}: write the released protos with lockProtos (npm run protos -- lock <dir>)`];
   }
+  const run = await runBuf(['breaking', '--against', `${PROTOS_LOCK_FILE}#format=json`], module.dir);
+  if (run.code !== 0 && run.code !== 100) throw new MailroomError(RpcErrorCodes.RPC_PROTOS, `buf breaking failed in ${module.dir}:\n${run.stderr}`);
+  return findings(run.stdout);
+}
 
+async function staleFiles(module: ProtoModule): Promise<string[]> {
   const scratch = await mkdtemp(join(tmpdir(), 'mailroom-protos-'));
   const stale: string[] = [];
   try {
@@ -74,5 +81,5 @@ export async function checkProtos(dir: string): Promise<ProtosCheck> {
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  return { dir: module.dir, ok: lint.length === 0 && breaking.length === 0 && stale.length === 0, lint, breaking, stale };
+  return stale;
 }
