@@ -4,8 +4,18 @@ import { natsScenario } from './nats.js';
 import { outboxScenario } from './outbox.js';
 import { peersScenario } from './peers.js';
 import { rabbitmqScenario } from './rabbitmq.js';
+import { rpcScenario } from './rpc.js';
 import { scalingScenario } from './scaling.js';
 import { sqliteScenario } from './sqlite.js';
 
 /** Every scenario, in the order `npm run bench` runs them. */
-export const scenarios: readonly Scenario[] = [rabbitmqScenario, natsScenario, sqliteScenario, outboxScenario, httpScenario, peersScenario, scalingScenario];
+export const scenarios: readonly Scenario[] = [
+  rabbitmqScenario,
+  natsScenario,
+  sqliteScenario,
+  outboxScenario,
+  httpScenario,
+  rpcScenario,
+  peersScenario,
+  scalingScenario,
+];

@@ -87,6 +87,27 @@ interface InnerTransport {
   sessions: Http2SessionManager | undefined;
 }
 
+/**
+ * Connect's HTTP/2 session manager, with every session it opens guarded by an `error` listener.
+ * Connect 2.1.2 destroys an idle session that received a GOAWAY with an error Node emits only once
+ * the socket has closed; when a call in between made the manager reconnect, its listeners are gone
+ * and that error crashed the process (connectrpc/connect-es#1768, fixed the same way in #1769).
+ * Errors still reach the calls through their streams.
+ */
+class GuardedSessionManager extends Http2SessionManager {
+  readonly #guarded = new WeakSet<object>();
+
+  override async request(...args: Parameters<Http2SessionManager['request']>): ReturnType<Http2SessionManager['request']> {
+    const stream = await super.request(...args);
+    const session = stream.session;
+    if (session && !this.#guarded.has(session)) {
+      this.#guarded.add(session);
+      session.on('error', () => undefined);
+    }
+    return stream;
+  }
+}
+
 function buildInner(options: RpcTransportOptions, prefix: string): InnerTransport {
   if (options.transport !== undefined) {
     if (typeof options.transport?.unary !== 'function') throw configError(`${prefix} transport must be a Connect Transport (with unary and stream)`);
@@ -119,7 +140,7 @@ function buildInner(options: RpcTransportOptions, prefix: string): InnerTranspor
     const transport = protocol === 'connect' ? createConnectTransport({ ...common, httpVersion }) : createGrpcWebTransport({ ...common, httpVersion });
     return { transport, sessions: undefined };
   }
-  const sessions = new Http2SessionManager(baseUrl);
+  const sessions = new GuardedSessionManager(baseUrl);
   const create = protocol === 'grpc' ? createGrpcTransport : protocol === 'grpc-web' ? createGrpcWebTransport : createConnectTransport;
   return { transport: create({ ...common, httpVersion, sessionManager: sessions }), sessions };
 }

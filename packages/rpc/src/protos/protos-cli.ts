@@ -1,19 +1,14 @@
 // `npm run protos -- <generate|lock|check> [dir...]`: the proto module tools from the command line.
 // Without a directory, every proto module of the workspace (a directory with buf.gen.yaml under
-// packages/ or examples/).
+// packages/ or examples/, and bench/).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkProtos } from './check-protos.js';
 import { generateProtos, lockProtos } from './generate-protos.js';
 
 function workspaceModules(): string[] {
-  return ['packages', 'examples'].flatMap((parent) =>
-    existsSync(parent)
-      ? readdirSync(parent)
-          .map((name) => join(parent, name))
-          .filter((dir) => existsSync(join(dir, 'buf.gen.yaml')))
-      : [],
-  );
+  const candidates = ['packages', 'examples'].flatMap((parent) => (existsSync(parent) ? readdirSync(parent).map((name) => join(parent, name)) : []));
+  return [...candidates, 'bench'].filter((dir) => existsSync(join(dir, 'buf.gen.yaml')));
 }
 
 async function main(): Promise<number> {
