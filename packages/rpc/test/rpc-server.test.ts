@@ -82,7 +82,7 @@ describe('a server going away', () => {
         routes: (router) =>
           router.service(StockService, {
             getStock: async (request) => ({ sku: request.sku, stock: 1 }),
-            setStock: async (request) => request,
+            setStock: async (request) => ({ sku: request.sku, stock: request.stock }),
             reserve: async (request) => ({ sku: request.sku, remaining: 0 }),
           }),
       });
