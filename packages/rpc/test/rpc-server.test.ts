@@ -71,6 +71,34 @@ describe('closing', () => {
   });
 });
 
+describe('shutdownTimeoutMs', () => {
+  it('cancels calls still running that long after close starts', async () => {
+    const app = await createRpcServer({
+      shutdownTimeoutMs: 100,
+      routes: (router) =>
+        router.service(StockService, {
+          getStock: async (request, context) => {
+            await sleep(5000, undefined, { signal: context.signal }).catch(() => undefined);
+            if (context.signal.aborted) throw new ConnectError('shutting down', Code.Unavailable);
+            return { sku: request.sku, stock: 1 };
+          },
+          setStock: async (request) => ({ sku: request.sku, stock: request.stock }),
+          reserve: async (request) => ({ sku: request.sku, remaining: 0 }),
+        }),
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const transport = createRpcTransport({ name: 'stock', baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, retry: false });
+    cleanups.push(() => transport.close());
+    const call = createClient(StockService, transport)
+      .getStock({ sku: 'mug' })
+      .catch((error: unknown) => error);
+    await sleep(100);
+    await app.close();
+    // Without the timeout the handler would answer after its 5 s; here its signal aborted and the call failed.
+    expect(await call).toMatchObject({ code: RpcErrorCodes.RPC_STATUS, rpcCode: Code.Unavailable });
+  });
+});
+
 describe('a server going away', () => {
   it('does not crash the client when the server closes an idle HTTP/2 connection while calls keep coming (connect-es#1768)', async () => {
     // With Connect's own session manager this loop raised "received GOAWAY without any open streams"
