@@ -121,9 +121,16 @@ describe('call or queue over RPC', () => {
 
   it('queues a call that may have reached the server only when repeating it is safe', async () => {
     const { server, gateway, harness } = await rig();
-    const transport = createRpcTransport({ name: 'stock', baseUrl: server.url, timeoutMs: 100, retry: false, breaker: false });
-    cleanups.push(() => transport.close());
+    // A short timeout for the slow server; a patient transport where the server's answer is the point.
+    const transport = createRpcTransport({ name: 'stock', baseUrl: server.url, timeoutMs: 300, retry: false, breaker: false });
+    const patientTransport = createRpcTransport({ name: 'stock', baseUrl: server.url, timeoutMs: 20_000, retry: false, breaker: false });
+    cleanups.push(() => {
+      transport.close();
+      patientTransport.close();
+    });
     const stock = createClient(StockService, transport);
+    const patient = createClient(StockService, patientTransport);
+    server.slowMs = 10_000;
     const queuedCount = () => harness.published.filter((record) => record.envelope.type === ReserveStock.type).length;
     const queue = { endpoint: gateway, command: ReserveStock, data: { orderId: 'unsure', sku: 'mug', quantity: 1 } };
 
@@ -143,13 +150,15 @@ describe('call or queue over RPC', () => {
     });
     // The server said it did not act (Unavailable), or the connection was refused: queued.
     server.mode = 'ok';
+    // Handlers of the timed-out calls above may still start late on a loaded machine: only 'tee' gets the injected code.
+    server.failOnlySku = 'tee';
     server.failNext.push(Code.Unavailable);
-    expect(await callOrQueue({ call: () => stock.reserve({ sku: 'mug', quantity: 1 }), queue })).toMatchObject({
+    expect(await callOrQueue({ call: () => patient.reserve({ sku: 'tee', quantity: 1 }), queue })).toMatchObject({
       status: 'queued',
       reason: { code: RpcErrorCodes.RPC_STATUS, rpcCode: Code.Unavailable },
     });
     await server.down();
-    expect(await callOrQueue({ call: () => stock.reserve({ sku: 'mug', quantity: 1 }), queue })).toMatchObject({
+    expect(await callOrQueue({ call: () => patient.reserve({ sku: 'mug', quantity: 1 }), queue })).toMatchObject({
       status: 'queued',
       reason: { code: RpcErrorCodes.RPC_NETWORK },
     });

@@ -40,7 +40,7 @@ describe('checkProtos', () => {
     expect(await checkProtos(PACKAGE_DIR)).toMatchObject({ ok: true, lint: [], breaking: [], stale: [] });
   });
 
-  it('fails on a removed field, names it, and sees the generated code as stale until it is regenerated', async () => {
+  it('fails on a removed field, names it, and sees the generated code as stale until it is regenerated', { timeout: 120_000 }, async () => {
     const dir = await copyModule();
     await edit(dir, (text) => text.replace('  int32 remaining = 2;\n', ''));
     const broken = await checkProtos(dir);
@@ -54,7 +54,7 @@ describe('checkProtos', () => {
     expect(await checkProtos(dir)).toMatchObject({ ok: true });
   });
 
-  it('fails on a changed field type and on a renumbered field, and accepts an added field', async () => {
+  it('fails on a changed field type and on a renumbered field, and accepts an added field', { timeout: 120_000 }, async () => {
     const dir = await copyModule();
     await edit(dir, (text) =>
       text.replace('message ReserveRequest {\n  string sku = 1;\n  int32 quantity = 2;', 'message ReserveRequest {\n  string sku = 1;\n  int64 quantity = 3;'),

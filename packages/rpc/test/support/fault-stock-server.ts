@@ -34,6 +34,8 @@ export class FaultStockServer {
   slowMs = 1000;
   /** Codes to answer the next calls with, one per call, before serving normally again. */
   readonly failNext: Code[] = [];
+  /** When set, only calls for this SKU take their answer from {@link failNext} (a late call of an earlier step cannot). */
+  failOnlySku: string | undefined;
   readonly calls: StockCall[] = [];
   readonly stock = new Map<string, number>([
     ['mug', 10],
@@ -124,7 +126,7 @@ export class FaultStockServer {
     context.signal.addEventListener('abort', () => {
       call.cancelled = true;
     });
-    const code = this.failNext.shift();
+    const code = this.failOnlySku === undefined || this.failOnlySku === sku ? this.failNext.shift() : undefined;
     if (code !== undefined) throw new ConnectError(`injected ${Code[code]}`, code);
     if (this.mode === 'crash') throw new Error('database password is hunter2');
     if (this.mode === 'slow') await sleep(this.slowMs, undefined, { signal: context.signal }).catch(() => undefined);
