@@ -4,6 +4,7 @@ import { natsScenario } from './nats.js';
 import { outboxScenario } from './outbox.js';
 import { peersScenario } from './peers.js';
 import { rabbitmqScenario } from './rabbitmq.js';
+import { rpcScenario } from './rpc.js';
 import { scalingScenario } from './scaling.js';
 import { sqliteScenario } from './sqlite.js';
 import { telemetryScenario } from './telemetry.js';
@@ -15,6 +16,7 @@ export const scenarios: readonly Scenario[] = [
   sqliteScenario,
   outboxScenario,
   httpScenario,
+  rpcScenario,
   peersScenario,
   scalingScenario,
   telemetryScenario,

@@ -1,6 +1,9 @@
-/** The inventory HTTP API's answers, shared by inventory (which serves them) and the gateway and UI (which read them). */
+/**
+ * Inventory's answers as the gateway and the UI use them: the gateway makes them from the catalog
+ * RPC's messages (`mailroom.shop.catalog.v2`), inventory from its tables for the queued quote.
+ */
 
-/** A product with its current price and stock: `GET /v1/products`. */
+/** A product with its current price and stock: `CatalogService.ListProducts`. */
 export interface ProductView {
   readonly sku: string;
   readonly name: string;
@@ -10,7 +13,7 @@ export interface ProductView {
   readonly stock: number;
 }
 
-/** A price and stock quote for a quantity: `GET /v1/products/:sku/quote?quantity=n`, or `QuoteReady` from the queue. */
+/** A price and stock quote for a quantity: one line of `CatalogService.GetQuote`, or `QuoteReady` from the queue. */
 export interface QuoteView {
   readonly sku: string;
   readonly quantity: number;

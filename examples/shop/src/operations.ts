@@ -46,7 +46,7 @@ export function shopOperations(orderTimeoutMs: number) {
     placeOrder: placeOrder(OrderPlaced, orderTimeoutMs),
     /** An order placed through the legacy `POST /api/v1/orders`: the same operation, started by `OrderPlaced` v1. */
     placeOrderV1: placeOrder(OrderPlacedV1, orderTimeoutMs),
-    /** A quote the gateway could not get over HTTP and queued as a command. */
+    /** A quote the gateway could not get over RPC and queued as a command. */
     quote: defineOperation({ name: 'quote', startedBy: RequestQuote, completesOn: QuoteReady as EventContract, timeout: orderTimeoutMs }),
   };
 }

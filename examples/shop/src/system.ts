@@ -45,7 +45,7 @@ export const shopSystem = defineSystem({
   endpoints: [
     {
       name: 'gateway',
-      description: 'HTTP API and web UI: accepts orders (202 + operation), asks inventory for quotes over HTTP, queues the question when it cannot',
+      description: 'HTTP API and web UI: accepts orders (202 + operation), asks inventory for quotes over RPC (gRPC), queues the question when it cannot',
       publishes: [OrderPlaced],
       sends: [RequestQuote],
     },
@@ -64,7 +64,8 @@ export const shopSystem = defineSystem({
     },
     {
       name: 'inventory',
-      description: 'Owns products, prices and stock: reserves paid orders, answers quotes over HTTP and from the queue',
+      description:
+        'Owns products, prices and stock: reserves paid orders, answers the catalog and quotes over RPC (gRPC, catalog v1 and v2) and from the queue',
       consumes: [OrderPlaced, PaymentAuthorized, RequestQuote],
       publishes: [StockReserved, OutOfStock, QuoteReady],
     },

@@ -7,13 +7,16 @@ import type { OperationDefinition } from './operations/define-operation.js';
 import type { OperationStore } from './operations/operation-store.js';
 import { startOperation } from './operations/start-operation.js';
 
-/** Where {@link callOrQueue} sends its command when the call cannot be made now. */
-export interface QueueOptions<C extends CommandContract> {
+/**
+ * Where {@link callOrQueue} sends its command when the call cannot be made now. `E` is the error a
+ * failed call gives (`HttpError` here; `@mailroom/rpc` uses its `RpcError`).
+ */
+export interface QueueOptions<C extends CommandContract, E = HttpError> {
   /** The endpoint that sends the command: through its outbox when it has persistence, else straight to the transport. */
   endpoint: Endpoint<any>;
   command: C;
   /** The command's payload, or a function making it from the error that made the call fail. */
-  data: PayloadOf<C> | ((reason: HttpError) => PayloadOf<C> | Promise<PayloadOf<C>>);
+  data: PayloadOf<C> | ((reason: E) => PayloadOf<C> | Promise<PayloadOf<C>>);
   /**
    * The correlation id of the queued command, returned as `operationId`. Default: the current
    * correlation (the HTTP request's or the handled message's), else a new UUIDv7.
@@ -41,14 +44,14 @@ export interface QueueOptions<C extends CommandContract> {
 }
 
 /** Options of {@link callOrQueue}. */
-export interface CallOrQueueOptions<T, C extends CommandContract> {
+export interface CallOrQueueOptions<T, C extends CommandContract, E = HttpError> {
   /** The synchronous call, usually through an {@link HttpClient} (whose breaker and retries apply). */
   call: () => Promise<T>;
-  queue: QueueOptions<C>;
+  queue: QueueOptions<C, E>;
 }
 
 /** What {@link callOrQueue} did: called, queued the command, or got a non-transient refusal (4xx). */
-export type CallOrQueueResult<T> =
+export type CallOrQueueResult<T, E = HttpError> =
   | { readonly status: 'completed'; readonly value: T }
   | {
       readonly status: 'queued';
@@ -60,9 +63,16 @@ export type CallOrQueueResult<T> =
        */
       readonly envelope: Envelope | undefined;
       /** Why the call was not made or failed. */
-      readonly reason: HttpError;
+      readonly reason: E;
     }
-  | { readonly status: 'rejected'; readonly error: HttpError };
+  | { readonly status: 'rejected'; readonly error: E };
+
+/**
+ * What to do with the error a call threw: `queue` the command (the failure is transient and the
+ * call is safe to repeat later), return it as `rejected` (the target refused it for good), or
+ * `rethrow` it. Made by the `judge` of {@link callOrQueueWith}.
+ */
+export type FailureVerdict<E> = { readonly action: 'queue' | 'reject'; readonly error: E } | { readonly action: 'rethrow' };
 
 /** Statuses by which an upstream says it did not act on the request (RFC 9110): repeating it is safe. */
 const NOT_ACTED_ON: ReadonlySet<number> = new Set([408, 429, 503]);
@@ -75,6 +85,15 @@ function mayHaveActed(error: HttpError): boolean {
   if (error.attempts === 0) return false;
   if (error.code === HttpErrorCodes.HTTP_STATUS) return !(error.status !== undefined && NOT_ACTED_ON.has(error.status));
   return !(error.code === HttpErrorCodes.HTTP_NETWORK && (error.cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED');
+}
+
+/** How {@link callOrQueue} reads an `HttpError`: see its rules. */
+function judgeHttpError(error: unknown, safeToRepeat: boolean): FailureVerdict<HttpError> {
+  if (!isHttpError(error)) return { action: 'rethrow' };
+  if (error.code === HttpErrorCodes.HTTP_STATUS && !error.transient) return { action: 'reject', error };
+  if (!error.transient) return { action: 'rethrow' };
+  if (!error.idempotent && !safeToRepeat && mayHaveActed(error)) return { action: 'rethrow' };
+  return { action: 'queue', error };
 }
 
 /**
@@ -90,32 +109,46 @@ function mayHaveActed(error: HttpError): boolean {
  * Anything else the call throws (a caller abort, a too-large response, a non-`HttpError`), and a
  * failure to queue, is rethrown.
  */
-export async function callOrQueue<T, C extends CommandContract>(options: CallOrQueueOptions<T, C>): Promise<CallOrQueueResult<T>> {
+export function callOrQueue<T, C extends CommandContract>(options: CallOrQueueOptions<T, C>): Promise<CallOrQueueResult<T>> {
+  return callOrQueueWith(options, judgeHttpError);
+}
+
+/**
+ * The engine of every call-or-queue (HTTP's {@link callOrQueue}, `@mailroom/rpc`'s): tries the
+ * call, asks `judge` what the error it threw means (given `queue.safeToRepeat`), and on `queue`
+ * sends the command as {@link callOrQueue} describes: through the outbox (or the transport), the
+ * operation recorded first when `queue.operation` is set. Bad options throw what `configError` makes
+ * (default `MAILROOM_ERR_HTTP_CONFIG`).
+ */
+export async function callOrQueueWith<T, C extends CommandContract, E>(
+  options: CallOrQueueOptions<T, C, E>,
+  judge: (error: unknown, safeToRepeat: boolean) => FailureVerdict<E>,
+  configError: (message: string) => Error = (message) => new MailroomError(HttpErrorCodes.HTTP_CONFIG, message),
+): Promise<CallOrQueueResult<T, E>> {
   const { call, queue } = options ?? {};
-  if (typeof call !== 'function') throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, 'callOrQueue needs call: a function making the synchronous call');
+  if (typeof call !== 'function') throw configError('callOrQueue needs call: a function making the synchronous call');
   if (!queue?.endpoint || typeof queue.endpoint.send !== 'function' || queue.command?.kind !== 'command') {
-    throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, 'callOrQueue needs queue.endpoint (an Endpoint) and queue.command (a contract made by defineCommand)');
+    throw configError('callOrQueue needs queue.endpoint (an Endpoint) and queue.command (a contract made by defineCommand)');
   }
   const operation = queue.operation;
   if (operation !== undefined && (typeof operation.store?.create !== 'function' || operation.definition?.startedBy?.type !== queue.command.type)) {
-    throw new MailroomError(
-      HttpErrorCodes.HTTP_CONFIG,
+    throw configError(
       `callOrQueue: queue.operation needs { definition, store }: an OperationDefinition started by ${queue.command.type} and an OperationStore`,
     );
   }
   const operationId = queue.operationId ?? currentCorrelation()?.correlationId ?? uuidv7();
   if (!isValidCorrelationId(operationId)) {
-    throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, 'callOrQueue: queue.operationId must be 1-128 letters, digits or . _ : @ -');
+    throw configError('callOrQueue: queue.operationId must be 1-128 letters, digits or . _ : @ -');
   }
   let value: T;
   try {
     value = await call();
-  } catch (error) {
-    if (!isHttpError(error)) throw error;
-    if (error.code === HttpErrorCodes.HTTP_STATUS && !error.transient) return { status: 'rejected', error };
-    if (!error.transient) throw error;
-    if (!error.idempotent && !queue.safeToRepeat && mayHaveActed(error)) throw error;
-    const data = typeof queue.data === 'function' ? await (queue.data as (reason: HttpError) => unknown)(error) : queue.data;
+  } catch (thrown) {
+    const verdict = judge(thrown, queue.safeToRepeat === true);
+    if (verdict.action === 'rethrow') throw thrown;
+    const error = verdict.error;
+    if (verdict.action === 'reject') return { status: 'rejected', error };
+    const data = typeof queue.data === 'function' ? await (queue.data as (reason: E) => unknown)(error) : queue.data;
     if (operation) {
       const { envelope } = await startOperation(operation.definition, data as PayloadOf<C>, {
         store: operation.store,

@@ -38,20 +38,24 @@ export interface BulkheadOptions {
   queue?: number;
 }
 
-/** Options of {@link createHttpClient}: one upstream service (target) and its policies. */
-export interface HttpClientOptions {
-  /** The target's name, used in errors, events and logs (e.g. `payments`). Letters, digits, `.`, `_`, `-`. */
-  name: string;
-  /** Where the target lives: `http(s)://host[:port][/base/path]`. Credentials in it are never logged. */
-  baseUrl: string;
+/** The policy settings of a resilient client (HTTP or RPC): per-attempt timeout, retry, circuit breaker, bulkhead. */
+export interface PolicyOptions {
   /** Longest time one attempt may take, body included, before it is aborted. Default 5000 ms. */
   timeoutMs?: number;
-  /** Retry policy, applied only to idempotent methods or requests with an idempotency key; `false` disables it. */
+  /** Retry policy, applied only to calls that are safe to send again (idempotent); `false` disables it. */
   retry?: RetryOptions | false;
   /** Circuit-breaker policy; `false` disables it. */
   breaker?: BreakerOptions | false;
   /** Bulkhead policy; `false` disables it. */
   bulkhead?: BulkheadOptions | false;
+}
+
+/** Options of {@link createHttpClient}: one upstream service (target) and its policies. */
+export interface HttpClientOptions extends PolicyOptions {
+  /** The target's name, used in errors, events and logs (e.g. `payments`). Letters, digits, `.`, `_`, `-`. */
+  name: string;
+  /** Where the target lives: `http(s)://host[:port][/base/path]`. Credentials in it are never logged. */
+  baseUrl: string;
   /** Headers sent with every request (an `authorization` header, say); never logged nor put in errors. */
   headers?: Record<string, string>;
   /** Largest response body read. Default 10 MiB. */
@@ -62,14 +66,18 @@ export interface HttpClientOptions {
   logger?: Logger;
 }
 
-/** The checked settings of a client, defaults filled in. */
-export interface ResolvedClientOptions {
-  name: string;
-  baseUrl: URL;
+/** Checked policy settings, defaults filled in. */
+export interface ResolvedPolicyOptions {
   timeoutMs: number;
   retry: Required<RetryOptions> | false;
   breaker: (Required<Omit<BreakerOptions, 'failureRate'>> & { failureRate: number | undefined }) | false;
   bulkhead: Required<BulkheadOptions> | false;
+}
+
+/** The checked settings of a client, defaults filled in. */
+export interface ResolvedClientOptions extends ResolvedPolicyOptions {
+  name: string;
+  baseUrl: URL;
   headers: Record<string, string>;
   maxResponseBytes: number;
 }
@@ -80,54 +88,31 @@ function configError(message: string): MailroomError {
   return new MailroomError(HttpErrorCodes.HTTP_CONFIG, message);
 }
 
-function integer(value: unknown, what: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
-    throw configError(`${what} must be a whole number >= ${min}, got ${String(value)}`);
-  return value;
-}
-
-function object<T>(value: T | false | undefined, what: string): T | false | undefined {
-  if (value === undefined || value === false) return value;
-  if (typeof value !== 'object' || value === null) throw configError(`${what} must be an object or false, got ${String(value)}`);
+function wholeNumber(value: unknown, what: string, min: number, fail: (message: string) => Error): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw fail(`${what} must be a whole number >= ${min}, got ${String(value)}`);
   return value;
 }
 
 /**
- * Checks client options and fills in defaults. Throws `MAILROOM_ERR_HTTP_CONFIG` naming the bad
- * option and what to set; the base URL appears only with its password redacted.
+ * Checks policy settings and fills in defaults (timeout 5 s, 2 retries from 100 ms up to 2 s,
+ * a breaker opening after 5 consecutive failures for 10 s, a bulkhead of 64 + 256 waiting). Throws
+ * the error `fail` makes, with a message starting with `prefix` that names the bad option.
  */
-export function resolveClientOptions(options: HttpClientOptions): ResolvedClientOptions {
-  if (typeof options !== 'object' || options === null) throw configError('createHttpClient needs an options object with at least name and baseUrl');
-  const { name } = options;
-  if (typeof name !== 'string' || !NAME.test(name)) {
-    throw configError(`HTTP client name ${JSON.stringify(name)} is invalid: use letters, digits, '.', '_', '-' (at most 100 characters)`);
-  }
-  let baseUrl: URL;
-  try {
-    baseUrl = new URL(String(options.baseUrl));
-  } catch {
-    throw configError(`HTTP client ${name}: baseUrl ${JSON.stringify(redactUrl(String(options.baseUrl)))} is not an absolute URL; use http(s)://host:port`);
-  }
-  if (baseUrl.protocol !== 'http:' && baseUrl.protocol !== 'https:') {
-    throw configError(`HTTP client ${name}: baseUrl must use http: or https:, got ${baseUrl.protocol}`);
-  }
-  if (baseUrl.search || baseUrl.hash) throw configError(`HTTP client ${name}: baseUrl must not have a query or fragment; pass them per request`);
-  const prefix = `HTTP client ${name}:`;
+export function resolvePolicyOptions(options: PolicyOptions, prefix: string, fail: (message: string) => Error): ResolvedPolicyOptions {
+  const integer = (value: unknown, what: string, min: number): number => wholeNumber(value, what, min, fail);
+  const object = <T>(value: T | false | undefined, what: string): T | false | undefined => {
+    if (value === undefined || value === false) return value;
+    if (typeof value !== 'object' || value === null) throw fail(`${what} must be an object or false, got ${String(value)}`);
+    return value;
+  };
   const retry = object(options.retry, `${prefix} retry`);
   const breaker = object(options.breaker, `${prefix} breaker`);
   const bulkhead = object(options.bulkhead, `${prefix} bulkhead`);
   const failureRate = breaker ? breaker.failureRate : undefined;
   if (failureRate !== undefined && (typeof failureRate !== 'number' || !(failureRate > 0 && failureRate <= 1))) {
-    throw configError(`${prefix} breaker.failureRate must be a fraction in (0, 1], got ${String(failureRate)}`);
-  }
-  const headers: Record<string, string> = {};
-  for (const [key, value] of Object.entries(options.headers ?? {})) {
-    if (typeof value !== 'string') throw configError(`${prefix} header ${JSON.stringify(key)} must be a string`);
-    headers[key.toLowerCase()] = value;
+    throw fail(`${prefix} breaker.failureRate must be a fraction in (0, 1], got ${String(failureRate)}`);
   }
   return {
-    name,
-    baseUrl,
     timeoutMs: integer(options.timeoutMs ?? 5000, `${prefix} timeoutMs`, 1),
     retry:
       retry === false
@@ -151,7 +136,41 @@ export function resolveClientOptions(options: HttpClientOptions): ResolvedClient
       bulkhead === false
         ? false
         : { limit: integer(bulkhead?.limit ?? 64, `${prefix} bulkhead.limit`, 1), queue: integer(bulkhead?.queue ?? 256, `${prefix} bulkhead.queue`, 0) },
+  };
+}
+
+/**
+ * Checks client options and fills in defaults. Throws `MAILROOM_ERR_HTTP_CONFIG` naming the bad
+ * option and what to set; the base URL appears only with its password redacted.
+ */
+export function resolveClientOptions(options: HttpClientOptions): ResolvedClientOptions {
+  if (typeof options !== 'object' || options === null) throw configError('createHttpClient needs an options object with at least name and baseUrl');
+  const { name } = options;
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw configError(`HTTP client name ${JSON.stringify(name)} is invalid: use letters, digits, '.', '_', '-' (at most 100 characters)`);
+  }
+  let baseUrl: URL;
+  try {
+    baseUrl = new URL(String(options.baseUrl));
+  } catch {
+    throw configError(`HTTP client ${name}: baseUrl ${JSON.stringify(redactUrl(String(options.baseUrl)))} is not an absolute URL; use http(s)://host:port`);
+  }
+  if (baseUrl.protocol !== 'http:' && baseUrl.protocol !== 'https:') {
+    throw configError(`HTTP client ${name}: baseUrl must use http: or https:, got ${baseUrl.protocol}`);
+  }
+  if (baseUrl.search || baseUrl.hash) throw configError(`HTTP client ${name}: baseUrl must not have a query or fragment; pass them per request`);
+  const prefix = `HTTP client ${name}:`;
+  const policies = resolvePolicyOptions(options, prefix, configError);
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options.headers ?? {})) {
+    if (typeof value !== 'string') throw configError(`${prefix} header ${JSON.stringify(key)} must be a string`);
+    headers[key.toLowerCase()] = value;
+  }
+  return {
+    name,
+    baseUrl,
+    ...policies,
     headers,
-    maxResponseBytes: integer(options.maxResponseBytes ?? 10 * 1024 * 1024, `${prefix} maxResponseBytes`, 1),
+    maxResponseBytes: wholeNumber(options.maxResponseBytes ?? 10 * 1024 * 1024, `${prefix} maxResponseBytes`, 1, configError),
   };
 }

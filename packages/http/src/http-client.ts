@@ -1,38 +1,20 @@
 import { createDefaultLogger, errorMessage, type Logger, MailroomError } from '@mailroom/core';
 import { type Context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
-import {
-  type BulkheadPolicy,
-  bulkhead,
-  type CircuitBreakerPolicy,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  decorrelatedJitterGenerator,
-  ExponentialBackoff,
-  handleWhen,
-  type IPolicy,
-  isBrokenCircuitError,
-  isBulkheadRejectedError,
-  noop,
-  type RetryPolicy,
-  retry,
-  SamplingBreaker,
-  TimeoutStrategy,
-  timeout,
-  wrap,
-} from 'cockatiel';
+import { isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
 import { type Dispatcher, request } from 'undici';
-import { type HttpClientOptions, type ResolvedClientOptions, resolveClientOptions } from './client-options.js';
+import { type HttpClientOptions, resolveClientOptions } from './client-options.js';
 import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
 import { countsAgainstBreaker, HttpError, type HttpResponse, IDEMPOTENT_METHODS, isHttpError, isTransientHttpError, isTransientStatus } from './http-error.js';
 import { contextOf, failSpan, HttpAttributes, httpInstruments, httpTracer, parentContext } from './http-telemetry.js';
+import { type BreakerState, type BreakerStateChange, createResiliencePolicies, type Disposable, isTaskCancelled } from './resilience-policies.js';
 import { childTraceparent } from './traceparent.js';
 
 /** An HTTP method the client sends. */
 export type HttpMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export { IDEMPOTENT_METHODS } from './http-error.js';
+export type { BreakerState, BreakerStateChange, Disposable } from './resilience-policies.js';
 
 /** The header carrying a request's idempotency key (IETF draft `Idempotency-Key`). */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
@@ -69,16 +51,6 @@ export interface HttpRequestOptions {
   signal?: AbortSignal;
 }
 
-/** The state of a target's circuit breaker, as in cockatiel. */
-export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
-
-/** A breaker state change of one target. */
-export interface BreakerStateChange {
-  readonly target: string;
-  readonly state: BreakerState;
-  readonly at: Date;
-}
-
 /** A retry about to happen, after `delayMs`. */
 export interface RetryEvent {
   readonly target: string;
@@ -89,11 +61,6 @@ export interface RetryEvent {
   readonly delayMs: number;
   /** Why the previous attempt failed. */
   readonly error: unknown;
-}
-
-/** A handle that stops a listener (cockatiel's `IDisposable`). */
-export interface Disposable {
-  dispose(): void;
 }
 
 /**
@@ -116,13 +83,6 @@ export interface HttpClient {
   onRetry(listener: (event: RetryEvent) => void): Disposable;
 }
 
-const STATES: Record<CircuitState, BreakerState> = {
-  [CircuitState.Closed]: 'closed',
-  [CircuitState.Open]: 'open',
-  [CircuitState.HalfOpen]: 'half-open',
-  [CircuitState.Isolated]: 'isolated',
-};
-
 /** What one call has done so far. */
 interface CallInfo {
   method: string;
@@ -137,30 +97,6 @@ interface CallInfo {
 
 /** The value of the breaker-state gauge for each state. */
 const STATE_VALUES: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2, isolated: 3 };
-
-/** Cockatiel 3.2.1's `isTaskCancelledError` tests the wrong property; this checks the right one. */
-function isTaskCancelled(error: unknown): boolean {
-  return error instanceof Error && 'isTaskCancelledError' in error;
-}
-
-function makeBreaker(options: ResolvedClientOptions): CircuitBreakerPolicy | undefined {
-  const settings = options.breaker;
-  if (!settings) return undefined;
-  const breaker =
-    settings.failureRate !== undefined
-      ? new SamplingBreaker({ threshold: settings.failureRate, duration: settings.windowMs, minimumRps: settings.minimumRps })
-      : new ConsecutiveBreaker(settings.consecutiveFailures);
-  return circuitBreaker(handleWhen(countsAgainstBreaker), { halfOpenAfter: settings.halfOpenAfterMs, breaker });
-}
-
-function makeRetry(options: ResolvedClientOptions): RetryPolicy | undefined {
-  const settings = options.retry;
-  if (!settings || settings.retries === 0) return undefined;
-  return retry(handleWhen(isTransientHttpError), {
-    maxAttempts: settings.retries,
-    backoff: new ExponentialBackoff({ generator: decorrelatedJitterGenerator, initialDelay: settings.initialDelayMs, maxDelay: settings.maxDelayMs }),
-  });
-}
 
 function stripQuery(path: string): string {
   const index = path.search(/[?#]/);
@@ -203,60 +139,35 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { name } = settings;
   const log: Logger = (options.logger ?? createDefaultLogger()).child({ httpTarget: name });
   const dispatcher = options.dispatcher;
-  const breaker = makeBreaker(settings);
-  const bulkheadPolicy: BulkheadPolicy | undefined = settings.bulkhead ? bulkhead(settings.bulkhead.limit, settings.bulkhead.queue) : undefined;
-  // An attempt returns only after reading the whole body, so nothing is left to cancel when it
-  // returns: abortOnReturn would only abort a finished request, and creating that AbortError
-  // (a DOMException with a stack) cost about as much as the request itself (see BENCHMARKS.md).
-  const timeoutPolicy = timeout(settings.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
+  const policies = createResiliencePolicies(name, settings, { isTransient: isTransientHttpError, countsAgainstBreaker }, log);
+  const timeoutPolicy = policies.timeout;
   const basePath = settings.baseUrl.pathname.replace(/\/+$/, '');
-
-  // Every call shares the breaker and the bulkhead; the retry policy (stateless) is made per call
-  // so its events know which request they are about.
-  const inner: IPolicy[] = breaker ? [breaker] : [];
-  const outer: IPolicy[] = bulkheadPolicy ? [bulkheadPolicy] : [];
-  const withoutRetry: IPolicy = wrap(...outer, ...inner, noop);
-
-  const stateListeners = new Set<(change: BreakerStateChange) => void>();
   const retryListeners = new Set<(event: RetryEvent) => void>();
-  breaker?.onStateChange((state) => {
-    const change: BreakerStateChange = { target: name, state: STATES[state], at: new Date() };
-    if (change.state === 'open') log.warn({ state: change.state }, `circuit breaker of ${name} opened`);
-    else log.info({ state: change.state }, `circuit breaker of ${name} is ${change.state}`);
-    for (const listener of [...stateListeners]) listener(change);
-  });
-  if (breaker) {
-    // The meter holds the callback for the process's life: it keeps only a weak reference to the breaker.
+  if (settings.breaker) {
+    // The meter holds the callback for the process's life: it keeps only a weak reference to the policies.
     const instruments = httpInstruments();
-    const watched = new WeakRef(breaker);
+    const watched = new WeakRef(policies);
     instruments.meter.addBatchObservableCallback(
       (result) => {
         const current = watched.deref();
-        if (current) result.observe(instruments.breakerState, STATE_VALUES[STATES[current.state]], { [HttpAttributes.target]: name });
+        if (current) result.observe(instruments.breakerState, STATE_VALUES[current.breakerState], { [HttpAttributes.target]: name });
       },
       [instruments.breakerState],
     );
   }
 
   /** Retries only a call safe to send again (`info.idempotent`). */
-  function pipelineFor(info: CallInfo): IPolicy {
-    const retryPolicy = info.idempotent ? makeRetry(settings) : undefined;
-    if (!retryPolicy) return withoutRetry;
-    retryPolicy.onRetry((event) => {
-      const error = 'error' in event ? event.error : undefined;
-      log.debug(
-        { attempt: event.attempt, delayMs: event.delay, code: isHttpError(error) ? error.code : undefined },
-        `retrying ${info.method} ${name}${info.path}`,
-      );
+  function pipelineFor(info: CallInfo) {
+    return policies.pipeline(info.idempotent, ({ attempt, delayMs, error }) => {
+      log.debug({ attempt, delayMs, code: isHttpError(error) ? error.code : undefined }, `retrying ${info.method} ${name}${info.path}`);
       info.span.addEvent('http.retry', {
-        [HttpAttributes.resendCount]: event.attempt,
-        'mailroom.retry.delay_ms': event.delay,
+        [HttpAttributes.resendCount]: attempt,
+        'mailroom.retry.delay_ms': delayMs,
         ...(isHttpError(error) && { [HttpAttributes.errorType]: error.code }),
       });
-      const retryEvent: RetryEvent = { target: name, method: info.method, path: info.path, attempt: event.attempt, delayMs: event.delay, error };
+      const retryEvent: RetryEvent = { target: name, method: info.method, path: info.path, attempt, delayMs, error };
       for (const listener of [...retryListeners]) listener(retryEvent);
     });
-    return wrap(...outer, retryPolicy, ...inner, noop);
   }
 
   function buildUrl(path: string, query: HttpRequestOptions['query']): URL {
@@ -449,17 +360,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   return {
     name,
     get breakerState() {
-      return breaker ? STATES[breaker.state] : 'closed';
+      return policies.breakerState;
     },
     request: send,
     async json<T>(call: HttpRequestOptions): Promise<T> {
       const response = await send(call);
       return (response.body.length === 0 ? undefined : response.json<T>()) as T;
     },
-    onBreakerStateChange(listener) {
-      stateListeners.add(listener);
-      return { dispose: () => stateListeners.delete(listener) };
-    },
+    onBreakerStateChange: (listener) => policies.onBreakerStateChange(listener),
     onRetry(listener) {
       retryListeners.add(listener);
       return { dispose: () => retryListeners.delete(listener) };

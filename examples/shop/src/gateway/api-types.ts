@@ -4,7 +4,7 @@ import type { Faults, ServiceStatus } from '../supervisor/control-api.js';
 
 export type { Faults, ProductView, QuoteView, ServiceStatus };
 
-/** The state of the gateway's circuit breaker to inventory's HTTP API. */
+/** The state of the gateway's circuit breaker to inventory's catalog RPC. */
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
 /** `GET /api/system`: what the shop runs on. */
@@ -17,7 +17,7 @@ export interface SystemInfo {
   readonly databases: 'sqlite' | 'postgres';
 }
 
-/** `GET /api/products`: the catalog, live from inventory over HTTP or, when that fails, the last copy the gateway saw. */
+/** `GET /api/products`: the catalog, live from inventory over RPC (gRPC) or, when that fails, the last copy the gateway saw. */
 export interface CatalogResponse {
   readonly products: readonly ProductView[];
   /** `live`: answered by inventory now; `cached`: inventory could not answer, this is the copy of `fetchedAt`. */
@@ -26,7 +26,7 @@ export interface CatalogResponse {
   readonly breaker: BreakerState;
 }
 
-/** `POST /api/quotes` when inventory answered over HTTP (200). A queued quote answers 202 with an operation instead. */
+/** `POST /api/quotes` when inventory answered over RPC (200). A queued quote answers 202 with an operation instead. */
 export interface QuoteAnswered {
   readonly status: 'answered';
   readonly quote: QuoteView;

@@ -1,5 +1,7 @@
+import { Code } from '@connectrpc/connect';
 import type { Endpoint } from '@mailroom/core';
-import { callOrQueue, HttpErrorCodes, type OperationStore } from '@mailroom/http';
+import { HttpErrorCodes, type OperationStore } from '@mailroom/http';
+import { callOrQueue, RpcErrorCodes } from '@mailroom/rpc';
 import type { FastifyInstance } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { RequestQuote } from '../contracts.js';
@@ -17,10 +19,11 @@ export interface CatalogRoutesOptions {
 }
 
 /**
- * The gateway's synchronous questions to inventory. `GET /products`: the catalog over HTTP, or the
- * last copy when inventory cannot answer. `POST /quotes`: a price and stock quote through
- * call-or-queue: answered now (200) when inventory answers, else (breaker open, timeout, refused
- * connection) queued as the `shop.RequestQuote` command and followed as an operation (202).
+ * The gateway's synchronous questions to inventory, over RPC (gRPC, `mailroom.shop.catalog.v2`).
+ * `GET /products`: the catalog, or the last copy when inventory cannot answer. `POST /quotes`: a
+ * price and stock quote through call-or-queue: answered now (200) when inventory answers, else
+ * (breaker open, timeout, refused connection) queued as the `shop.RequestQuote` command and
+ * followed as an operation (202).
  */
 export async function catalogRoutes(app: FastifyInstance, options: CatalogRoutesOptions): Promise<void> {
   const { store, endpoint, operations, inventory } = options;
@@ -58,11 +61,11 @@ export async function catalogRoutes(app: FastifyInstance, options: CatalogRoutes
       });
       if (result.status === 'completed') return { status: 'answered', quote: result.value } satisfies QuoteAnswered;
       if (result.status === 'rejected') {
-        const status = result.error.status === 404 ? 404 : 502;
+        const notFound = result.error.rpcCode === Code.NotFound;
         return sendProblem(
           reply,
-          status,
-          status === 404 ? HttpErrorCodes.HTTP_NOT_FOUND : HttpErrorCodes.HTTP_STATUS,
+          notFound ? 404 : 502,
+          notFound ? HttpErrorCodes.HTTP_NOT_FOUND : RpcErrorCodes.RPC_STATUS,
           `Inventory refused the quote: ${result.error.message}`,
         );
       }

@@ -1,17 +1,22 @@
+import { type Client, createClient } from '@connectrpc/connect';
 import type { Logger } from '@mailroom/core';
-import { type BreakerState, createHttpClient, type HttpClient } from '@mailroom/http';
+import type { BreakerState } from '@mailroom/http';
+import { createRpcTransport, type RpcTransport } from '@mailroom/rpc';
+import { CatalogService, type Money } from '../gen/mailroom/shop/catalog/v2/catalog_pb.js';
 import type { ProductView, QuoteView } from '../inventory-api.js';
 import type { CatalogResponse } from './api-types.js';
 
-/** The gateway's side of inventory's HTTP API: the resilient client and the last catalog it saw. */
+/** The gateway's side of inventory's catalog RPC (v2): the resilient transport, the typed client and the last catalog it saw. */
 export interface InventoryClient {
-  readonly http: HttpClient;
+  readonly transport: RpcTransport;
   /** The breaker's state now. */
   readonly breaker: BreakerState;
   /** The catalog: live, or the last copy when inventory cannot answer; undefined when there never was one. */
   catalog(): Promise<CatalogResponse | undefined>;
-  /** A quote over HTTP (rejects with an `HttpError` when the call fails; the breaker sees it). */
+  /** A quote over RPC (rejects with an `RpcError` when the call fails; the breaker sees it). */
   quote(sku: string, quantity: number): Promise<QuoteView>;
+  /** Closes the connection to inventory. */
+  close(): void;
 }
 
 /** Options of {@link createInventoryClient}. */
@@ -22,36 +27,59 @@ export interface InventoryClientOptions {
   logger: Logger;
 }
 
+function cents(money: Money | undefined): number {
+  return Number(money?.minorUnits ?? 0n);
+}
+
 /**
- * Inventory's HTTP API behind the resilient client: 1.5 s timeout per attempt, one retry, a
- * breaker that opens after 3 failed attempts in a row, a bulkhead of 16 calls (the client logs breaker changes).
+ * Inventory's `mailroom.shop.catalog.v2.CatalogService` over gRPC behind the resilient transport:
+ * 1.5 s timeout per attempt, one retry (both methods are `NO_SIDE_EFFECTS`), a breaker that opens
+ * after 3 failed attempts in a row, a bulkhead of 16 calls (the transport logs breaker changes).
  */
 export function createInventoryClient(options: InventoryClientOptions): InventoryClient {
-  const http = createHttpClient({
+  const transport = createRpcTransport({
     name: 'inventory',
     baseUrl: options.baseUrl,
+    protocol: 'grpc',
     timeoutMs: 1500,
     retry: { retries: 1, initialDelayMs: 50, maxDelayMs: 200 },
     breaker: { consecutiveFailures: 3, halfOpenAfterMs: options.halfOpenAfterMs },
     bulkhead: { limit: 16, queue: 64 },
     logger: options.logger,
   });
+  const rpc: Client<typeof CatalogService> = createClient(CatalogService, transport);
   let cached: { products: ProductView[]; fetchedAt: string } | undefined;
   return {
-    http,
+    transport,
     get breaker() {
-      return http.breakerState;
+      return transport.breakerState;
     },
     async catalog() {
       try {
-        const products = await http.json<ProductView[]>({ path: '/v1/products' });
-        cached = { products, fetchedAt: new Date().toISOString() };
-        return { ...cached, source: 'live', breaker: http.breakerState };
+        const { products } = await rpc.listProducts({});
+        cached = {
+          products: products.map((p) => ({ sku: p.sku, name: p.name, description: p.description, emoji: p.emoji, priceCents: cents(p.price), stock: p.stock })),
+          fetchedAt: new Date().toISOString(),
+        };
+        return { ...cached, source: 'live', breaker: transport.breakerState };
       } catch (error) {
         options.logger.debug({ err: error }, 'catalog unavailable; serving the cached copy');
-        return cached && { ...cached, source: 'cached', breaker: http.breakerState };
+        return cached && { ...cached, source: 'cached', breaker: transport.breakerState };
       }
     },
-    quote: (sku, quantity) => http.json<QuoteView>({ path: `/v1/products/${encodeURIComponent(sku)}/quote`, query: { quantity } }),
+    async quote(sku, quantity) {
+      const { lines } = await rpc.getQuote({ lines: [{ sku, quantity }] });
+      const [line] = lines;
+      if (!line) throw new Error(`inventory answered a quote of ${sku} without its line`);
+      return {
+        sku: line.sku,
+        quantity: line.quantity,
+        name: line.name,
+        unitPriceCents: cents(line.unitPrice),
+        inStock: line.inStock,
+        available: line.available,
+      };
+    },
+    close: () => transport.close(),
   };
 }

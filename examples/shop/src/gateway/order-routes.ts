@@ -51,7 +51,7 @@ const v1Body = {
 
 /**
  * `POST /orders` in two versions, side by side (`/v1/orders`, `/v2/orders`, or `/orders` with
- * `Accept-Version`; v2 by default). Both price the order from inventory's catalog (live over HTTP,
+ * `Accept-Version`; v2 by default). Both price the order from inventory's catalog (live over RPC,
  * or the last copy when inventory is down), record the operation, publish `shop.OrderPlaced`
  * through the gateway's outbox and answer `202 Accepted` with the operation's `Location`.
  * v1 is the first API, kept for old clients: it still publishes `shop.OrderPlaced` **v1**.

@@ -1,5 +1,5 @@
 // The gateway: the shop's HTTP API and web UI. It accepts orders (202 + an operation the browser
-// follows over SSE), asks inventory for quotes over HTTP with a plan B, and relays the UI's requests
+// follows over SSE), asks inventory for quotes over RPC (gRPC) with a plan B, and relays the UI's requests
 // to the supervisor (stop/start a service, the poison switch). It reads no other service's database.
 import { createOperationTracker } from '@mailroom/http';
 import { resolveOperatorToken } from '@mailroom/http/operator-auth';
@@ -15,7 +15,7 @@ import { TRACKER_ENDPOINT } from '../system.js';
 
 await runService('gateway', async ({ config, db, endpoint, transport, log }) => {
   const inventoryUrl = process.env.SHOP_INVENTORY_URL;
-  if (!inventoryUrl) throw new ShopConfigError('SHOP_INVENTORY_URL is not set: the gateway asks inventory over HTTP; start the whole shop with npm start');
+  if (!inventoryUrl) throw new ShopConfigError('SHOP_INVENTORY_URL is not set: the gateway asks inventory over RPC; start the whole shop with npm start');
   const operations = shopOperations(config.orderTimeoutMs);
   const { store, close } = openOperationStore(db);
   const tracker = createOperationTracker({
@@ -56,6 +56,7 @@ await runService('gateway', async ({ config, db, endpoint, transport, log }) => 
     beforeStop: async () => {
       await app.close();
       await tracker.stop();
+      inventory.close();
       close();
     },
     healthEndpoints: [tracker.endpoint],

@@ -1,39 +1,16 @@
 // The inventory service: owns products, prices and stock. It remembers each order's lines, reserves
-// them once the payment is authorized (or reports the order out of stock), answers quotes over HTTP
-// (the gateway's one synchronous question) and from its queue (the gateway's plan B).
-import { MailroomError } from '@mailroom/core';
-import { HttpErrorCodes, mailroomFastify } from '@mailroom/http';
-import Fastify from 'fastify';
+// them once the payment is authorized (or reports the order out of stock), answers the catalog and
+// quotes over RPC (the gateway's one synchronous question: gRPC, v1 and v2 side by side) and
+// quotes from its queue (the gateway's plan B).
+import { createRpcServer } from '@mailroom/rpc';
 import { OrderPlaced, OutOfStock, PaymentAuthorized, QuoteReady, RequestQuote, StockReserved } from '../contracts.js';
-import type { ProductView, QuoteView } from '../inventory-api.js';
 import { runService } from '../runtime/run-service.js';
-import type { Sql } from '../runtime/service-database.js';
+import { catalogRpcRoutes, PRODUCT_COLUMNS, quote } from './catalog-rpc.js';
 import { POISON_SKU, SEED_PRODUCTS } from './inventory-catalog.js';
-
-interface ProductRow {
-  sku: string;
-  name: string;
-  description: string;
-  emoji: string;
-  price_cents: number;
-  stock: number;
-}
 
 interface LineRow {
   sku: string;
   quantity: number;
-}
-
-const PRODUCT_COLUMNS = 'sku, name, description, emoji, price_cents, stock';
-
-function toView(row: ProductRow): ProductView {
-  return { sku: row.sku, name: row.name, description: row.description, emoji: row.emoji, priceCents: row.price_cents, stock: row.stock };
-}
-
-async function quote(sql: Sql, sku: string, quantity: number): Promise<QuoteView | undefined> {
-  const [row] = await sql.all<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE sku = ?`, [sku]);
-  if (!row) return undefined;
-  return { sku, quantity, name: row.name, unitPriceCents: row.price_cents, inStock: row.stock, available: row.stock >= quantity };
 }
 
 /** Thrown by the reservation handler while the poison fault is on: an ordinary, retryable failure. */
@@ -128,32 +105,16 @@ await runService('inventory', async ({ db, endpoint, faults, log, worker }) => {
     ctx.log.debug({}, `queued quote answered: ${quantity} x ${sku}`);
   });
 
-  // The HTTP API runs in the first inventory process (the others only consume), on the port the supervisor gave it.
+  // The RPC server runs in the first inventory process (the others only consume), on the port the supervisor gave it.
   const port = Number(process.env.SHOP_INVENTORY_PORT ?? '0');
   if (worker !== 1 || !port) return undefined;
-  const app = Fastify({ logger: false });
-  await app.register(mailroomFastify);
-  app.get('/v1/products', async () => (await db.read.all<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products ORDER BY position`)).map(toView));
-  app.get<{ Params: { sku: string }; Querystring: { quantity: number } }>(
-    '/v1/products/:sku/quote',
-    {
-      schema: {
-        params: { type: 'object', properties: { sku: { type: 'string', maxLength: 40 } }, required: ['sku'] },
-        querystring: { type: 'object', properties: { quantity: { type: 'integer', minimum: 1, maximum: 99, default: 1 } } },
-      },
-    },
-    async (request) => {
-      const answer = await quote(db.read, request.params.sku, request.query.quantity);
-      if (!answer) throw new MailroomError(HttpErrorCodes.HTTP_NOT_FOUND, `No product ${JSON.stringify(request.params.sku)}`);
-      return answer;
-    },
-  );
+  const app = await createRpcServer({ routes: catalogRpcRoutes(db.read), logger: log });
   return {
     afterStart: async () => {
       // Loopback unless told otherwise (SHOP_INVENTORY_HOST=0.0.0.0 in a pod, where the gateway calls it through a Service).
       const host = process.env.SHOP_INVENTORY_HOST?.trim() || '127.0.0.1';
       await app.listen({ port, host });
-      log.info({}, `inventory HTTP API on http://${host}:${port}/v1/products`);
+      log.info({}, `inventory catalog RPC (gRPC, gRPC-Web, Connect; mailroom.shop.catalog.v1 and v2) on http://${host}:${port}`);
       return undefined;
     },
     beforeStop: () => app.close(),

@@ -16,7 +16,7 @@ export function Guide() {
           <b>Failures are retried, then parked.</b> Order the poisoned apple: inventory fails, retries, dead-letters it. Switch the fault off and replay.
         </li>
         <li>
-          <b>HTTP has a plan B.</b> Stop <i>inventory</i> and ask for a quote: the breaker opens and the question is queued as a command, answered when
+          <b>RPC has a plan B.</b> Stop <i>inventory</i> and ask for a quote over gRPC: the breaker opens and the question is queued as a command, answered when
           inventory is back.
         </li>
         <li>

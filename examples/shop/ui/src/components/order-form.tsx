@@ -81,7 +81,7 @@ export function OrderForm({ catalog, catalogError, onPlaced }: Props) {
         {catalog && (
           <span class={`source ${catalog.source}`} data-testid="catalog-source">
             {catalog.source === 'live'
-              ? 'prices live from inventory (HTTP)'
+              ? 'prices live from inventory (gRPC)'
               : `inventory unreachable: prices as of ${new Date(catalog.fetchedAt).toLocaleTimeString()} (breaker ${catalog.breaker})`}
           </span>
         )}

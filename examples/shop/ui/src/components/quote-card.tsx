@@ -19,7 +19,7 @@ function QuoteLine({ quote }: { quote: QuoteView }) {
 }
 
 /**
- * The one synchronous question: a price and stock quote from inventory over HTTP (timeout, retry,
+ * The one synchronous question: a price and stock quote from inventory over RPC, gRPC (timeout, retry,
  * circuit breaker). When the call cannot be made, the gateway queues it as a command and the page
  * follows the answer as an operation.
  */
@@ -55,7 +55,7 @@ export function QuoteCard({ products, breaker }: { products: readonly ProductVie
     <section class="card">
       <div class="card-head">
         <h2>Ask inventory</h2>
-        <span class="muted small">a synchronous question, over HTTP{breaker ? ` · breaker ${breaker}` : ''}</span>
+        <span class="muted small">a synchronous question, over gRPC{breaker ? ` · breaker ${breaker}` : ''}</span>
       </div>
       <div class="quote-form">
         <select value={sku} data-testid="quote-sku" onChange={(e) => setSku(e.currentTarget.value)}>

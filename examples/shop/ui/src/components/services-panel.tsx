@@ -51,7 +51,7 @@ function Row({ service, breaker, onChange }: { service: ServiceView; breaker: st
         </span>
         {service.name === 'inventory' && breaker && (
           <span class={`breaker ${breaker}`} data-testid="breaker">
-            gateway → HTTP breaker {breaker}
+            gateway → gRPC breaker {breaker}
           </span>
         )}
       </div>
