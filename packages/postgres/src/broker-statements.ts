@@ -68,7 +68,11 @@ export class BrokerStatements {
   /** Notifies the consumers of the endpoints given. */
   notify(endpoints: readonly string[]): PgNamedQuery {
     const t = this.tables;
-    return this.named('notify', this.text('notify', () => `SELECT pg_notify('${t.channel}', e) FROM unnest($1::text[]) AS e`), [endpoints]);
+    return this.named(
+      'notify',
+      this.text('notify', () => `SELECT pg_notify('${t.channel}', e) FROM unnest($1::text[]) AS e`),
+      [endpoints],
+    );
   }
 
   /**

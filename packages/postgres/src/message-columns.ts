@@ -27,12 +27,16 @@ export function emptyColumns(): MessageColumns {
 export function addMessage(columns: MessageColumns, message: OutgoingMessage): void {
   const { route, headers, body } = message;
   if (route.kind === 'command') assertEndpointName(route.destination, 'command destination');
-  if (!(body instanceof Uint8Array)) throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `PostgreSQL transport: the body of ${route.type} is not a Uint8Array`);
+  if (!(body instanceof Uint8Array))
+    throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `PostgreSQL transport: the body of ${route.type} is not a Uint8Array`);
   let json: string;
   try {
     json = JSON.stringify(headers);
   } catch (error) {
-    throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `PostgreSQL transport: the headers of ${route.type} do not serialize: ${errorMessage(error)}`);
+    throw new MailroomError(
+      ErrorCodes.TRANSPORT_PUBLISH_REJECTED,
+      `PostgreSQL transport: the headers of ${route.type} do not serialize: ${errorMessage(error)}`,
+    );
   }
   if (typeof json !== 'string') throw new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `PostgreSQL transport: ${route.type} has no headers object`);
   const id = headers[HeaderNames.id];

@@ -53,7 +53,11 @@ function where(filter: DeadLetterFilter): { sql: string; values: unknown[] } {
   if (filter.endpoint !== undefined) add((n) => `endpoint = ${n}`, filter.endpoint);
   if (filter.type !== undefined) add((n) => `type = ${n}`, filter.type);
   if (filter.since !== undefined) add((n) => `dead_lettered_at >= ${n}`, filter.since);
-  if (filter.ids !== undefined) add((n) => `id = ANY(${n}::bigint[])`, filter.ids.filter((id) => ID.test(id)));
+  if (filter.ids !== undefined)
+    add(
+      (n) => `id = ANY(${n}::bigint[])`,
+      filter.ids.filter((id) => ID.test(id)),
+    );
   return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', values };
 }
 
@@ -80,7 +84,11 @@ export function createPostgresDeadLetterQueue(pool: PgTransportPool, t: Postgres
     async list(filter: DeadLetterFilter = {}) {
       const { sql, values } = where(filter);
       const limit = filter.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(Number(filter.limit)) || 0)}`;
-      const { rows } = await run<DeadLetterRow>('listing dead letters', `SELECT ${COLUMNS} FROM ${t.deadLetters} ${sql} ORDER BY ${t.deadLetters}.id${limit}`, values);
+      const { rows } = await run<DeadLetterRow>(
+        'listing dead letters',
+        `SELECT ${COLUMNS} FROM ${t.deadLetters} ${sql} ORDER BY ${t.deadLetters}.id${limit}`,
+        values,
+      );
       return rows.map(toDeadLetter);
     },
     async get(id) {

@@ -111,13 +111,17 @@ function openPool(connectionString: string, poolSize: number, log: Logger): PgTr
  * than this package.
  */
 export async function createPostgresTransport(options: PostgresTransportOptions): Promise<PostgresTransport> {
-  if (typeof options !== 'object' || options === null) throw new MailroomError(ErrorCodes.TRANSPORT_CONFIG, 'createPostgresTransport needs { pool } or { connectionString }');
+  if (typeof options !== 'object' || options === null)
+    throw new MailroomError(ErrorCodes.TRANSPORT_CONFIG, 'createPostgresTransport needs { pool } or { connectionString }');
   const given = options.pool;
   if (given !== undefined && (typeof given.connect !== 'function' || typeof given.query !== 'function')) {
     throw new MailroomError(ErrorCodes.TRANSPORT_CONFIG, 'PostgreSQL transport: pool must be a pg Pool (new pg.Pool({ connectionString }))');
   }
   if (given === undefined && (typeof options.connectionString !== 'string' || options.connectionString.trim() === '')) {
-    throw new MailroomError(ErrorCodes.TRANSPORT_CONFIG, 'PostgreSQL transport: give { pool } (your pg Pool) or { connectionString } (postgres://user@host:5432/db)');
+    throw new MailroomError(
+      ErrorCodes.TRANSPORT_CONFIG,
+      'PostgreSQL transport: give { pool } (your pg Pool) or { connectionString } (postgres://user@host:5432/db)',
+    );
   }
   const tables = postgresBrokerTables(options);
   const leaseMs = positive(options.leaseMs ?? 30_000, 'leaseMs');
@@ -144,7 +148,9 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
     await listener.close();
     if (!given) await pool.end().catch(() => undefined);
     if (isMailroomError(error) && !isConnectionError(error.cause)) throw error;
-    throw new MailroomError(ErrorCodes.TRANSPORT_UNAVAILABLE, `Could not connect the PostgreSQL transport to ${where}: ${errorMessage(error)}`, { cause: error });
+    throw new MailroomError(ErrorCodes.TRANSPORT_UNAVAILABLE, `Could not connect the PostgreSQL transport to ${where}: ${errorMessage(error)}`, {
+      cause: error,
+    });
   }
 
   let closed = false;
@@ -161,7 +167,9 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
     const endpoints = [...toWake];
     toWake = new Set();
     if (endpoints.length === 0 || closed) return;
-    pool.query(statements.notify(endpoints)).catch((error: unknown) => log.warn({ err: error }, 'NOTIFY failed; consumers find the messages at their next poll'));
+    pool
+      .query(statements.notify(endpoints))
+      .catch((error: unknown) => log.warn({ err: error }, 'NOTIFY failed; consumers find the messages at their next poll'));
   };
 
   const deadLetters: DeadLetterQueue = createPostgresDeadLetterQueue(pool, tables, assertOpen);
