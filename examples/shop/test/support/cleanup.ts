@@ -7,15 +7,29 @@ import pg from 'pg';
 import { SERVICE_NAMES } from '../../src/service-names.js';
 import { TRACKER_ENDPOINT } from '../../src/system.js';
 
-/** Drops the databases `<prefix><service>` of every service on the PostgreSQL server. */
-export async function dropShopDatabases(serverUrl: string, prefix: string): Promise<void> {
+/** Runs `work` on a client of the server's `postgres` database, closed afterwards. */
+async function withAdmin(serverUrl: string, work: (admin: pg.Client) => Promise<void>): Promise<void> {
   const admin = new pg.Client({ connectionString: `${serverUrl.replace(/\/+$/, '')}/postgres` });
   await admin.connect();
   try {
-    for (const service of SERVICE_NAMES) await admin.query(`DROP DATABASE IF EXISTS "${prefix}${service}" WITH (FORCE)`);
+    await work(admin);
   } finally {
     await admin.end();
   }
+}
+
+/** Drops database `name` on the PostgreSQL server, closing the sessions still on it. */
+export function dropPgDatabase(serverUrl: string, name: string): Promise<void> {
+  return withAdmin(serverUrl, async (admin) => {
+    await admin.query(`DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
+  });
+}
+
+/** Drops the databases `<prefix><service>` of every service on the PostgreSQL server. */
+export function dropShopDatabases(serverUrl: string, prefix: string): Promise<void> {
+  return withAdmin(serverUrl, async (admin) => {
+    for (const service of SERVICE_NAMES) await admin.query(`DROP DATABASE IF EXISTS "${prefix}${service}" WITH (FORCE)`);
+  });
 }
 
 /** Deletes what a shop declared in a RabbitMQ namespace: its endpoint queues, error queue, registry, locks, delay levels, exchanges. */
