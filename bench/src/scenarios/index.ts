@@ -3,9 +3,19 @@ import { httpScenario } from './http.js';
 import { natsScenario } from './nats.js';
 import { outboxScenario } from './outbox.js';
 import { peersScenario } from './peers.js';
+import { postgresScenario } from './postgres.js';
 import { rabbitmqScenario } from './rabbitmq.js';
 import { scalingScenario } from './scaling.js';
 import { sqliteScenario } from './sqlite.js';
 
 /** Every scenario, in the order `npm run bench` runs them. */
-export const scenarios: readonly Scenario[] = [rabbitmqScenario, natsScenario, sqliteScenario, outboxScenario, httpScenario, peersScenario, scalingScenario];
+export const scenarios: readonly Scenario[] = [
+  rabbitmqScenario,
+  natsScenario,
+  sqliteScenario,
+  outboxScenario,
+  httpScenario,
+  peersScenario,
+  postgresScenario,
+  scalingScenario,
+];
