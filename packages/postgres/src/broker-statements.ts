@@ -61,8 +61,12 @@ export class BrokerStatements {
   }
 
   /** Inserts a batch like {@link publish}, without notifying, and returns the endpoints that got a message (for a caller's own transaction). */
-  enqueueText(): string {
-    return this.text('enqueue', (t) => `${FAN_OUT(t)} SELECT DISTINCT endpoint FROM inserted`);
+  enqueue(columns: unknown[]): PgNamedQuery {
+    return this.named(
+      'enqueue',
+      this.text('enqueue', (t) => `${FAN_OUT(t)} SELECT DISTINCT endpoint FROM inserted`),
+      columns,
+    );
   }
 
   /** Notifies the consumers of the endpoints given. */

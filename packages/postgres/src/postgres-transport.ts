@@ -24,7 +24,7 @@ import { type PostgresBrokerTables, postgresBrokerTables } from './broker-tables
 import { databaseError, isConnectionError } from './database-errors.js';
 import { addMessage, emptyColumns, type MessageColumns } from './message-columns.js';
 import { lockOrderingKeys } from './ordering-locks.js';
-import type { PgQueryable, PgTransportPool } from './pg-client.js';
+import type { PgNamedQuery, PgQueryable, PgQueryResult, PgTransportPool } from './pg-client.js';
 import { boundedWait, PostgresConsumer } from './postgres-consumer.js';
 import { createPostgresDeadLetterQueue } from './postgres-dead-letters.js';
 import type { PostgresTableOptions } from './postgres-tables.js';
@@ -88,6 +88,11 @@ function positive(value: unknown, name: string): number {
     throw new MailroomError(ErrorCodes.TRANSPORT_CONFIG, `PostgreSQL transport: ${name} must be a number > 0, got ${String(value)}`);
   }
   return value;
+}
+
+/** Whether `tx` is a pg `Client` (a pool's client included), which runs named queries. */
+function isPgClient(tx: PgQueryable): tx is PgQueryable & { query<R>(query: PgNamedQuery): Promise<PgQueryResult<R>> } {
+  return tx instanceof pg.Client;
 }
 
 function openPool(connectionString: string, poolSize: number, log: Logger): PgTransportPool {
@@ -162,14 +167,23 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
     await pool.query(statements.publish(columns));
   });
 
+  // Wake-ups asked for by callers that wrote in their own transactions (the same-database outbox):
+  // one NOTIFY statement at a time, the endpoints asked for meanwhile sent together by the next,
+  // since every notifying commit takes PostgreSQL's global notify lock.
   let toWake = new Set<string>();
+  let notifying = false;
   const flushWakes = () => {
+    if (notifying || toWake.size === 0 || closed) return;
     const endpoints = [...toWake];
     toWake = new Set();
-    if (endpoints.length === 0 || closed) return;
+    notifying = true;
     pool
       .query(statements.notify(endpoints))
-      .catch((error: unknown) => log.warn({ err: error }, 'NOTIFY failed; consumers find the messages at their next poll'));
+      .catch((error: unknown) => log.warn({ err: error }, 'NOTIFY failed; consumers find the messages at their next poll'))
+      .finally(() => {
+        notifying = false;
+        flushWakes();
+      });
   };
 
   const deadLetters: DeadLetterQueue = createPostgresDeadLetterQueue(pool, tables, assertOpen);
@@ -199,7 +213,9 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
       const columns = emptyColumns();
       for (const message of messages) addMessage(columns, message);
       await lockOrderingKeys(tx, tables.messages, messages);
-      const { rows } = await tx.query<{ endpoint: string }>(statements.enqueueText(), columns);
+      const query = statements.enqueue(columns);
+      // A pg client (what your pool hands out) prepares a named statement once per connection; anything else gets the text.
+      const { rows } = isPgClient(tx) ? await tx.query<{ endpoint: string }>(query) : await tx.query<{ endpoint: string }>(query.text, query.values);
       return rows.map((row) => row.endpoint);
     },
 

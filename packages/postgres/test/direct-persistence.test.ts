@@ -95,10 +95,10 @@ describe.runIf(available)('PostgreSQL persistence publishing straight into the t
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      await producer.publish(Charged, { n: 4 }, { tx: client });
-      const inside = Number((await client.query(`SELECT count(*) AS n FROM ${schema}.mailroom_messages WHERE type = $1`, [Charged.type])).rows[0].n);
+      const { id } = await producer.publish(Charged, { n: 4 }, { tx: client });
+      const inside = Number((await client.query(`SELECT count(*) AS n FROM ${schema}.mailroom_messages WHERE message_id = $1`, [id])).rows[0].n);
       expect(inside).toBe(1);
-      expect(await queued(Charged.type)).toBe(0);
+      expect(await queued(id)).toBe(0);
       await client.query('ROLLBACK');
       await client.query('BEGIN');
       await producer.publish(Charged, { n: 5 }, { tx: client });
