@@ -116,6 +116,30 @@ describe.runIf(available)('PostgreSQL persistence publishing straight into the t
     expect(charged.get(5)).toBe(1);
   });
 
+  it('makes a transaction writing under an ordering key wait for the open one that wrote under it first', async () => {
+    const producer = endpoint(uniqueName('keyed'));
+    await producer.start();
+    const events: string[] = [];
+    const [first, second] = [await pool.connect(), await pool.connect()];
+    try {
+      await first.query('BEGIN');
+      await second.query('BEGIN');
+      await producer.publish(Charged, { n: 20 }, { tx: first, orderingKey: 'order-7' });
+      const waiting = producer.publish(Charged, { n: 21 }, { tx: second, orderingKey: 'order-7' }).then(() => events.push('second wrote'));
+      await sleep(300);
+      events.push('first commits');
+      await first.query('COMMIT');
+      await waiting;
+      await second.query('COMMIT');
+    } finally {
+      first.release();
+      second.release();
+    }
+    expect(events).toEqual(['first commits', 'second wrote']);
+    persistences.get(producer)?.wake();
+    await waitUntil(() => charged.get(21) === 1 && charged.get(20) === 1, 20_000);
+  });
+
   it('refuses to start when the endpoint runs on another transport, or the pool reaches another database', async () => {
     const elsewhere = createEndpoint<pg.PoolClient>({
       name: uniqueName('elsewhere'),
