@@ -27,7 +27,7 @@ export const postgresScenario: Scenario = {
     `Every library gets a pool of ${POOL} connections.`,
   async run(context) {
     const recorder = new Recorder();
-    const sizes: MessagingSizes = { throughputCount: context.size(10_000, 500), window: WINDOW, latencySeconds: 2 * context.scale, rates: [100, 1000] };
+    const sizes: MessagingSizes = { throughputCount: context.size(10_000, 500), window: WINDOW, latencySeconds: 2 * context.scale, rates: [100, 1000], slowestRate: 50 };
     const id = uniqueName('bench').replace('-', '_');
     const group = 'end to end';
     const contenders = [
