@@ -27,7 +27,13 @@ export const postgresScenario: Scenario = {
     `Every library gets a pool of ${POOL} connections.`,
   async run(context) {
     const recorder = new Recorder();
-    const sizes: MessagingSizes = { throughputCount: context.size(10_000, 500), window: WINDOW, latencySeconds: 2 * context.scale, rates: [100, 1000], slowestRate: 50 };
+    const sizes: MessagingSizes = {
+      throughputCount: context.size(10_000, 500),
+      window: WINDOW,
+      latencySeconds: 2 * context.scale,
+      rates: [100, 1000],
+      slowestRate: 50,
+    };
     const id = uniqueName('bench').replace('-', '_');
     const group = 'end to end';
     const contenders = [
@@ -65,7 +71,8 @@ export const postgresScenario: Scenario = {
       },
       recorder,
       notes: [
-        'pg-boss polls: a job waits for the next fetch of a worker (at most 0.5 s, its minimum interval), so its latency is about half that interval whatever the load; pg-boss offers notifyWorker() to skip a wait, but only for a worker in the same process as the sender.',
+        `pg-boss polls: each of its ${PG_BOSS_WORKERS} workers fetches every 0.5 s (its minimum interval) and sleeps the rest of that interval after a batch, so a job waits for the next fetch of any worker, whatever the load, and one worker handles at most ${PG_BOSS_BATCH} jobs per 0.5 s; pg-boss offers notifyWorker() to skip a wait, but only for a worker in the same process as the sender.`,
+        'graphile-worker warns that a pool smaller than its concurrency may perform below its best; it was left at the same 10 connections as the others (more would crowd the shared server).',
         'All three commit each publish before it resolves (synchronous_commit on). Mailroom commits the publishes of one event-loop turn together (group commit); pg-boss and graphile-worker commit one INSERT per send()/addJob().',
       ],
     };
