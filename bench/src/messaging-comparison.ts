@@ -15,6 +15,8 @@ export interface MessagingSizes {
   readonly latencySeconds: number;
   /** Fixed rates to measure latency at: numbers are messages per second, `half` is half the baseline's median throughput. */
   readonly rates: readonly (number | 'half')[];
+  /** The slowest throughput expected of a contender (msg/s), for the run timeouts (4x the time it implies). Default 500. */
+  readonly slowestRate?: number;
 }
 
 /** The metric names a messaging comparison records. */
@@ -53,7 +55,7 @@ export async function runMessagingComparison(
     const timeout = (count: number, rate: number) => Math.max(30_000, (count / rate) * 4000);
     await interleave(names, context.rounds, context.warmup, async (name, measured) => {
       const bench = benches.get(name) as MessagingBench;
-      const result = await bench.throughput(sizes.throughputCount, sizes.window, timeout(sizes.throughputCount, 500));
+      const result = await bench.throughput(sizes.throughputCount, sizes.window, timeout(sizes.throughputCount, sizes.slowestRate ?? 500));
       const duplicates = result.duplicates > 0 ? `, ${result.duplicates} duplicate deliveries` : '';
       context.log(`${group}: ${name} throughput ${Math.round(result.perSecond)} msg/s${duplicates}${measured ? '' : ' (warm-up)'}`);
       if (measured) recorder.add(group, name, MessagingMetrics.throughput, 'msg/s', 'higher', significant(result.perSecond));

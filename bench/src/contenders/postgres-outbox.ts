@@ -3,25 +3,13 @@ import { createPostgresPersistence } from '@mailroom/postgres';
 import pg from 'pg';
 import { BenchEvent, benchMessage } from '../bench-message.js';
 import type { OutboxFixture } from './outbox-fixture.js';
-
-/** The PostgreSQL server the benchmarks use (trust auth); `MAILROOM_POSTGRES_URL` overrides it. The database name is replaced. */
-const POSTGRES_URL = process.env.MAILROOM_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-function urlFor(database: string): string {
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
+import { createBenchDatabase, dropBenchDatabase } from './postgres-server.js';
 
 const INSERT = 'INSERT INTO bench_orders (customer, total) VALUES ($1, $2)';
 
 /** Creates database `database` (dropped again by `close`), the business table and Mailroom's tables; `poolSize` connections. */
 export async function postgresOutbox(database: string, poolSize: number): Promise<OutboxFixture> {
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${database}"`);
-  await admin.end();
-  const pool = new pg.Pool({ connectionString: urlFor(database), max: poolSize });
+  const pool = new pg.Pool({ connectionString: await createBenchDatabase(database), max: poolSize });
   pool.on('error', () => undefined);
   await pool.query(
     'CREATE TABLE bench_orders (id bigserial PRIMARY KEY, customer text NOT NULL, total numeric(12, 2) NOT NULL, created_at timestamptz NOT NULL DEFAULT now())',
@@ -81,10 +69,7 @@ export async function postgresOutbox(database: string, poolSize: number): Promis
       for (const e of relaying) await e.stop();
       await endpoint.stop();
       await pool.end();
-      const dropper = new pg.Client({ connectionString: POSTGRES_URL });
-      await dropper.connect();
-      await dropper.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-      await dropper.end();
+      await dropBenchDatabase(database);
     },
   };
 }

@@ -3,6 +3,7 @@ import { httpScenario } from './http.js';
 import { natsScenario } from './nats.js';
 import { outboxScenario } from './outbox.js';
 import { peersScenario } from './peers.js';
+import { postgresScenario } from './postgres.js';
 import { rabbitmqScenario } from './rabbitmq.js';
 import { rpcScenario } from './rpc.js';
 import { scalingScenario } from './scaling.js';
@@ -18,6 +19,7 @@ export const scenarios: readonly Scenario[] = [
   httpScenario,
   rpcScenario,
   peersScenario,
+  postgresScenario,
   scalingScenario,
   telemetryScenario,
 ];

@@ -15,13 +15,14 @@ export class ShopConfigError extends Error {
 export interface ShopConfig {
   /** Where the SQLite files live (the broker and one database per service). */
   readonly dataDir: string;
-  /** The transport URL: the SQLite broker file by default, or `amqp://...`, `nats://...`. */
+  /** The transport URL: the SQLite broker file by default, or `amqp://...`, `nats://...`, `postgres://...`. */
   readonly transportUrl: string;
-  /** `sqlite`, `rabbitmq` or `nats`. */
-  readonly transportKind: 'sqlite' | 'rabbitmq' | 'nats';
+  /** `sqlite`, `rabbitmq`, `nats` or `postgres`. */
+  readonly transportKind: 'sqlite' | 'rabbitmq' | 'nats' | 'postgres';
   /**
-   * Prefix of broker-side names on RabbitMQ and NATS (exchanges, queues, streams), so several shops
-   * can share a broker. Undefined: the transports' defaults, which the `mailroom` CLI uses too.
+   * Prefix of broker-side names on RabbitMQ, NATS and PostgreSQL (exchanges, queues, streams,
+   * tables), so several shops can share a broker. Undefined: the transports' defaults, which the
+   * `mailroom` CLI uses too.
    */
   readonly namespace: string | undefined;
   /** PostgreSQL server URL (no database): each service then gets the database `<pgDatabasePrefix><service>`. Undefined: SQLite files. */
@@ -78,8 +79,9 @@ function transportKindOf(url: string): ShopConfig['transportKind'] {
   if (scheme === 'sqlite:' || scheme === 'file:') return 'sqlite';
   if (scheme === 'amqp:' || scheme === 'amqps:') return 'rabbitmq';
   if (scheme === 'nats:' || scheme === 'tls:') return 'nats';
+  if (scheme === 'postgres:' || scheme === 'postgresql:') return 'postgres';
   throw new ShopConfigError(
-    `MAILROOM_TRANSPORT=${redactUrl(url)} is not a transport the shop runs on: unset it (SQLite broker file), or use amqp://guest:guest@localhost or nats://localhost:4222`,
+    `MAILROOM_TRANSPORT=${redactUrl(url)} is not a transport the shop runs on: unset it (SQLite broker file), or use amqp://guest:guest@localhost, nats://localhost:4222 or postgres://postgres@127.0.0.1:5432/shop_broker`,
   );
 }
 

@@ -13,6 +13,8 @@ describe('readShopConfig', () => {
   it('takes RabbitMQ, NATS and a PostgreSQL server from the environment', () => {
     expect(readShopConfig({ MAILROOM_TRANSPORT: 'amqp://guest:guest@localhost' }).transportKind).toBe('rabbitmq');
     expect(readShopConfig({ MAILROOM_TRANSPORT: 'nats://localhost:4222' }).transportKind).toBe('nats');
+    expect(readShopConfig({ MAILROOM_TRANSPORT: 'postgres://postgres@127.0.0.1:5432/shop_broker' }).transportKind).toBe('postgres');
+    expect(readShopConfig({ MAILROOM_TRANSPORT: 'postgresql://postgres@127.0.0.1/shop_broker' }).transportKind).toBe('postgres');
     const config = readShopConfig({ SHOP_PG_URL: 'postgres://postgres@127.0.0.1:5432', SHOP_NAMESPACE: 'demo', PORT: '0', SHOP_POISON_FAULT: 'off' });
     expect(config).toMatchObject({ pgUrl: 'postgres://postgres@127.0.0.1:5432', pgDatabasePrefix: 'shop_', namespace: 'demo', port: 0, poisonFault: false });
   });

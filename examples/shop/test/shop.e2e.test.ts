@@ -1,7 +1,8 @@
 // The reference shop end to end, as a user meets it: the supervisor starts the six services, and a
 // real Chromium drives the web UI. Run on the embedded default (SQLite broker, a SQLite file per
-// service, two payments workers), on RabbitMQ + PostgreSQL (a database per service) and on NATS
-// JetStream, each when its servers answer (required under CI).
+// service, two payments workers), on RabbitMQ + PostgreSQL (a database per service), on NATS
+// JetStream and on the PostgreSQL transport (a broker database, two payments workers), each when
+// its servers answer (required under CI).
 // SHOP_SCREENSHOT_DIR=docs/images saves the screenshots the docs show.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import pg from 'pg';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServicesResponse } from '../src/gateway/api-types.js';
-import { deleteNatsPrefix, deleteRabbitNamespace, dropShopDatabases } from './support/cleanup.js';
+import { deleteNatsPrefix, deleteRabbitNamespace, dropPgDatabase, dropShopDatabases } from './support/cleanup.js';
 import { buildUi, type RunningShop, startShop } from './support/shop-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,6 +30,7 @@ const PG_URL = process.env.MAILROOM_PG_SERVER_URL ?? 'postgres://postgres@127.0.
 const NATS_URL = process.env.MAILROOM_NATS_URL ?? 'nats://127.0.0.1:4222';
 const onRabbitAndPostgres = hasChromium && (await serviceAvailable(Services.rabbitmq)) && (await serviceAvailable(Services.postgres));
 const onNats = hasChromium && (await serviceAvailable(Services.nats));
+const onPostgres = hasChromium && (await serviceAvailable(Services.postgres));
 const screenshots = process.env.SHOP_SCREENSHOT_DIR ? resolve(process.env.SHOP_SCREENSHOT_DIR) : undefined;
 const STEP_MS = 45_000;
 const ADMIN_TOKEN = `e2e-${randomBytes(16).toString('hex')}`;
@@ -112,6 +114,20 @@ const variants: Variant[] = [
     }),
     emailsOf: sqliteEmails,
     cleanup: (env) => deleteNatsPrefix(NATS_URL, env.SHOP_NAMESPACE as string),
+  },
+  {
+    name: 'PostgreSQL transport (a broker database, created by the shop), a SQLite file per service',
+    enabled: onPostgres,
+    screenshots: false,
+    paymentsWorkers: 2,
+    setup: (dir) => ({
+      SHOP_DATA_DIR: join(dir, 'data'),
+      MAILROOM_TRANSPORT: `${PG_URL}/shop_t${randomBytes(5).toString('hex')}_broker`,
+      SHOP_PG_URL: '',
+      SHOP_WORKERS: 'payments=2',
+    }),
+    emailsOf: sqliteEmails,
+    cleanup: (env) => dropPgDatabase(PG_URL, new URL(env.MAILROOM_TRANSPORT as string).pathname.slice(1)),
   },
 ];
 

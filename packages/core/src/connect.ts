@@ -20,6 +20,8 @@ const adapters: Record<string, string> = {
   'tls:': '@mailroom/nats',
   'sqlite:': '@mailroom/sqlite',
   'file:': '@mailroom/sqlite',
+  'postgres:': '@mailroom/postgres',
+  'postgresql:': '@mailroom/postgres',
 };
 
 /**
@@ -46,7 +48,8 @@ export function transportScheme(url: string): string {
 
 /**
  * Connects the transport a URL names: `memory:`, a SQLite file path (or `sqlite:path`),
- * `amqp://` / `amqps://` (RabbitMQ), `nats://` (JetStream). The adapter package is loaded on
+ * `amqp://` / `amqps://` (RabbitMQ), `nats://` (JetStream), `postgres://` / `postgresql://`
+ * (PostgreSQL tables as the broker). The adapter package is loaded on
  * demand. Each `memory:` call makes a new private in-process broker: two transports connected to
  * `memory:` do not see each other's messages (share one `MemoryBroker` through
  * `createMemoryTransport({ broker })` for that). Throws `MAILROOM_ERR_TRANSPORT_URL` for an unknown scheme and
@@ -56,7 +59,7 @@ export async function connectTransport(url: string, options: ConnectOptions = {}
   if (typeof url !== 'string' || url.trim() === '') {
     throw new MailroomError(
       ErrorCodes.TRANSPORT_URL,
-      'No transport URL given: set MAILROOM_TRANSPORT or --transport to a SQLite file path, amqp://..., or nats://...',
+      'No transport URL given: set MAILROOM_TRANSPORT or --transport to a SQLite file path, amqp://..., nats://... or postgres://...',
     );
   }
   const scheme = transportScheme(url);
@@ -65,7 +68,7 @@ export async function connectTransport(url: string, options: ConnectOptions = {}
   if (!packageName) {
     throw new MailroomError(
       ErrorCodes.TRANSPORT_URL,
-      `Unsupported transport URL ${redactUrl(url)}: use a SQLite file path, sqlite:PATH, amqp://, amqps://, nats:// or memory:`,
+      `Unsupported transport URL ${redactUrl(url)}: use a SQLite file path, sqlite:PATH, amqp://, amqps://, nats://, postgres:// or memory:`,
     );
   }
   let adapter: TransportAdapterModule;

@@ -79,6 +79,12 @@ export interface OutboxStore<Tx> {
   purgeSent(before: Date, limit: number): Promise<number>;
   /** Counts unsent and kept sent rows. */
   counts(): Promise<OutboxCounts>;
+  /**
+   * Optional: called by the persistence right after a transaction of its own that added rows
+   * committed, and by `persistence.wake()`. A store whose `add` already delivers the messages (the
+   * PostgreSQL transport's own table, with no relay) tells the consumers here.
+   */
+  wake?(): void;
 }
 
 /**

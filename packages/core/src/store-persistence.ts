@@ -176,9 +176,10 @@ export class StorePersistence<Tx> implements Persistence<Tx> {
     };
   }
 
-  /** Wakes the relay of this process (no-op when it does not relay or is stopped). */
+  /** Wakes the relay of this process (no-op when it does not relay or is stopped), and the outbox store when it delivers by itself. */
   wake(): void {
     this.currentRelay?.wake();
+    this.outbox.wake?.();
   }
 
   /** Deletes inbox records older than the retention now; returns how many. */

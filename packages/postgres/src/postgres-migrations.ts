@@ -1,4 +1,4 @@
-import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from '@mailroom/core';
+import { type ErrorCode, ErrorCodes, errorMessage, isMailroomError, MailroomError } from '@mailroom/core';
 import { pgAccessError } from './pg-access-error.js';
 import type { PgPool } from './pg-client.js';
 import { withTransaction } from './pg-transaction.js';
@@ -37,6 +37,54 @@ function migrations(t: PostgresTables): string[] {
   ];
 }
 
+/** What {@link runMigrations} needs: where the version table is, the steps, and how to report failure. */
+export interface MigrationPlan {
+  /** Serializes concurrent runs: the key of the transaction-scoped advisory lock. */
+  readonly lockKey: string;
+  /** The schema to create when missing (`public` is never created). */
+  readonly schema: string;
+  /** Qualified name of the table recording applied versions. */
+  readonly versionTable: string;
+  /** Step `n` (from 1) brings the tables to version `n`. */
+  readonly steps: readonly string[];
+  /** What the tables are, for messages ("the Mailroom tables", "the transport's tables"). */
+  readonly what: string;
+  /** The code of every error thrown. */
+  readonly errorCode: ErrorCode;
+}
+
+/**
+ * Applies the steps a database lacks, in one transaction under an advisory lock, so several
+ * processes starting at once are safe; a no-op when up to date. Throws a `MailroomError` with
+ * `plan.errorCode` when the database is newer than `plan.steps` or a step fails.
+ */
+export async function runMigrations(pool: PgPool, plan: MigrationPlan): Promise<void> {
+  try {
+    await withTransaction(pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [plan.lockKey]);
+      if (plan.schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${plan.schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${plan.versionTable} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+      const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${plan.versionTable}`);
+      const current = rows[0]?.version ?? 0;
+      if (current > plan.steps.length) {
+        throw new MailroomError(
+          plan.errorCode,
+          `${plan.what.charAt(0).toUpperCase()}${plan.what.slice(1)} in ${plan.schema} are at schema version ${current}, newer than this @mailroom/postgres knows (${plan.steps.length}); upgrade the package`,
+        );
+      }
+      for (let version = current + 1; version <= plan.steps.length; version++) {
+        await client.query(plan.steps[version - 1] as string);
+        await client.query(`INSERT INTO ${plan.versionTable} (version) VALUES ($1)`, [version]);
+      }
+    });
+  } catch (error) {
+    if (isMailroomError(error)) throw error;
+    const refused = pgAccessError(error);
+    if (refused) throw refused;
+    throw new MailroomError(plan.errorCode, `Could not create ${plan.what} in PostgreSQL schema ${plan.schema}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
 /**
  * Creates or upgrades the Mailroom tables in one transaction under an advisory lock, so several
  * processes starting at once are safe; a no-op when up to date. Throws
@@ -44,36 +92,13 @@ function migrations(t: PostgresTables): string[] {
  * and `MAILROOM_ERR_POSTGRES_ACCESS_REFUSED` / `MAILROOM_ERR_POSTGRES_DATABASE_MISSING` at once when
  * PostgreSQL refuses the login or has no such database (not transient: retrying cannot help).
  */
-export async function migratePostgres(pool: PgPool, tables: PostgresTables): Promise<void> {
-  const steps = migrations(tables);
-  try {
-    await withTransaction(pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`mailroom:migrate:${tables.migrations}`]);
-      if (tables.schema !== 'public') await client.query(`CREATE SCHEMA IF NOT EXISTS ${tables.schema}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${tables.migrations} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-      const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${tables.migrations}`);
-      const current = rows[0]?.version ?? 0;
-      if (current > steps.length) {
-        throw new MailroomError(
-          ErrorCodes.PERSISTENCE_SCHEMA,
-          `The Mailroom tables in ${tables.schema} are at schema version ${current}, newer than this @mailroom/postgres knows (${steps.length}); upgrade the package`,
-        );
-      }
-      for (let version = current + 1; version <= steps.length; version++) {
-        await client.query(steps[version - 1] as string);
-        await client.query(`INSERT INTO ${tables.migrations} (version) VALUES ($1)`, [version]);
-      }
-    });
-  } catch (error) {
-    if (isMailroomError(error)) throw error;
-    const refused = pgAccessError(error);
-    if (refused) throw refused;
-    throw new MailroomError(
-      ErrorCodes.PERSISTENCE_SCHEMA,
-      `Could not create the Mailroom tables in PostgreSQL schema ${tables.schema}: ${errorMessage(error)}`,
-      {
-        cause: error,
-      },
-    );
-  }
+export function migratePostgres(pool: PgPool, tables: PostgresTables): Promise<void> {
+  return runMigrations(pool, {
+    lockKey: `mailroom:migrate:${tables.migrations}`,
+    schema: tables.schema,
+    versionTable: tables.migrations,
+    steps: migrations(tables),
+    what: 'the Mailroom tables',
+    errorCode: ErrorCodes.PERSISTENCE_SCHEMA,
+  });
 }

@@ -12,6 +12,7 @@ import {
   selectInKeyOrder,
   unsentIdsByKey,
 } from '@mailroom/core';
+import { lockOrderingKeys } from './ordering-locks.js';
 import type { PgPool, PgPoolClient, PgQueryable } from './pg-client.js';
 import { checkout, releaseClient, rollback } from './pg-transaction.js';
 import type { PostgresTables } from './postgres-tables.js';
@@ -50,13 +51,7 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
 
   async add(tx: PgQueryable, messages: readonly OutboxMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const keys = [...new Set(messages.flatMap((m) => (m.orderingKey === undefined ? [] : [m.orderingKey])))].sort();
-    if (keys.length > 0) {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1), h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY h) AS locks`, [
-        this.t.outbox,
-        keys,
-      ]);
-    }
+    await lockOrderingKeys(tx, this.t.outbox, messages);
     for (let start = 0; start < messages.length; start += INSERT_CHUNK) {
       const chunk = messages.slice(start, start + INSERT_CHUNK);
       const values: unknown[] = [];

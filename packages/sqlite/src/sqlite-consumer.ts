@@ -10,10 +10,9 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@mailroom/core';
-import { deliveryLimitRequest, plausibleDate, safeDeadLetterRequest } from '@mailroom/core/internal';
+import { deliveryLimitRequest, plausibleDate, safeDeadLetterRequest, storedHeaders } from '@mailroom/core/internal';
 import type { Statement } from 'better-sqlite3';
 import type { BrokerConnection } from './sqlite-transport.js';
-import { storedHeaders } from './stored-headers.js';
 import { signalBrokerWrite } from './wake-signal.js';
 import type { Claimer, WriteOptions } from './write-batcher.js';
 

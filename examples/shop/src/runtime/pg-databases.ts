@@ -28,7 +28,7 @@ export async function ensurePgDatabase(serverUrl: string, name: string): Promise
   }
   try {
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${name}"`);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
   } catch (error) {
     // 42P04 duplicate_database, 23505 unique_violation: another process created it first.
     const code = (error as { code?: string }).code;

@@ -12,6 +12,8 @@ export async function dropShopDatabases(serverUrl: string, prefix: string): Prom
   for (const service of SERVICE_NAMES) await dropPgDatabase(serverUrl, `${prefix}${service}`);
 }
 
+export { dropPgDatabase };
+
 /** Deletes what a shop declared in a RabbitMQ namespace: its endpoint queues, error queue, registry, locks, delay levels, exchanges. */
 export async function deleteRabbitNamespace(url: string, namespace: string): Promise<void> {
   const names = topologyNames(namespace);

@@ -11,3 +11,4 @@ export {
   safeDeadLetterRequest,
 } from './dead-letter-request.js';
 export { headersFrom, headerValueString } from './header-values.js';
+export { STORED_HEADERS_TEXT, storedHeaders } from './stored-headers.js';

@@ -1,13 +1,13 @@
-import type { Headers } from '@mailroom/core';
-import { headersFrom } from '@mailroom/core/internal';
+import type { Headers } from '../envelope.js';
+import { headersFrom } from './header-values.js';
 
 /** The header a row's stored text is handed out in when it is not a JSON object. */
 export const STORED_HEADERS_TEXT = 'mailroom-stored-headers';
 
 /**
- * The headers stored with a message or dead letter (JSON written by this transport). Never throws:
+ * The headers stored with a message or dead letter (JSON written by a SQL transport). Never throws:
  * values that are not strings (a row written by another program) become strings, and a text that
- * is not a JSON object (the file was edited by hand, say) is handed out whole in the
+ * is not a JSON object (a row edited by hand, say) is handed out whole in the
  * `mailroom-stored-headers` header, so the endpoint dead-letters the message as undecodable with
  * its text kept instead of losing it.
  */
