@@ -47,6 +47,8 @@ export interface ShopConfig {
   readonly maxStreamsPerClient: number;
   /** The port of each process's operations server (`/metrics`, `/health/*`) on loopback; 0 (default) picks a free one per process. */
   readonly opsPort: number;
+  /** The address the operations server binds: loopback by default; `0.0.0.0` in a pod, so the kubelet's probes and Prometheus reach it. */
+  readonly opsHost: string;
 }
 
 const SHOP_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -64,6 +66,16 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     );
   }
   return value;
+}
+
+function host(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[A-Za-z0-9.:-]+$/.test(raw))
+    throw new ShopConfigError(
+      `${name}=${JSON.stringify(raw)} is not valid: set it to an IP address or host name (such as 0.0.0.0), or unset it (default ${fallback})`,
+    );
+  return raw;
 }
 
 function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -136,6 +148,7 @@ export function readShopConfig(env: NodeJS.ProcessEnv = process.env): ShopConfig
     poisonFault: flag(env, 'SHOP_POISON_FAULT', true),
     maxStreamsPerClient: integer(env, 'SHOP_MAX_STREAMS_PER_CLIENT', 16, 1, 10_000),
     opsPort: integer(env, 'SHOP_OPS_PORT', 0, 0, 65535),
+    opsHost: host(env, 'SHOP_OPS_HOST', '127.0.0.1'),
   };
 }
 

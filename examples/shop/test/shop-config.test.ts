@@ -7,7 +7,8 @@ describe('readShopConfig', () => {
     expect(config.dataDir).toBe(DEFAULT_DATA_DIR);
     expect(DEFAULT_DATA_DIR).toMatch(/[\\/]\.mailroom[\\/]shop$/);
     expect(config.transportUrl).toBe(`${DEFAULT_DATA_DIR}/broker.db`);
-    expect(config).toMatchObject({ transportKind: 'sqlite', pgUrl: undefined, port: 3000, namespace: undefined, poisonFault: true });
+    expect(config).toMatchObject({ transportKind: 'sqlite', pgUrl: undefined, port: 3000, namespace: undefined, poisonFault: true, opsHost: '127.0.0.1' });
+    expect(readShopConfig({ SHOP_OPS_HOST: '0.0.0.0' }).opsHost).toBe('0.0.0.0');
   });
 
   it('takes RabbitMQ, NATS and a PostgreSQL server from the environment', () => {
@@ -28,6 +29,7 @@ describe('readShopConfig', () => {
     [{ SHOP_NAMESPACE: 'Shop!' }, /SHOP_NAMESPACE="Shop!" is not valid/],
     [{ SHOP_POISON_FAULT: 'maybe' }, /set it to on or off/],
     [{ SHOP_RETRY_DELAY_MS: '1' }, /between 10 and 600000/],
+    [{ SHOP_OPS_HOST: 'any host; rm -rf' }, /SHOP_OPS_HOST=.* is not valid: set it to an IP address/],
   ])('fails fast on %j, saying what to set', (env, message) => {
     expect(() => readShopConfig(env)).toThrow(ShopConfigError);
     expect(() => readShopConfig(env)).toThrow(message);

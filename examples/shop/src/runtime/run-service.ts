@@ -108,7 +108,7 @@ export async function runService(name: ServiceName, setup: (context: ServiceCont
     hooks = await setup({ name, config, log, transport, db, endpoint, worker, faults });
     await endpoint.start();
     url = await hooks?.afterStart?.();
-    ops = await startOpsServer(telemetry, [endpoint, ...(hooks?.healthEndpoints ?? [])], config.opsPort);
+    ops = await startOpsServer(telemetry, [endpoint, ...(hooks?.healthEndpoints ?? [])], config.opsPort, config.opsHost);
     log.info({}, `${name} ready: ${db.location}`);
   } catch (error) {
     await endpoint?.stop().catch(() => undefined);
