@@ -6,11 +6,23 @@ import { ErrorCodes, isMailroomError } from './errors.js';
 const codecCodes: string[] = [ErrorCodes.CODEC_MALFORMED, ErrorCodes.CODEC_TOO_LARGE];
 
 describe('codec', () => {
-  it('round-trips every JSON value', () => {
+  it('round-trips every JSON value, and refuses with MAILROOM_ERR_CODEC_MALFORMED those holding a __proto__ or constructor.prototype key', () => {
+    /** Whether a value holds a key the codec refuses (fast-check generates `{"__proto__": null}` now and then). */
+    const forbidden = (value: unknown): boolean => {
+      if (value === null || typeof value !== 'object') return false;
+      return Object.entries(value).some(
+        ([key, inner]) =>
+          key === '__proto__' || (key === 'constructor' && inner !== null && typeof inner === 'object' && 'prototype' in inner) || forbidden(inner),
+      );
+    };
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
-        const decoded = decodeJson(encodeJson(value));
-        expect(decoded).toEqual(JSON.parse(JSON.stringify(value)));
+        const bytes = encodeJson(value);
+        if (forbidden(JSON.parse(JSON.stringify(value)))) {
+          expect(() => decodeJson(bytes)).toThrow(expect.objectContaining({ code: ErrorCodes.CODEC_MALFORMED }));
+          return;
+        }
+        expect(decodeJson(bytes)).toEqual(JSON.parse(JSON.stringify(value)));
       }),
     );
   });
