@@ -160,12 +160,15 @@ describe.each(variants.filter((variant) => variant.enabled))('observability of t
     expect(new Set(spans.map((span) => span.service))).toEqual(new Set(SERVICE_NAMES));
     const byId = new Map(spans.map((span) => [span.spanId, span]));
 
-    // The order's root: the gateway's server span of POST /api/v2/orders, whose catalog call joins inventory's server span.
+    // The order's root: the gateway's server span of POST /api/v2/orders, whose catalog RPC (gRPC) joins inventory's server span.
     const roots = spans.filter((span) => span.parentSpanId === undefined);
     expect(roots.map((span) => [span.service, span.kind])).toEqual([['gateway', SPAN_KIND.server]]);
-    const call = spans.find((span) => span.service === 'gateway' && span.kind === SPAN_KIND.client && span.attributes['mailroom.http.target'] === 'inventory');
+    const call = spans.find((span) => span.service === 'gateway' && span.kind === SPAN_KIND.client && span.attributes['mailroom.rpc.target'] === 'inventory');
     const served = spans.find((span) => span.service === 'inventory' && span.kind === SPAN_KIND.server && span.parentSpanId === call?.spanId);
-    expect(served?.attributes['http.route']).toBe('/v1/products');
+    expect(call?.attributes['rpc.system']).toBe('grpc');
+    expect(served?.name).toBe(call?.name);
+    expect(served?.attributes['rpc.service']).toMatch(/^mailroom\.shop\.catalog\.v2\./);
+    expect(served?.attributes['rpc.grpc.status_code']).toBe(0);
 
     // Every consumer span is the child of, and linked to, the producer span of the message it processes.
     const consumers = spans.filter((span) => span.kind === SPAN_KIND.consumer);

@@ -5,6 +5,7 @@
  */
 export { type CallOrQueueOptions, type CallOrQueueResult, callOrQueueWith, type FailureVerdict, type QueueOptions } from './call-or-queue.js';
 export { type PolicyOptions, type ResolvedPolicyOptions, resolvePolicyOptions } from './client-options.js';
+export { contextOf, failSpan, parentContext } from './http-telemetry.js';
 export {
   createResiliencePolicies,
   type FailureClassifier,

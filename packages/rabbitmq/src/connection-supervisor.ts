@@ -92,7 +92,8 @@ export class ConnectionSupervisor {
   static async open(options: ResolvedOptions): Promise<ConnectionSupervisor> {
     const urls = options.urls as readonly string[];
     const nodes = new NodeRotation(urls.map((url) => withHeartbeat(url, options.heartbeatSeconds)));
-    const where = nodes.where;
+    // Messages name the nodes as the user wrote them (without the heartbeat the transport adds).
+    const where = urls.map(redactUrl).join(', ');
     const socketOptions = {
       // Nagle's algorithm off (amqplib leaves it on): with it, a publish or an ack written while an
       // earlier segment awaits its TCP ACK waits for the peer's delayed ACK, about 40 ms on Linux.

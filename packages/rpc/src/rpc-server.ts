@@ -6,9 +6,11 @@ import { fastifyConnectPlugin } from '@connectrpc/connect-fastify';
 import { createServer as createPolyglotServer } from '@httptoolkit/httpolyglot';
 import { createDefaultLogger, type Logger, MailroomError } from '@mailroom/core';
 import { CORRELATION_HEADER, currentCorrelation, isTraceparent, isValidCorrelationId, mailroomFastify, withCorrelation } from '@mailroom/http';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import Fastify, { type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import { RpcErrorCodes } from './errors.js';
+import { extractCallContext, failRpcSpan, RpcAttributes, rpcTracer, statusCodeOf } from './rpc-telemetry.js';
 
 /** Options of {@link rpcServerFactory}. */
 export interface RpcServerFactoryOptions {
@@ -94,6 +96,49 @@ export function correlationServerInterceptor(): Interceptor {
 }
 
 /**
+ * The server interceptor that makes each call a SERVER span named `<service>/<method>` with the RPC
+ * semantic conventions' attributes (`rpc.system`, `rpc.service`, `rpc.method`,
+ * `rpc.grpc.status_code`), continuing the caller's trace, active while the handler runs (so what it
+ * publishes and calls joins that trace). Under `mailroomFastify` (as `createRpcServer` runs it), the
+ * HTTP server span of the request is that span, renamed and given the RPC attributes, rather than a
+ * second server span; otherwise it starts one from the call's headers (global propagator). Without
+ * an OpenTelemetry SDK it costs a no-op span.
+ */
+export function tracingServerInterceptor(): Interceptor {
+  return (next) => async (request) => {
+    const service = request.service.typeName;
+    const method = request.method.name;
+    const attributes = {
+      // gRPC and gRPC-Web say so in their content type; anything else here is Connect.
+      [RpcAttributes.system]: (request.header.get('content-type') ?? '').startsWith('application/grpc') ? 'grpc' : 'connect_rpc',
+      [RpcAttributes.service]: service,
+      [RpcAttributes.method]: method,
+    };
+    const http = trace.getSpan(context.active());
+    const own = http === undefined || !http.isRecording();
+    const parent = own ? extractCallContext(request.header) : context.active();
+    const span = own ? rpcTracer.startSpan(`${service}/${method}`, { kind: SpanKind.SERVER, attributes }, parent) : http;
+    if (!own) span.updateName(`${service}/${method}`).setAttributes(attributes);
+    try {
+      const response = await context.with(trace.setSpan(parent, span), () => next(request));
+      span.setAttribute(RpcAttributes.grpcStatusCode, 0);
+      return response;
+    } catch (error) {
+      const code = statusCodeOf(error);
+      span.setAttribute(RpcAttributes.grpcStatusCode, code);
+      // Per the conventions, a server span is an error for the codes that say the server failed.
+      if (SERVER_ERROR_CODES.has(code)) failRpcSpan(span, error instanceof ConnectError ? Code[error.code] : 'Unknown', error);
+      throw error;
+    } finally {
+      if (own) span.end();
+    }
+  };
+}
+
+/** gRPC codes that mark a server span failed (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS). */
+const SERVER_ERROR_CODES = new Set([2, 4, 12, 13, 14, 15]);
+
+/**
  * The server interceptor that answers a handler's unexpected error (anything but a `ConnectError`)
  * with `Code.Internal` and a message holding only `MAILROOM_ERR_RPC_INTERNAL` and the correlation
  * id, never the error's own message; the error is logged with its stack. A `ConnectError` is the
@@ -132,7 +177,7 @@ export async function rpcRoutes(app: FastifyInstance, options: RpcRoutesOptions)
   const logger = (options.logger ?? createDefaultLogger()).child({ component: 'rpc' });
   await app.register(fastifyConnectPlugin, {
     routes: options.routes,
-    interceptors: [correlationServerInterceptor(), internalErrorInterceptor(logger), ...(options.interceptors ?? [])],
+    interceptors: [tracingServerInterceptor(), correlationServerInterceptor(), internalErrorInterceptor(logger), ...(options.interceptors ?? [])],
     readMaxBytes: maxRequestBytes,
     ...(options.shutdownTimeoutMs !== undefined && { shutdownTimeoutMs: options.shutdownTimeoutMs }),
   });

@@ -4,10 +4,12 @@ import type { ContextValues, StreamResponse, Transport, UnaryResponse } from '@c
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import { createDefaultLogger, type Logger, MailroomError, redactUrl } from '@mailroom/core';
 import { type BreakerState, type BreakerStateChange, CORRELATION_HEADER, childTraceparent, currentCorrelation, type Disposable } from '@mailroom/http';
-import { createResiliencePolicies, isTaskCancelled, type PolicyOptions, resolvePolicyOptions } from '@mailroom/http/internal';
+import { contextOf, createResiliencePolicies, isTaskCancelled, type PolicyOptions, parentContext, resolvePolicyOptions } from '@mailroom/http/internal';
+import { propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
 import { RpcErrorCodes } from './errors.js';
 import { countsAgainstBreaker, isRpcError, isTransientRpcError, type RpcCallInfo, RpcError, toRpcError } from './rpc-error.js';
+import { failRpcSpan, RpcAttributes, rpcSystem, rpcTracer } from './rpc-telemetry.js';
 
 /** The wire protocol a transport speaks: gRPC (HTTP/2 only), gRPC-Web, or Connect. */
 export type RpcProtocol = 'grpc' | 'grpc-web' | 'connect';
@@ -170,6 +172,7 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     fixedHeaders[key.toLowerCase()] = value;
   }
   const { transport: inner, sessions } = buildInner(options, prefix);
+  const server = options.baseUrl === undefined ? undefined : new URL(options.baseUrl);
   const log: Logger = (options.logger ?? createDefaultLogger()).child({ rpcTarget: name });
   // Failures that end a call whatever the retry policy says: its deadline has passed. One made
   // before an attempt was sent does not say anything about the target either.
@@ -186,7 +189,7 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
   );
   const retryListeners = new Set<(event: RpcRetryEvent) => void>();
 
-  /** The call's headers: the transport's, the call's, then the correlation id and a child traceparent unless set. */
+  /** The call's headers: the transport's, the call's, then the correlation id unless set. */
   function callHeaders(header: CallHeaders): Record<string, string> {
     const headers: Record<string, string> = { ...fixedHeaders };
     if (header instanceof Headers) {
@@ -202,8 +205,51 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     }
     const ambient = currentCorrelation();
     if (headers[CORRELATION_HEADER] === undefined && ambient !== undefined) headers[CORRELATION_HEADER] = ambient.correlationId;
-    headers.traceparent ??= childTraceparent(ambient?.traceparent);
     return headers;
+  }
+
+  /**
+   * Starts the call's CLIENT span (RPC semantic conventions) under the active span, else the current
+   * correlation's traceparent, and writes its context into the headers through the global
+   * propagator; without one, a child traceparent of the parent is made up. A `traceparent` header
+   * the caller set is sent as it is, and is the span's parent.
+   */
+  function startClientSpan(method: DescMethodUnary<DescMessage, DescMessage>, headers: Record<string, string>): Span {
+    const explicit = headers.traceparent;
+    const ambient = currentCorrelation()?.traceparent;
+    const parent = explicit !== undefined ? contextOf(explicit) : parentContext(undefined, ambient);
+    const span = rpcTracer.startSpan(`${method.parent.typeName}/${method.name}`, { kind: SpanKind.CLIENT, attributes: spanAttributes(method) }, parent);
+    if (explicit === undefined) {
+      propagation.inject(trace.setSpan(parent, span), headers);
+      headers.traceparent ??= childTraceparent(ambient);
+    }
+    return span;
+  }
+
+  function spanAttributes(method: DescMethodUnary<DescMessage, DescMessage>): Record<string, string | number> {
+    const attributes: Record<string, string | number> = {
+      [RpcAttributes.system]: rpcSystem(options.protocol ?? 'grpc'),
+      [RpcAttributes.service]: method.parent.typeName,
+      [RpcAttributes.method]: method.name,
+      [RpcAttributes.target]: name,
+    };
+    if (server) {
+      attributes[RpcAttributes.serverAddress] = server.hostname;
+      attributes[RpcAttributes.serverPort] = Number(server.port || (server.protocol === 'https:' ? 443 : 80));
+    }
+    return attributes;
+  }
+
+  /** Ends a call's span with its outcome: gRPC status 0, or the failure's code and `error.type` (its `MAILROOM_ERR_*` code). */
+  function endClientSpan(span: Span, attempts: number, error?: unknown): void {
+    if (attempts > 1) span.setAttribute(RpcAttributes.resendCount, attempts - 1);
+    if (error === undefined) span.setAttribute(RpcAttributes.grpcStatusCode, 0);
+    else {
+      const code = isRpcError(error) ? error.rpcCode : undefined;
+      if (code !== undefined) span.setAttribute(RpcAttributes.grpcStatusCode, code);
+      failRpcSpan(span, isRpcError(error) ? error.code : 'Error', error);
+    }
+    span.end();
   }
 
   async function unary<I extends DescMessage, O extends DescMessage>(
@@ -215,6 +261,7 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     contextValues?: ContextValues,
   ): Promise<UnaryResponse<I, O>> {
     const headers = callHeaders(header);
+    const span = startClientSpan(method as DescMethodUnary<DescMessage, DescMessage>, headers);
     const idempotent = method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN || headers[RPC_IDEMPOTENCY_KEY_HEADER] !== undefined;
     const info: RpcCallInfo = { target: name, service: method.parent.typeName, method: method.name, idempotent, attempts: 0 };
     const what = `${name} ${info.service}/${info.method}`;
@@ -254,26 +301,40 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
 
     const pipeline = policies.pipeline(idempotent, ({ attempt: retry, delayMs, error }) => {
       log.debug({ attempt: retry, delayMs, code: isRpcError(error) ? error.code : undefined }, `retrying ${what}`);
+      span.addEvent('rpc.retry', {
+        [RpcAttributes.resendCount]: retry,
+        'mailroom.retry.delay_ms': delayMs,
+        ...(isRpcError(error) && { [RpcAttributes.errorType]: error.code }),
+      });
       const event: RpcRetryEvent = { target: name, service: info.service, method: info.method, attempt: retry, delayMs, error };
       for (const listener of [...retryListeners]) listener(event);
     });
     try {
-      return await pipeline.execute(attempt, signal);
-    } catch (error) {
-      if (isRpcError(error)) throw error;
+      const response = await pipeline.execute(attempt, signal);
+      endClientSpan(span, info.attempts);
+      return response;
+    } catch (thrown) {
+      const error = typed(thrown);
+      endClientSpan(span, info.attempts, error);
+      throw error;
+    }
+
+    /** Any failure of the pipeline as an {@link RpcError}. */
+    function typed(error: unknown): unknown {
+      if (isRpcError(error)) return error;
       const base = { ...info, cause: lastError ?? error };
       if (isBrokenCircuitError(error)) {
-        throw new RpcError(RpcErrorCodes.RPC_CIRCUIT_OPEN, `${what} not sent: the circuit breaker of ${name} is open`, {
+        return new RpcError(RpcErrorCodes.RPC_CIRCUIT_OPEN, `${what} not sent: the circuit breaker of ${name} is open`, {
           ...base,
           breakerOpen: true,
           transient: true,
         });
       }
       if (isBulkheadRejectedError(error)) {
-        throw new RpcError(RpcErrorCodes.RPC_BULKHEAD_FULL, `${what} not sent: ${name} has too many calls in flight`, { ...base, transient: true });
+        return new RpcError(RpcErrorCodes.RPC_BULKHEAD_FULL, `${what} not sent: ${name} has too many calls in flight`, { ...base, transient: true });
       }
-      if (signal?.aborted) throw aborted(error);
-      throw error;
+      if (signal?.aborted) return aborted(error);
+      return error;
     }
   }
 
@@ -285,7 +346,9 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     input: AsyncIterable<MessageInitShape<I>>,
     contextValues?: ContextValues,
   ): Promise<StreamResponse<I, O>> {
-    return inner.stream(method, signal, timeoutMs, callHeaders(header), input, contextValues);
+    const headers = callHeaders(header);
+    headers.traceparent ??= childTraceparent(currentCorrelation()?.traceparent);
+    return inner.stream(method, signal, timeoutMs, headers, input, contextValues);
   }
 
   return {
