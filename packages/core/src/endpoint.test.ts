@@ -246,6 +246,65 @@ describe('endpoint', () => {
     expect(letter?.errorMessage).toContain('delivered 2 times');
   });
 
+  it('asks a custom policy, before running the handler again, whether a message whose earlier attempts never failed cleanly may run (the crash-loop guard)', async () => {
+    const { endpoint, connect, broker } = setup();
+    let taken = 0;
+    for (let round = 0; round < 2; round++) {
+      const dying = await connect().subscribe({ endpoint: 'guarded', events: [OrderPlaced.type], commands: [], concurrency: 1 }, () => {
+        taken++; // never settled: the process dies in the handler
+      });
+      if (round === 0) await endpoint('pub').publish(OrderPlaced, { orderId: 'poison', qty: 1 });
+      await until(() => taken === round + 1);
+      await dying.close(); // back in the queue, attempt + 1
+    }
+    const asked: { failedAttempts: number; clean: boolean | undefined; code: unknown }[] = [];
+    let runs = 0;
+    const worker = endpoint('guarded', {
+      recoverabilityPolicy: (
+        error: unknown,
+        failedAttempts: number,
+        _config: unknown,
+        _random: unknown,
+        context?: { earlierAttemptsFailedCleanly: boolean },
+      ) => {
+        asked.push({ failedAttempts, clean: context?.earlierAttemptsFailedCleanly, code: (error as { code?: unknown }).code });
+        return failedAttempts >= 2 ? { action: 'dead-letter', reason: 'MAILROOM_ERR_CRASH_LOOP' } : { action: 'retry', delayMs: 0 };
+      },
+    }).on(OrderPlaced, () => {
+      runs++;
+    });
+    await worker.start();
+    await until(() => broker.queueInfos().find((q) => q.endpoint === 'guarded')?.deadLetters === 1);
+    expect(runs).toBe(0);
+    expect(asked).toEqual([{ failedAttempts: 2, clean: false, code: ErrorCodes.HANDLER_FAILED }]);
+    const [letter] = await broker.deadLetters.list({ endpoint: 'guarded' });
+    expect(letter).toMatchObject({ reason: 'MAILROOM_ERR_CRASH_LOOP', attempts: 3 });
+    expect(letter?.errorMessage).toContain('without its handler failing cleanly');
+  });
+
+  it('tells a custom policy that a handler which threw failed cleanly', async () => {
+    const { endpoint, broker } = setup();
+    const clean: (boolean | undefined)[] = [];
+    const worker = endpoint('told', {
+      recoverabilityPolicy: (
+        _error: unknown,
+        failedAttempts: number,
+        _config: unknown,
+        _random: unknown,
+        context?: { earlierAttemptsFailedCleanly: boolean },
+      ) => {
+        clean.push(context?.earlierAttemptsFailedCleanly);
+        return failedAttempts >= 2 ? { action: 'dead-letter', reason: ErrorCodes.HANDLER_FAILED } : { action: 'retry', delayMs: 0 };
+      },
+    }).on(OrderPlaced, () => {
+      throw new Error('fails cleanly');
+    });
+    await worker.start();
+    await worker.publish(OrderPlaced, { orderId: 'o', qty: 1 });
+    await until(() => broker.queueInfos().find((q) => q.endpoint === 'told')?.deadLetters === 1);
+    expect(clean).toEqual([true, true]);
+  });
+
   it('settles a failed delivery even when a custom recoverability policy throws or answers nonsense', async () => {
     const { endpoint, broker } = setup();
     const policies = [

@@ -21,6 +21,7 @@ import {
   defaultRecoverabilityPolicy,
   type RecoverabilityAction,
   type RecoverabilityConfig,
+  type RecoverabilityContext,
   type RecoverabilityPolicy,
   resolveRecoverabilityConfig,
 } from './recoverability.js';
@@ -587,7 +588,7 @@ export class Endpoint<Tx = undefined> {
     });
     const invoke = async (tx: Tx) => {
       // After the inbox check: a duplicate of a message already handled is skipped, not dead-lettered.
-      if (this.policy === defaultRecoverabilityPolicy) assertWithinAttempts(delivery.attempt, registration.recoverability, envelope.type);
+      this.assertMayRunAgain(delivery, registration.recoverability, envelope.type, log);
       const ctx: IncomingContext = {
         endpoint: this.name,
         contract: registration.contract,
@@ -619,7 +620,9 @@ export class Endpoint<Tx = undefined> {
   }
 
   private async recover(delivery: Delivery, error: unknown, config: RecoverabilityConfig, log: Logger, traced: ProcessTrace): Promise<void> {
-    const action = this.decide(error, delivery.attempt, config, log);
+    // The crash-loop guard already decided: the policy is not asked a second time.
+    const guarded = crashLoopReasons.get(error as object);
+    const action = guarded !== undefined ? { action: 'dead-letter' as const, reason: guarded } : this.decide(error, delivery.attempt, config, log);
     if (action.action === 'dead-letter') {
       await this.deadLetter(delivery, error, action.reason, log, traced);
       return;
@@ -631,9 +634,38 @@ export class Endpoint<Tx = undefined> {
   }
 
   /** Asks the policy; when a custom one throws or answers something that is not an action, the default policy decides, so the delivery is still settled. */
-  private decide(error: unknown, attempt: number, config: RecoverabilityConfig, log: Logger): RecoverabilityAction {
+  /**
+   * The crash-loop guard, before a handler runs again. The default policy dead-letters at its last
+   * allowed attempt, so a delivery beyond it means the earlier ones never failed cleanly: it is
+   * dead-lettered without running the handler. A policy of your own is asked, when no earlier
+   * attempt failed cleanly (no first-failure time: a crash, an expired lease or a stop ended them),
+   * whether the message should run again, with `earlierAttemptsFailedCleanly: false`; when it says
+   * dead-letter, the handler does not run.
+   */
+  private assertMayRunAgain(delivery: Delivery, config: RecoverabilityConfig, type: string, log: Logger): void {
+    if (delivery.attempt <= 1) return;
+    if (this.policy === defaultRecoverabilityPolicy) {
+      assertWithinAttempts(delivery.attempt, config, type);
+      return;
+    }
+    if (delivery.firstFailureAt !== undefined) return;
+    const crashed = new MailroomError(
+      ErrorCodes.HANDLER_FAILED,
+      `${type} was delivered ${delivery.attempt} times without its handler failing cleanly (a crash, an expired lease or a stop interrupted it)`,
+    );
+    const action = this.decide(crashed, delivery.attempt - 1, config, log, { earlierAttemptsFailedCleanly: false });
+    if (action.action === 'dead-letter') {
+      const stop = new MailroomError(ErrorCodes.HANDLER_FAILED, `${crashed.message}; the recoverability policy dead-lettered it without running the handler again`, {
+        unrecoverable: true,
+      });
+      crashLoopReasons.set(stop, action.reason);
+      throw stop;
+    }
+  }
+
+  private decide(error: unknown, attempt: number, config: RecoverabilityConfig, log: Logger, context?: RecoverabilityContext): RecoverabilityAction {
     try {
-      const action = this.policy(error, attempt, config);
+      const action = this.policy(error, attempt, config, Math.random, context ?? CLEAN_FAILURE);
       if (action?.action === 'dead-letter' || (action?.action === 'retry' && Number.isFinite(action.delayMs))) return action;
       log.error({ action }, 'the recoverability policy answered no action; the default policy decides');
     } catch (policyError) {
@@ -720,6 +752,12 @@ function assertWithinAttempts(attempt: number, config: RecoverabilityConfig, typ
     );
   }
 }
+
+/** The errors the crash-loop guard throws to stop a handler from running again, with the policy's dead-letter reason. */
+const crashLoopReasons = new WeakMap<object, string>();
+
+/** What a policy is told after a handler failed cleanly (it threw). */
+const CLEAN_FAILURE: RecoverabilityContext = Object.freeze({ earlierAttemptsFailedCleanly: true });
 
 /** The default `maxDeliveries`: the most attempts any handler's recoverability allows, plus 10. */
 function defaultMaxDeliveries(registrations: Iterable<Registration>): number {

@@ -87,6 +87,7 @@ export {
   defaultRecoverabilityPolicy,
   type RecoverabilityAction,
   type RecoverabilityConfig,
+  type RecoverabilityContext,
   type RecoverabilityPolicy,
   resolveRecoverabilityConfig,
 } from './recoverability.js';

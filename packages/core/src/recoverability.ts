@@ -29,11 +29,29 @@ export const defaultRecoverabilityConfig: Readonly<RecoverabilityConfig> = Objec
   jitter: 0.2,
 });
 
+/** What the endpoint tells a policy besides the error: how the attempts so far ended. */
+export interface RecoverabilityContext {
+  /**
+   * True when the handler threw (a clean failure). False when the endpoint asks before running a
+   * handler again whose earlier attempts never failed cleanly (a crash, an expired lease, a stop
+   * ended them): answering `dead-letter` then keeps a poison message that kills its process from
+   * running again (the crash-loop guard); `error` is a `MAILROOM_ERR_HANDLER_FAILED` saying so.
+   */
+  readonly earlierAttemptsFailedCleanly: boolean;
+}
+
 /**
  * A pure function from (error, failed attempts so far, config) to an action. `failedAttempts`
- * counts this failure too, so it is 1 after the first failure.
+ * counts this failure too, so it is 1 after the first failure. `context` says whether the
+ * attempts failed cleanly (see {@link RecoverabilityContext}).
  */
-export type RecoverabilityPolicy = (error: unknown, failedAttempts: number, config: RecoverabilityConfig, random?: () => number) => RecoverabilityAction;
+export type RecoverabilityPolicy = (
+  error: unknown,
+  failedAttempts: number,
+  config: RecoverabilityConfig,
+  random?: () => number,
+  context?: RecoverabilityContext,
+) => RecoverabilityAction;
 
 /**
  * The default policy. Errors marked unrecoverable (`UnrecoverableError`, decode and validation
