@@ -655,9 +655,13 @@ export class Endpoint<Tx = undefined> {
     );
     const action = this.decide(crashed, delivery.attempt - 1, config, log, { earlierAttemptsFailedCleanly: false });
     if (action.action === 'dead-letter') {
-      const stop = new MailroomError(ErrorCodes.HANDLER_FAILED, `${crashed.message}; the recoverability policy dead-lettered it without running the handler again`, {
-        unrecoverable: true,
-      });
+      const stop = new MailroomError(
+        ErrorCodes.HANDLER_FAILED,
+        `${crashed.message}; the recoverability policy dead-lettered it without running the handler again`,
+        {
+          unrecoverable: true,
+        },
+      );
       crashLoopReasons.set(stop, action.reason);
       throw stop;
     }
