@@ -12,7 +12,7 @@ import {
 } from '@mailroom/core';
 import { deliveryLimitRequest, plausibleDate, safeDeadLetterRequest, storedHeaders } from '@mailroom/core/internal';
 import type { Statement } from 'better-sqlite3';
-import type { BrokerConnection } from './sqlite-transport.js';
+import type { BrokerConnection } from './broker-connection.js';
 import { signalBrokerWrite } from './wake-signal.js';
 import type { Claimer, WriteOptions } from './write-batcher.js';
 

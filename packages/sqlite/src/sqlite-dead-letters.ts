@@ -1,6 +1,6 @@
 import { type DeadLetter, type DeadLetterFilter, type DeadLetterQueue, ErrorCodes, MailroomError } from '@mailroom/core';
 import { storedHeaders } from '@mailroom/core/internal';
-import type { BrokerConnection } from './sqlite-transport.js';
+import type { BrokerConnection } from './broker-connection.js';
 
 interface DeadLetterRow {
   id: number;

@@ -16,6 +16,7 @@ import {
   type TransportCapabilities,
 } from '@mailroom/core';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
+import type { BrokerConnection } from './broker-connection.js';
 import { migrateBroker } from './broker-schema.js';
 import { SqliteConsumer } from './sqlite-consumer.js';
 import { createSqliteDeadLetterQueue } from './sqlite-dead-letters.js';
@@ -49,16 +50,6 @@ const capabilities: TransportCapabilities = Object.freeze({
   deadLetterQueue: true,
   delayPrecisionMs: 25,
 });
-
-/** @internal What a consumer needs from its transport. */
-export interface BrokerConnection {
-  readonly db: Database;
-  readonly path: string;
-  readonly writes: WriteBatcher;
-  readonly leaseMs: number;
-  readonly pollIntervalMs: number;
-  readonly log: Logger;
-}
 
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) {
