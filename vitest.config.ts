@@ -19,7 +19,15 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'ordinary', include: roots.map((root) => `${root}*.test.ts`), exclude: [...configDefaults.exclude, `**/${disruptive}`] },
+        test: {
+          name: 'ordinary',
+          include: roots.map((root) => `${root}*.test.ts`),
+          exclude: [...configDefaults.exclude, `**/${disruptive}`],
+          // Most of these files wait on brokers, databases and child processes rather than compute:
+          // two at a time even on two cores (Vitest's default, cores - 1, runs them one by one).
+          // MAILROOM_TEST_WORKERS overrides it.
+          maxWorkers: Number(process.env.MAILROOM_TEST_WORKERS ?? 2),
+        },
       },
       {
         extends: true,
