@@ -12,3 +12,4 @@ export {
 } from './dead-letter-request.js';
 export { headersFrom, headerValueString } from './header-values.js';
 export { STORED_HEADERS_TEXT, storedHeaders } from './stored-headers.js';
+export { backoff, exponentialDelay, settleWithin, sleep, withTimeout } from './timing.js';
