@@ -28,7 +28,14 @@ export function GraphView() {
       <h2>Choreography</h2>
       <p class="hint">Who publishes or sends each message type, and who consumes it (the data of `mailroom graph`).</p>
       <div class="graph">
-        <svg width={layout.width} height={layout.height} viewBox={`0 0 ${layout.width} ${layout.height}`} data-testid="graph" role="img" aria-label="The choreography graph">
+        <svg
+          width={layout.width}
+          height={layout.height}
+          viewBox={`0 0 ${layout.width} ${layout.height}`}
+          data-testid="graph"
+          role="img"
+          aria-label="The choreography graph"
+        >
           <defs>
             <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
               <path d="M 0 0 L 10 5 L 0 10 z" fill="#667" />
