@@ -13,6 +13,7 @@ import {
   UnrecoverableError,
 } from '@mailroom/core';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
+import { runPagingErrors, runPagingFilters, runPagingOrder, runPagingUnderInserts } from './dead-letter-paging-suite.js';
 import { createScope, numberSchema, pollFor, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
 import { type RawAccess, runCrashLoopBound, runHostileCorpus, runRetryLoopBound } from './hostile-suite.js';
 
@@ -376,6 +377,21 @@ function registerTests(options: TransportSuiteOptions): void {
       expect(await transport.deadLetters.purge({ endpoint })).toBe(2);
       expect(await transport.deadLetters.list({ endpoint })).toEqual([]);
     });
+
+    const pagingTest = (name: string, run: (scope: Scope, context: { ms: (n: number) => number }) => Promise<void>) =>
+      test(
+        name,
+        async (scope, ctx) => {
+          const transport = await scope.connect();
+          if (!transport.capabilities.deadLetterQueue) ctx.skip();
+          await run(scope, { ms });
+        },
+        ms(60_000),
+      );
+    pagingTest('pages dead letters oldest-first and newest-first by (time, id), list agreeing', runPagingOrder);
+    pagingTest('a cursor walk returns every dead letter exactly once while letters are added between pages', runPagingUnderInserts);
+    pagingTest('dead-letter filters combine (endpoint, type, since, before, ids) in page, list and purge', runPagingFilters);
+    pagingTest('a malformed or foreign cursor and invalid filter values throw typed errors', runPagingErrors);
 
     test('never has more unsettled deliveries than the concurrency limit', async (scope) => {
       const transport = await scope.connect();

@@ -47,6 +47,10 @@ export const ErrorCodes = {
   TRANSPORT_SETTLED: 'MAILROOM_ERR_TRANSPORT_SETTLED',
   /** No dead letter has that id. */
   DEAD_LETTER_NOT_FOUND: 'MAILROOM_ERR_DEAD_LETTER_NOT_FOUND',
+  /** A dead-letter page cursor is malformed, or was handed out by another transport or for another order. */
+  DEAD_LETTER_CURSOR_INVALID: 'MAILROOM_ERR_DEAD_LETTER_CURSOR_INVALID',
+  /** A dead-letter filter value is invalid: a limit outside 1..1000 for a page, an invalid date, an unknown order. */
+  DEAD_LETTER_FILTER_INVALID: 'MAILROOM_ERR_DEAD_LETTER_FILTER_INVALID',
   /**
    * Moving a message to the dead-letter queue failed (logged at error level, with the message id
    * and the reason it was being dead-lettered for). The message stays in its queue; once its

@@ -24,6 +24,7 @@ export {
   type UpcastStep,
   validateOutgoing,
 } from './contract.js';
+export { matchesFilter } from './dead-letter-filter.js';
 export type { TransactionalOptions } from './endpoint.js';
 export {
   type Bus,
@@ -61,7 +62,7 @@ export {
   UnrecoverableError,
 } from './errors.js';
 export { createDefaultLogger, type Logger } from './logger.js';
-export { createMemoryTransport, MemoryBroker, type MemoryTransportOptions, matchesFilter } from './memory-transport.js';
+export { createMemoryTransport, MemoryBroker, type MemoryTransportOptions } from './memory-transport.js';
 export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
 export {
   type InboxStore,
@@ -130,6 +131,8 @@ export {
 export type {
   DeadLetter,
   DeadLetterFilter,
+  DeadLetterOrder,
+  DeadLetterPage,
   DeadLetterQueue,
   DeadLetterRequest,
   Delivery,
@@ -144,5 +147,5 @@ export type {
   TransportCapabilities,
   TransportHealth,
 } from './transport.js';
-export { DEFAULT_MAX_DELIVERIES } from './transport.js';
+export { DEFAULT_DEAD_LETTER_PAGE_SIZE, DEFAULT_MAX_DELIVERIES, MAX_DEAD_LETTER_PAGE_SIZE } from './transport.js';
 export { type ValidationIssue, validateWith } from './validate.js';

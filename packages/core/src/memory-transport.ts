@@ -1,6 +1,7 @@
 import type { Headers } from './envelope.js';
 import { HeaderNames } from './envelope.js';
 import { ErrorCodes, MailroomError } from './errors.js';
+import { checkDeadLetterFilter, pageDeadLetters, selectDeadLetters } from './internal/dead-letter-paging.js';
 import { deliveryLimitRequest, safeDeadLetterRequest } from './internal/dead-letter-request.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import {
@@ -190,9 +191,10 @@ export class MemoryBroker {
   /** @internal */
   readonly deadLetters: DeadLetterQueue = {
     list: async (filter: DeadLetterFilter = {}) => {
-      const matches = [...this.deadLetterStore.values()].filter((letter) => matchesFilter(letter, filter));
+      const matches = selectDeadLetters(this.deadLetterStore.values(), filter, checkDeadLetterFilter(filter));
       return filter.limit === undefined ? matches : matches.slice(0, filter.limit);
     },
+    page: async (filter: DeadLetterFilter = {}) => pageDeadLetters(this.deadLetterStore.values(), filter, 'memory'),
     get: async (id: string) => {
       const letter = this.deadLetterStore.get(id);
       if (!letter) throw new MailroomError(ErrorCodes.DEAD_LETTER_NOT_FOUND, `No dead letter with id ${id}`);
@@ -234,16 +236,6 @@ let handlerLog: Logger | undefined;
 function handlerThrew(error: unknown): void {
   handlerLog ??= createDefaultLogger().child({ transport: 'memory' });
   handlerLog.error({ err: error }, 'a delivery handler threw; the message stays unsettled until the subscription closes');
-}
-
-/** True when a dead letter matches every criterion of the filter. */
-export function matchesFilter(letter: DeadLetter, filter: DeadLetterFilter): boolean {
-  return (
-    (filter.endpoint === undefined || letter.endpoint === filter.endpoint) &&
-    (filter.type === undefined || letter.type === filter.type) &&
-    (filter.since === undefined || letter.deadLetteredAt.getTime() >= filter.since.getTime()) &&
-    (filter.ids === undefined || filter.ids.includes(letter.id))
-  );
 }
 
 /** Options of {@link createMemoryTransport}. */

@@ -129,22 +129,62 @@ export interface DeadLetter {
   readonly deadLetteredAt: Date;
 }
 
-/** Which dead letters to list, replay or purge. */
+/** The order dead letters are listed or paged in, by (dead-lettered time, id). */
+export type DeadLetterOrder = 'oldest-first' | 'newest-first';
+
+/** Which dead letters to list, page, replay or purge; every criterion given must hold. */
 export interface DeadLetterFilter {
   readonly endpoint?: string;
   readonly type?: string;
   /** Only those dead-lettered at or after this time. */
   readonly since?: Date;
+  /** Only those dead-lettered strictly before this time (e.g. "retry all before a cut-off"). */
+  readonly before?: Date;
   readonly ids?: readonly string[];
+  /**
+   * At most this many. For `page` it is the page size: default {@link DEFAULT_DEAD_LETTER_PAGE_SIZE},
+   * 1 to {@link MAX_DEAD_LETTER_PAGE_SIZE}, anything else throws `MAILROOM_ERR_DEAD_LETTER_FILTER_INVALID`.
+   */
   readonly limit?: number;
+  /** `oldest-first` (the default) or `newest-first`, by (dead-lettered time, id). */
+  readonly order?: DeadLetterOrder;
+  /**
+   * Where a `page` continues: the `nextCursor` of the previous page, read with the same filter.
+   * Opaque; only `page` reads it. A malformed cursor, or one from another transport or order,
+   * throws `MAILROOM_ERR_DEAD_LETTER_CURSOR_INVALID`.
+   */
+  readonly cursor?: string;
+}
+
+/** The page size of `DeadLetterQueue.page` when the filter sets no `limit`. */
+export const DEFAULT_DEAD_LETTER_PAGE_SIZE = 50;
+/** The largest page `DeadLetterQueue.page` returns. */
+export const MAX_DEAD_LETTER_PAGE_SIZE = 1000;
+
+/** One page of dead letters and where the next one starts. */
+export interface DeadLetterPage {
+  /** At most `limit` letters, in the filter's order. */
+  readonly letters: DeadLetter[];
+  /** Pass it as `cursor` (same filter otherwise) for the next page; undefined when this page is the last. */
+  readonly nextCursor: string | undefined;
 }
 
 /**
  * The dead-letter queues of a transport: list, inspect, replay, purge.
  */
 export interface DeadLetterQueue {
-  /** Dead letters matching the filter, oldest first. */
+  /** Dead letters matching the filter, in its order (oldest first by default); the cursor is ignored. */
   list(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  /**
+   * One page of the dead letters matching the filter, in its order. Cursors are keyset positions
+   * on (dead-lettered time, id), not offsets: walking every page from no cursor to `nextCursor`
+   * undefined returns each letter that existed at the start and was not removed meanwhile exactly
+   * once, however many letters are added or removed between pages. Throws
+   * `MAILROOM_ERR_DEAD_LETTER_FILTER_INVALID` for a limit outside 1..1000, an invalid date or an
+   * unknown order, and `MAILROOM_ERR_DEAD_LETTER_CURSOR_INVALID` for a cursor this transport did
+   * not hand out for this order. How much a page costs is documented per transport.
+   */
+  page(filter?: DeadLetterFilter): Promise<DeadLetterPage>;
   /** Throws `MAILROOM_ERR_DEAD_LETTER_NOT_FOUND` when the id is unknown. */
   get(id: string): Promise<DeadLetter>;
   /**

@@ -1,5 +1,5 @@
 import { type DeadLetter, type DeadLetterFilter, type DeadLetterQueue, ErrorCodes, HeaderNames, MailroomError, matchesFilter } from '@mailroom/core';
-import { headersFrom } from '@mailroom/core/internal';
+import { checkDeadLetterFilter, checkPageFilter, headersFrom, pageDeadLetters, selectDeadLetters } from '@mailroom/core/internal';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/nats-core';
 import type { DeadLetterObjects } from './dead-letter-objects.js';
@@ -170,19 +170,36 @@ export function createNatsDeadLetters(context: DeadLetterContext): DeadLetterQue
     return letters.slice(0, limit);
   }
 
+  /** Dead letters matching the filter in stream order (order ignored; limit applies in stream order). */
+  async function listInStreamOrder(filter: DeadLetterFilter): Promise<DeadLetter[]> {
+    if (filter.ids) {
+      const letters: DeadLetter[] = [];
+      for (const id of [...new Set(filter.ids)]) {
+        const raw = await getRaw(id).catch((error) => (error instanceof MailroomError ? undefined : Promise.reject(error)));
+        const letter = raw && (await read(raw));
+        if (letter && matchesFilter(letter, filter)) letters.push(letter);
+      }
+      letters.sort((a, b) => Number(a.id) - Number(b.id));
+      return filter.limit === undefined ? letters : letters.slice(0, filter.limit);
+    }
+    return scan(filter);
+  }
+
   const queue: DeadLetterQueue = {
     async list(filter = {}) {
-      if (filter.ids) {
-        const letters: DeadLetter[] = [];
-        for (const id of [...new Set(filter.ids)]) {
-          const raw = await getRaw(id).catch((error) => (error instanceof MailroomError ? undefined : Promise.reject(error)));
-          const letter = raw && (await read(raw));
-          if (letter && matchesFilter(letter, filter)) letters.push(letter);
-        }
-        letters.sort((a, b) => Number(a.id) - Number(b.id));
-        return filter.limit === undefined ? letters : letters.slice(0, filter.limit);
+      const order = checkDeadLetterFilter(filter);
+      if (order === 'newest-first' && filter.limit !== undefined) {
+        // The stream reads forward only: read every match, then take the newest.
+        return (await queue.list({ ...filter, order: 'oldest-first', limit: undefined })).reverse().slice(0, filter.limit);
       }
-      return scan(filter);
+      return selectDeadLetters(await listInStreamOrder(filter), filter, order);
+    },
+    // The stream cannot seek by (time, id) nor read backwards: a page reads every match (one pass
+    // over the letters of the endpoint and type subjects), then cuts the page in memory.
+    async page(filter = {}) {
+      checkPageFilter(filter, 'nats');
+      const { cursor: _cursor, limit: _limit, order: _order, ...matching } = filter;
+      return pageDeadLetters(await listInStreamOrder(matching), filter, 'nats');
     },
     async get(id) {
       const letter = await read(await getRaw(id));
@@ -204,8 +221,9 @@ export function createNatsDeadLetters(context: DeadLetterContext): DeadLetterQue
       await objects.remove(objectNames(objectRefs(raw)));
     },
     async purge(filter = {}) {
+      checkDeadLetterFilter(filter);
       await context.ready();
-      if (filter.ids === undefined && filter.since === undefined && filter.limit === undefined) {
+      if (filter.ids === undefined && filter.since === undefined && filter.before === undefined && filter.limit === undefined) {
         const subjects = names.deadLetterFilter(filter.endpoint, filter.type);
         const response = await jsm.streams.purge(stream, { filter: subjects });
         if (response.purged > 0) await objects.removeWhere((subject) => subjectMatches(subjects, subject));

@@ -4,7 +4,7 @@ import type { PgPool } from './pg-client.js';
 import { runMigrations } from './postgres-migrations.js';
 
 /** The schema version of the transport's tables this package writes; tables of a newer one are refused. */
-export const BROKER_SCHEMA_VERSION = 1;
+export const BROKER_SCHEMA_VERSION = 2;
 
 function steps(t: PostgresBrokerTables): string[] {
   return [
@@ -51,6 +51,11 @@ function steps(t: PostgresBrokerTables): string[] {
        host text NOT NULL,
        heartbeat_at timestamptz NOT NULL
      );`,
+    // 2: dead-letter pages are keyset reads on (dead_lettered_at, id), alone or after an endpoint or type.
+    `CREATE INDEX IF NOT EXISTS ${t.prefix}dead_letters_time ON ${t.deadLetters} (dead_lettered_at, id);
+     CREATE INDEX IF NOT EXISTS ${t.prefix}dead_letters_endpoint_time ON ${t.deadLetters} (endpoint, dead_lettered_at, id);
+     CREATE INDEX IF NOT EXISTS ${t.prefix}dead_letters_type_time ON ${t.deadLetters} (type, dead_lettered_at, id);
+     DROP INDEX IF EXISTS ${t.schema}.${t.prefix}dead_letters_endpoint;`,
   ];
 }
 

@@ -1,11 +1,13 @@
 import { type DeadLetter, type DeadLetterFilter, type DeadLetterQueue, ErrorCodes, MailroomError } from '@mailroom/core';
-import { storedHeaders } from '@mailroom/core/internal';
+import { checkDeadLetterFilter, checkPageFilter, encodeDeadLetterCursor, storedHeaders } from '@mailroom/core/internal';
 import type { PostgresBrokerTables } from './broker-tables.js';
 import { databaseError } from './database-errors.js';
 import type { PgTransportPool } from './pg-client.js';
 
 interface DeadLetterRow {
   id: string;
+  /** dead_lettered_at in microseconds since the epoch, as text: the cursor keeps PostgreSQL's full precision. */
+  at_us?: string;
   endpoint: string;
   message_id: string;
   type: string;
@@ -43,9 +45,8 @@ function toDeadLetter(row: DeadLetterRow): DeadLetter {
 }
 
 /** The WHERE clause and parameters of a filter (every value a parameter). */
-function where(filter: DeadLetterFilter): { sql: string; values: unknown[] } {
-  const clauses: string[] = [];
-  const values: unknown[] = [];
+function where(filter: DeadLetterFilter, values: unknown[] = [], extra: readonly string[] = []): { sql: string; values: unknown[] } {
+  const clauses: string[] = [...extra];
   const add = (clause: (n: string) => string, value: unknown) => {
     values.push(value);
     clauses.push(clause(`$${values.length}`));
@@ -53,6 +54,7 @@ function where(filter: DeadLetterFilter): { sql: string; values: unknown[] } {
   if (filter.endpoint !== undefined) add((n) => `endpoint = ${n}`, filter.endpoint);
   if (filter.type !== undefined) add((n) => `type = ${n}`, filter.type);
   if (filter.since !== undefined) add((n) => `dead_lettered_at >= ${n}`, filter.since);
+  if (filter.before !== undefined) add((n) => `dead_lettered_at < ${n}`, filter.before);
   if (filter.ids !== undefined)
     add(
       (n) => `id = ANY(${n}::bigint[])`,
@@ -82,14 +84,44 @@ export function createPostgresDeadLetterQueue(pool: PgTransportPool, t: Postgres
   };
   return {
     async list(filter: DeadLetterFilter = {}) {
+      const direction = checkDeadLetterFilter(filter) === 'newest-first' ? 'DESC' : 'ASC';
       const { sql, values } = where(filter);
-      const limit = filter.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(Number(filter.limit)) || 0)}`;
+      const limit = filter.limit === undefined ? '' : ` LIMIT ${filter.limit}`;
       const { rows } = await run<DeadLetterRow>(
         'listing dead letters',
-        `SELECT ${COLUMNS} FROM ${t.deadLetters} ${sql} ORDER BY ${t.deadLetters}.id${limit}`,
+        `SELECT ${COLUMNS} FROM ${t.deadLetters} ${sql} ORDER BY dead_lettered_at ${direction}, ${t.deadLetters}.id ${direction}${limit}`,
         values,
       );
       return rows.map(toDeadLetter);
+    },
+    // A keyset read: an index on (endpoint or type or nothing, dead_lettered_at, id) seeks straight to the cursor.
+    async page(filter: DeadLetterFilter = {}) {
+      const { order, limit, after } = checkPageFilter(filter, 'postgres');
+      const newest = order === 'newest-first';
+      const direction = newest ? 'DESC' : 'ASC';
+      const values: unknown[] = [];
+      const seek: string[] = [];
+      if (after) {
+        if (!ID.test(after.id))
+          throw new MailroomError(
+            ErrorCodes.DEAD_LETTER_CURSOR_INVALID,
+            'The dead-letter cursor is malformed: pass the nextCursor of a previous page unchanged',
+          );
+        values.push(after.at, after.id);
+        seek.push(`(dead_lettered_at, id) ${newest ? '<' : '>'} (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::bigint)`);
+      }
+      const { sql } = where(filter, values, seek);
+      const { rows } = await run<DeadLetterRow>(
+        'reading a page of dead letters',
+        `SELECT ${COLUMNS}, ((extract(epoch FROM dead_lettered_at) * 1000000)::bigint)::text AS at_us
+           FROM ${t.deadLetters} ${sql} ORDER BY dead_lettered_at ${direction}, ${t.deadLetters}.id ${direction} LIMIT ${limit + 1}`,
+        values,
+      );
+      const last = rows.length > limit ? rows[limit - 1] : undefined;
+      return {
+        letters: rows.slice(0, limit).map(toDeadLetter),
+        nextCursor: last ? encodeDeadLetterCursor('postgres', order, { at: last.at_us as string, id: last.id }) : undefined,
+      };
     },
     async get(id) {
       if (typeof id !== 'string' || !ID.test(id)) throw notFound(String(id));
@@ -110,6 +142,7 @@ export function createPostgresDeadLetterQueue(pool: PgTransportPool, t: Postgres
       if (rowCount !== 1) throw notFound(id);
     },
     async purge(filter = {}) {
+      checkDeadLetterFilter(filter);
       const { sql, values } = where(filter);
       const { rowCount } = await run('purging dead letters', `DELETE FROM ${t.deadLetters} ${sql}`, values);
       return rowCount ?? 0;

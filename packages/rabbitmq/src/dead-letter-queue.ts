@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   type DeadLetter,
   type DeadLetterFilter,
+  type DeadLetterPage,
   type DeadLetterQueue,
   type DeadLetterRequest,
   ErrorCodes,
@@ -10,7 +11,15 @@ import {
   MailroomError,
   matchesFilter,
 } from '@mailroom/core';
-import { boundedText, safeDeadLetterRequest } from '@mailroom/core/internal';
+import {
+  boundedText,
+  checkDeadLetterFilter,
+  checkPageFilter,
+  compareDeadLetters,
+  pageDeadLetters,
+  safeDeadLetterRequest,
+  selectDeadLetters,
+} from '@mailroom/core/internal';
 import type { AmqpMessage } from './amqp-types.js';
 import { type Browse, browseQueue } from './browse.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
@@ -82,11 +91,25 @@ interface Parsed {
 export class RabbitMqDeadLetterQueue implements DeadLetterQueue {
   constructor(private readonly context: DeadLetterQueueContext) {}
 
-  /** Dead letters matching the filter, oldest first. */
+  /** Dead letters matching the filter, in its order (oldest first by default). */
   async list(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
-    const letters = await this.browse(async ({ messages }) => messages.map((message) => this.parse(message).letter));
-    const matches = letters.filter((letter) => matchesFilter(letter, filter)).sort((a, b) => a.deadLetteredAt.getTime() - b.deadLetteredAt.getTime());
+    const order = checkDeadLetterFilter(filter);
+    const matches = selectDeadLetters(await this.all(), filter, order);
     return filter.limit === undefined ? matches : matches.slice(0, filter.limit);
+  }
+
+  /**
+   * One page of the matching dead letters. RabbitMQ queues cannot seek: every page browses the
+   * whole error queue under its lock (cost proportional to all dead letters, not to the page),
+   * then cuts the page in memory with the same keyset semantics as the indexed transports.
+   */
+  async page(filter: DeadLetterFilter = {}): Promise<DeadLetterPage> {
+    checkPageFilter(filter, 'rabbitmq');
+    return pageDeadLetters(await this.all(), filter, 'rabbitmq');
+  }
+
+  private all(): Promise<DeadLetter[]> {
+    return this.browse(async ({ messages }) => messages.map((message) => this.parse(message).letter));
   }
 
   /** The dead letter with this id; throws `MAILROOM_ERR_DEAD_LETTER_NOT_FOUND`. */
@@ -123,11 +146,12 @@ export class RabbitMqDeadLetterQueue implements DeadLetterQueue {
 
   /** Deletes the matching dead letters; returns how many. */
   async purge(filter: DeadLetterFilter = {}): Promise<number> {
+    const order = checkDeadLetterFilter(filter);
     return this.browse(async (browse) => {
       const matches = browse.messages
         .map((message) => this.parse(message))
         .filter(({ letter }) => matchesFilter(letter, filter))
-        .sort((a, b) => a.letter.deadLetteredAt.getTime() - b.letter.deadLetteredAt.getTime());
+        .sort((a, b) => compareDeadLetters(a.letter, b.letter) * (order === 'newest-first' ? -1 : 1));
       const chosen = filter.limit === undefined ? matches : matches.slice(0, filter.limit);
       for (const { message } of chosen) browse.remove(message);
       return chosen.length;

@@ -60,6 +60,9 @@ export function migrateBroker(db: Database): void {
       pid INTEGER NOT NULL,
       heartbeat_at INTEGER NOT NULL
     );
+    -- Dead-letter pages are keyset reads on (dead_lettered_at, id): id is the rowid, which every index ends with.
+    CREATE INDEX IF NOT EXISTS mailroom_dead_letters_time ON mailroom_dead_letters (dead_lettered_at);
+    CREATE INDEX IF NOT EXISTS mailroom_dead_letters_type ON mailroom_dead_letters (type, dead_lettered_at);
     INSERT OR IGNORE INTO mailroom_broker_meta (key, value) VALUES ('schema_version', '${BROKER_SCHEMA_VERSION}');
   `);
 }

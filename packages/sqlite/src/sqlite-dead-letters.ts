@@ -1,5 +1,5 @@
 import { type DeadLetter, type DeadLetterFilter, type DeadLetterQueue, ErrorCodes, MailroomError } from '@mailroom/core';
-import { storedHeaders } from '@mailroom/core/internal';
+import { checkDeadLetterFilter, checkPageFilter, encodeDeadLetterCursor, storedHeaders } from '@mailroom/core/internal';
 import type { BrokerConnection } from './broker-connection.js';
 
 interface DeadLetterRow {
@@ -37,8 +37,8 @@ function toDeadLetter(row: DeadLetterRow): DeadLetter {
 }
 
 /** Builds the WHERE clause and parameters of a filter. */
-function where(filter: DeadLetterFilter): { sql: string; params: Record<string, unknown> } {
-  const clauses: string[] = [];
+function where(filter: DeadLetterFilter, extra: readonly string[] = []): { sql: string; params: Record<string, unknown> } {
+  const clauses: string[] = [...extra];
   const params: Record<string, unknown> = {};
   if (filter.endpoint !== undefined) {
     clauses.push('endpoint = @endpoint');
@@ -51,6 +51,10 @@ function where(filter: DeadLetterFilter): { sql: string; params: Record<string, 
   if (filter.since !== undefined) {
     clauses.push('dead_lettered_at >= @since');
     params.since = filter.since.getTime();
+  }
+  if (filter.before !== undefined) {
+    clauses.push('dead_lettered_at < @before');
+    params.before = filter.before.getTime();
   }
   if (filter.ids !== undefined) {
     clauses.push('id IN (SELECT value FROM json_each(@ids))');
@@ -79,14 +83,44 @@ export function createSqliteDeadLetterQueue(connection: BrokerConnection, assert
 
   const list = async (filter: DeadLetterFilter = {}) => {
     assertOpen();
+    const direction = checkDeadLetterFilter(filter) === 'newest-first' ? 'DESC' : 'ASC';
     const { sql, params } = where(filter);
-    const limit = filter.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(filter.limit))}`;
-    const rows = db.prepare(`SELECT * FROM mailroom_dead_letters ${sql} ORDER BY id${limit}`).all(params) as DeadLetterRow[];
+    const limit = filter.limit === undefined ? '' : ` LIMIT ${filter.limit}`;
+    const rows = db
+      .prepare(`SELECT * FROM mailroom_dead_letters ${sql} ORDER BY dead_lettered_at ${direction}, id ${direction}${limit}`)
+      .all(params) as DeadLetterRow[];
     return rows.map(toDeadLetter);
+  };
+
+  /** A keyset read: the index on (endpoint or type or nothing, dead_lettered_at, rowid) seeks straight to the cursor. */
+  const page = async (filter: DeadLetterFilter = {}) => {
+    assertOpen();
+    const { order, limit, after } = checkPageFilter(filter, 'sqlite');
+    const newest = order === 'newest-first';
+    const direction = newest ? 'DESC' : 'ASC';
+    let seek: string[] = [];
+    let position: Record<string, number> = {};
+    if (after) {
+      if (!/^\d{1,16}$/.test(after.id))
+        throw new MailroomError(ErrorCodes.DEAD_LETTER_CURSOR_INVALID, 'The dead-letter cursor is malformed: pass the nextCursor of a previous page unchanged');
+      seek = [`(dead_lettered_at, id) ${newest ? '<' : '>'} (@afterAt, @afterId)`];
+      position = { afterAt: Number(after.at), afterId: Number(after.id) };
+    }
+    const { sql, params } = where(filter, seek);
+    const rows = db
+      .prepare(`SELECT * FROM mailroom_dead_letters ${sql} ORDER BY dead_lettered_at ${direction}, id ${direction} LIMIT ${limit + 1}`)
+      .all({ ...params, ...position }) as DeadLetterRow[];
+    const letters = rows.slice(0, limit).map(toDeadLetter);
+    const last = rows.length > limit ? rows[limit - 1] : undefined;
+    return {
+      letters,
+      nextCursor: last ? encodeDeadLetterCursor('sqlite', order, { at: String(last.dead_lettered_at), id: String(last.id) }) : undefined,
+    };
   };
 
   return {
     list,
+    page,
     async get(id) {
       assertOpen();
       const row = /^\d+$/.test(id) ? (getRow.get(Number(id)) as DeadLetterRow | undefined) : undefined;
@@ -108,6 +142,7 @@ export function createSqliteDeadLetterQueue(connection: BrokerConnection, assert
     },
     async purge(filter = {}) {
       assertOpen();
+      checkDeadLetterFilter(filter);
       const { sql, params } = where(filter);
       return connection.writes.write(() => db.prepare(`DELETE FROM mailroom_dead_letters ${sql}`).run(params).changes);
     },

@@ -2,6 +2,18 @@
  * `@mailroom/core/internal`: helpers for transport and store authors. Not part of the API an
  * application uses; it changes with the adapters that use it (see docs/adapters.md).
  */
+
+export {
+  checkDeadLetterFilter,
+  checkPageFilter,
+  compareDeadLetters,
+  type DeadLetterPosition,
+  decodeDeadLetterCursor,
+  encodeDeadLetterCursor,
+  type PageRequest,
+  pageDeadLetters,
+  selectDeadLetters,
+} from './dead-letter-paging.js';
 export {
   boundedText,
   deliveryLimitRequest,
