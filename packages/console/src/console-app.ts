@@ -72,6 +72,8 @@ export async function createConsoleApp(options: ConsoleAppOptions): Promise<Cons
   await app.register(mailroomFastify, {
     statusByCode: {
       [ErrorCodes.DEAD_LETTER_NOT_FOUND]: 404,
+      [ErrorCodes.DEAD_LETTER_CURSOR_INVALID]: 400,
+      [ErrorCodes.DEAD_LETTER_FILTER_INVALID]: 400,
       [ConsoleErrorCodes.CONSOLE_CONFIG]: 400,
       [ConsoleErrorCodes.CONSOLE_CONFIRMATION_REQUIRED]: 428,
       [ConsoleErrorCodes.CONSOLE_EDIT_INVALID]: 422,

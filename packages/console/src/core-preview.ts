@@ -1,20 +1,7 @@
-// TEMPORARY: the dead-letter paging and grouping API that @mailroom/core gains on branch
+// TEMPORARY: the dead-letter grouping API that @mailroom/core gains on branch
 // console-core (issue 15), written here against the same names so the console builds before that
 // branch is merged. Delete this file and import from @mailroom/core once it lands.
 import type { DeadLetter, DeadLetterFilter, DeadLetterQueue } from '@mailroom/core';
-
-/** The filter core's DeadLetterQueue.page accepts. */
-export interface DeadLetterPageFilter extends DeadLetterFilter {
-  readonly before?: Date;
-  readonly order?: 'oldest-first' | 'newest-first';
-  readonly cursor?: string;
-}
-
-/** One page of dead letters and the cursor of the next. */
-export interface DeadLetterPage {
-  readonly letters: DeadLetter[];
-  readonly nextCursor: string | undefined;
-}
 
 /** A group of dead letters that failed the same way. */
 export interface DeadLetterGroup {
@@ -90,16 +77,4 @@ export function groupDeadLetters(letters: readonly DeadLetter[]): DeadLetterGrou
 /** Groups every dead letter of a queue matching the filter. */
 export async function groupDeadLetterQueue(queue: DeadLetterQueue, filter: DeadLetterFilter = {}): Promise<DeadLetterGroup[]> {
   return groupDeadLetters(await queue.list(filter));
-}
-
-/** One page of dead letters (offset cursor over list()). */
-export async function pageDeadLetters(queue: DeadLetterQueue, filter: DeadLetterPageFilter = {}): Promise<DeadLetterPage> {
-  const { cursor, order, before, limit, ...rest } = filter;
-  let letters = await queue.list(rest);
-  if (before) letters = letters.filter((l) => l.deadLetteredAt < before);
-  if (order === 'newest-first') letters.reverse();
-  const start = cursor ? Number(cursor) : 0;
-  const size = limit ?? 50;
-  const page = letters.slice(start, start + size);
-  return { letters: page, nextCursor: start + size < letters.length ? String(start + size) : undefined };
 }

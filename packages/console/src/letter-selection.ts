@@ -27,8 +27,8 @@ export function selectionKey(selection: LetterSelection): string {
 /** The ids of the dead letters a selection covers now, oldest first. */
 export async function resolveSelection(queue: DeadLetterQueue, selection: LetterSelection): Promise<string[]> {
   if ('ids' in selection) return [...selection.ids];
+  if ('before' in selection) return (await queue.list({ before: selection.before })).map((letter) => letter.id);
   const letters = await queue.list();
   if ('fingerprint' in selection) return letters.filter((letter) => failureFingerprint(letter) === selection.fingerprint).map((letter) => letter.id);
-  if ('before' in selection) return letters.filter((letter) => letter.deadLetteredAt < selection.before).map((letter) => letter.id);
   return letters.map((letter) => letter.id);
 }

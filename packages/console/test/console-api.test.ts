@@ -96,6 +96,8 @@ describe('the console API on SQLite', () => {
     expect(letters.letters).toHaveLength(5);
     const rest = await get<{ letters: { id: string }[]; nextCursor?: string }>(`/api/letters?limit=50&cursor=${letters.nextCursor}`);
     expect(new Set([...letters.letters, ...rest.letters].map((letter) => letter.id)).size).toBe(12);
+    const bad = await app.inject({ method: 'GET', url: '/api/letters?cursor=not-a-cursor', headers: auth });
+    expect(bad.statusCode).toBe(400);
   });
 
   it('shows one letter: pretty body, headers, error, attempts, and the contract it is checked against', async () => {

@@ -1,7 +1,7 @@
 import { MailroomError } from '@mailroom/core';
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from '../console-context.js';
-import { failureFingerprint, groupDeadLetterQueue, pageDeadLetters } from '../core-preview.js';
+import { failureFingerprint, groupDeadLetterQueue } from '../core-preview.js';
 import { contractInfo } from '../edit-and-retry.js';
 import { ConsoleErrorCodes } from '../errors.js';
 import { letterView } from '../letter-view.js';
@@ -43,14 +43,14 @@ export async function letterRoutes(app: FastifyInstance, ctx: ConsoleContext): P
         order: 'newest-first' as const,
       };
       if (fingerprint === undefined) {
-        const page = await pageDeadLetters(queue, { ...filter, limit, ...(cursor && { cursor }) });
+        const page = await queue.page({ ...filter, limit, ...(cursor && { cursor }) });
         return { letters: page.letters.map(summary), nextCursor: page.nextCursor };
       }
       // A group's letters: read pages until `limit` of them match (the cursor is the transport's).
       const found = [];
       let next = cursor;
       do {
-        const page = await pageDeadLetters(queue, { ...filter, limit: PAGE_MAX, ...(next && { cursor: next }) });
+        const page = await queue.page({ ...filter, limit: PAGE_MAX, ...(next && { cursor: next }) });
         found.push(...page.letters.filter((letter) => failureFingerprint(letter) === fingerprint));
         next = page.nextCursor;
       } while (next !== undefined && found.length < limit);
