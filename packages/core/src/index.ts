@@ -25,6 +25,7 @@ export {
   validateOutgoing,
 } from './contract.js';
 export { matchesFilter } from './dead-letter-filter.js';
+export { type DeadLetterGroup, DeadLetterGrouper, groupDeadLetterQueue, groupDeadLetters } from './dead-letter-groups.js';
 export type { TransactionalOptions } from './endpoint.js';
 export {
   type Bus,
@@ -61,6 +62,15 @@ export {
   type MailroomErrorOptions,
   UnrecoverableError,
 } from './errors.js';
+export {
+  describeFailure,
+  type FailureDescription,
+  type FingerprintSource,
+  failureFingerprint,
+  normalizeErrorMessage,
+  normalizeFramePath,
+  topStackFrame,
+} from './failure-fingerprint.js';
 export { createDefaultLogger, type Logger } from './logger.js';
 export { createMemoryTransport, MemoryBroker, type MemoryTransportOptions } from './memory-transport.js';
 export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
