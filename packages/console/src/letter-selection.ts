@@ -1,5 +1,4 @@
-import type { DeadLetterQueue } from '@mailroom/core';
-import { failureFingerprint } from './core-preview.js';
+import { type DeadLetterQueue, failureFingerprint } from '@mailroom/core';
 
 /** Which dead letters an action applies to: given ids, one failure group, everything dead-lettered before a cut-off, or all. */
 export type LetterSelection = { readonly ids: readonly string[] } | { readonly fingerprint: string } | { readonly before: Date } | { readonly all: true };

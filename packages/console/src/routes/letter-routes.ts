@@ -1,7 +1,6 @@
-import { MailroomError } from '@mailroom/core';
+import { failureFingerprint, groupDeadLetterQueue, MailroomError } from '@mailroom/core';
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from '../console-context.js';
-import { failureFingerprint, groupDeadLetterQueue } from '../core-preview.js';
 import { contractInfo } from '../edit-and-retry.js';
 import { ConsoleErrorCodes } from '../errors.js';
 import { letterView } from '../letter-view.js';
