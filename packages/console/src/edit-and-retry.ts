@@ -54,7 +54,7 @@ export function contractInfo(system: System | undefined, letter: DeadLetter): Co
     type: letter.type,
     version,
     jsonSchema: contract.jsonSchema(Math.min(version, contract.version)),
-    note: `Checked against ${contract.type} v${version} (upcast to v${contract.version}) as its consumers will read it, before it is sent.`,
+    note: `Checked against the contract ${contract.type} v${version}${version < contract.version ? ` (upcast to v${contract.version})` : ''}, as its consumers will read it, before it is sent.`,
   };
 }
 

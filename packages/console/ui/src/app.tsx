@@ -48,7 +48,7 @@ export function App() {
   return (
     <ConfirmProvider>
       <header class="top">
-        <h1>📮 Mailroom console</h1>
+        <h1>Mailroom console</h1>
         <nav>
           {TABS.map((t) => (
             <a key={t.id} href={`#${t.id}`} class={where.tab === t.id && !where.letter ? 'active' : ''} data-tab={t.id}>

@@ -7,7 +7,7 @@ export function LoginForm({ onLogin }: { onLogin: () => void }) {
   const [error, setError] = useState<string>();
   return (
     <main class="login">
-      <h1>📮 Mailroom console</h1>
+      <h1>Mailroom console</h1>
       <form
         onSubmit={async (event) => {
           event.preventDefault();
