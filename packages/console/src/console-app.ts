@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import { ErrorCodes, type Logger, MailroomError, type System, type Transport } from '@mailroom/core';
+import { ErrorCodes, MailroomError, type System, type Transport } from '@mailroom/core';
 import { mailroomFastify } from '@mailroom/http';
 import { markRoutesOpen, operatorAuth } from '@mailroom/http/operator-auth';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -11,6 +11,7 @@ import { AuditTrail } from './audit-trail.js';
 import { Confirmations } from './confirmations.js';
 import type { ConsoleContext } from './console-context.js';
 import { ConsoleErrorCodes } from './errors.js';
+import type { InstanceSource } from './instance-source.js';
 import { RetryJobs } from './retry-jobs.js';
 import { actionRoutes } from './routes/action-routes.js';
 import { letterRoutes } from './routes/letter-routes.js';
@@ -30,8 +31,8 @@ export interface ConsoleAppOptions {
   uiDir?: string;
   /** Origins besides the console's own that may send mutations (a UI dev server). */
   allowedOrigins?: readonly string[];
-  /** Fastify's own request log. Default: off. */
-  logger?: Logger;
+  /** Endpoint instances from their heartbeats, shown alive or stale under *Endpoints*. */
+  instances?: InstanceSource;
 }
 
 /** The console's state besides the Fastify app, for tests and embedding. */
@@ -67,6 +68,7 @@ export async function createConsoleApp(options: ConsoleAppOptions): Promise<Cons
     audit,
     jobs: new RetryJobs(),
     confirmations: new Confirmations(),
+    instances: options.instances,
   };
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
   await app.register(mailroomFastify, {

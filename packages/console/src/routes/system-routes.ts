@@ -12,7 +12,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: ConsoleContext): P
     endpoints: ctx.system?.endpoints.map((endpoint) => endpoint.name) ?? [],
   }));
 
-  app.get('/api/endpoints', async () => ({ queues: await ctx.transport.queues(), heartbeats: [] }));
+  app.get('/api/endpoints', async () => ({ queues: await ctx.transport.queues(), heartbeats: ctx.instances?.instances() ?? [] }));
 
   app.get('/api/graph', async () => (ctx.system === undefined ? { known: false } : { known: true, layout: layoutGraph(ctx.system) }));
 
