@@ -11,6 +11,7 @@ import { AuditTrail } from './audit-trail.js';
 import { Confirmations } from './confirmations.js';
 import type { ConsoleContext } from './console-context.js';
 import { ConsoleErrorCodes } from './errors.js';
+import { GroupsCache } from './groups-cache.js';
 import type { InstanceSource } from './instance-source.js';
 import { RetryJobs } from './retry-jobs.js';
 import { actionRoutes } from './routes/action-routes.js';
@@ -31,6 +32,8 @@ export interface ConsoleAppOptions {
   uiDir?: string;
   /** Origins besides the console's own that may send mutations (a UI dev server). */
   allowedOrigins?: readonly string[];
+  /** How old a snapshot of the failure groups may be when served (grouping reads every dead letter). Default 2000 ms; the UI's Refresh asks for a fresh one. */
+  groupsMaxAgeMs?: number;
   /** Endpoint instances from their heartbeats, shown alive or stale under *Endpoints*. */
   instances?: InstanceSource;
 }
@@ -68,6 +71,7 @@ export async function createConsoleApp(options: ConsoleAppOptions): Promise<Cons
     audit,
     jobs: new RetryJobs(),
     confirmations: new Confirmations(),
+    groups: new GroupsCache(options.transport.deadLetters, options.groupsMaxAgeMs ?? 2000),
     instances: options.instances,
   };
   const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
@@ -89,6 +93,8 @@ export async function createConsoleApp(options: ConsoleAppOptions): Promise<Cons
     logger: audit.logger(),
     ...(options.allowedOrigins && { allowedOrigins: options.allowedOrigins }),
   });
+  // Group once at start, so the first page of groups is served from a snapshot.
+  context.groups.get({}).catch(() => undefined);
   await letterRoutes(app, context);
   await actionRoutes(app, context);
   await systemRoutes(app, context);

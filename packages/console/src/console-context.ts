@@ -2,6 +2,7 @@ import type { System, Transport } from '@mailroom/core';
 import type { ArchiveStore } from './archive-store.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { Confirmations } from './confirmations.js';
+import type { GroupsCache } from './groups-cache.js';
 import type { InstanceSource } from './instance-source.js';
 import type { RetryJobs } from './retry-jobs.js';
 
@@ -13,6 +14,7 @@ export interface ConsoleContext {
   readonly audit: AuditTrail;
   readonly jobs: RetryJobs;
   readonly confirmations: Confirmations;
+  readonly groups: GroupsCache;
   /** Endpoint instances from their heartbeats, when a monitor runs. */
   readonly instances: InstanceSource | undefined;
 }

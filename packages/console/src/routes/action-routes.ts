@@ -33,6 +33,10 @@ function selectionOrFail(body: SelectionBody): LetterSelection {
 /** The routes that change things: retry (as a job), edit and retry, archive and purge (confirmed), and job progress. */
 export async function actionRoutes(app: FastifyInstance, ctx: ConsoleContext): Promise<void> {
   const queue = ctx.transport.deadLetters;
+  // Every action changes the dead letters: the next groups are computed afresh.
+  app.addHook('onResponse', async (request) => {
+    if (request.method === 'POST' && request.url.startsWith('/api/')) ctx.groups.invalidate();
+  });
 
   app.post<{ Body: SelectionBody }>('/api/retry', { schema: { body: selectionSchema } }, async (request, reply) => {
     const selection = selectionOrFail(request.body);
@@ -46,7 +50,10 @@ export async function actionRoutes(app: FastifyInstance, ctx: ConsoleContext): P
         return ids;
       },
       (id) => queue.replay(id),
-      (done) => ctx.audit.record({ who, action: 'retry finished', ids: [done.id], outcome: `${done.done} retried, ${done.failed} failed` }),
+      (done) => {
+        ctx.groups.invalidate();
+        ctx.audit.record({ who, action: 'retry finished', ids: [done.id], outcome: `${done.done} retried, ${done.failed} failed` });
+      },
     );
     return reply.code(202).send({ job });
   });

@@ -16,9 +16,9 @@ function limitOf(raw: string | undefined, fallback: number): number {
 export async function letterRoutes(app: FastifyInstance, ctx: ConsoleContext): Promise<void> {
   const queue = ctx.transport.deadLetters;
 
-  app.get<{ Querystring: { cursor?: string; limit?: string; endpoint?: string; type?: string } }>('/api/groups', async (request) => {
+  app.get<{ Querystring: { cursor?: string; limit?: string; endpoint?: string; type?: string; fresh?: string } }>('/api/groups', async (request) => {
     const { endpoint, type } = request.query;
-    const groups = await groupDeadLetterQueue(queue, { ...(endpoint && { endpoint }), ...(type && { type }) });
+    const { groups, computedAt } = await ctx.groups.get({ ...(endpoint && { endpoint }), ...(type && { type }) }, request.query.fresh === '1');
     const start = Number(request.query.cursor ?? 0) || 0;
     const limit = limitOf(request.query.limit, 50);
     const page = groups.slice(start, start + limit);
@@ -26,6 +26,7 @@ export async function letterRoutes(app: FastifyInstance, ctx: ConsoleContext): P
       groups: page,
       total: groups.length,
       letters: groups.reduce((sum, group) => sum + group.count, 0),
+      computedAt: computedAt.toISOString(),
       nextCursor: start + limit < groups.length ? String(start + limit) : undefined,
     };
   });

@@ -20,9 +20,9 @@ export function FailuresView({ onJob }: { onJob: () => void }) {
   const [cutoff, setCutoff] = useState('');
   const ask = useConfirm();
 
-  const load = async (cursor?: string) => {
+  const load = async (cursor?: string, fresh = false) => {
     try {
-      const page = await api<GroupsPage>(`/api/groups?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const page = await api<GroupsPage>(`/api/groups?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}${fresh ? '&fresh=1' : ''}`);
       setGroups((previous) => (cursor ? [...previous, ...page.groups] : page.groups));
       setMeta({ total: page.total, letters: page.letters, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) });
       setError(undefined);
@@ -30,8 +30,9 @@ export function FailuresView({ onJob }: { onJob: () => void }) {
       setError((e as Error).message);
     }
   };
+  // The first load may be served from the server's snapshot of the groups; Refresh and actions ask for fresh ones.
   useEffect(() => {
-    void load();
+    void load(undefined, version > 0);
   }, [version]);
 
   const act = async (run: () => Promise<unknown>) => {
