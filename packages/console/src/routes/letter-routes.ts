@@ -1,4 +1,4 @@
-import { failureFingerprint, groupDeadLetterQueue, MailroomError } from '@mailroom/core';
+import { failureFingerprint, MailroomError } from '@mailroom/core';
 import type { FastifyInstance } from 'fastify';
 import type { ConsoleContext } from '../console-context.js';
 import { contractInfo } from '../edit-and-retry.js';
