@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { consoleScenario } from './console.js';
 import { httpScenario } from './http.js';
 import { natsScenario } from './nats.js';
 import { outboxScenario } from './outbox.js';
@@ -22,4 +23,5 @@ export const scenarios: readonly Scenario[] = [
   postgresScenario,
   scalingScenario,
   telemetryScenario,
+  consoleScenario,
 ];
