@@ -95,13 +95,7 @@ async function main(): Promise<void> {
 
   const metricsTargets = new MetricsTargets(join(config.dataDir, 'prometheus-targets.json'));
   say(`metrics: every process serves /metrics; Prometheus file_sd targets in ${metricsTargets.path}`);
-  let mailroomConsole: Awaited<ReturnType<typeof startShopConsole>>;
-  try {
-    mailroomConsole = await startShopConsole(config, admin.token, createLineLogger().child({ service: 'console' }));
-  } catch (error) {
-    exitWith(`Cannot start the Mailroom console: ${permanentStartupFailure(error) ?? errorMessage(error)}`);
-  }
-  say(`console: ${mailroomConsole.console.url} (dead letters, retries, endpoints, the choreography graph)`);
+  let mailroomConsole: Awaited<ReturnType<typeof startShopConsole>> | undefined;
   let gatewayUrl: string | undefined;
   let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
   const supervisor: Supervisor = new Supervisor({
@@ -122,7 +116,7 @@ async function main(): Promise<void> {
         SHOP_INVENTORY_URL: `http://127.0.0.1:${inventoryPort}`,
         SHOP_CONTROL_URL: control?.url,
         SHOP_CONTROL_TOKEN: control?.token,
-        SHOP_CONSOLE_URL: mailroomConsole.console.url,
+        SHOP_CONSOLE_URL: mailroomConsole?.console.url,
       }),
     }),
     onGatewayUrl: (url) => {
@@ -141,7 +135,7 @@ async function main(): Promise<void> {
     say(`${signal}: stopping every service`);
     await supervisor.stop();
     await control?.close();
-    await mailroomConsole.close().catch(() => undefined);
+    await mailroomConsole?.close().catch(() => undefined);
     say('stopped');
     if (message !== undefined) process.stderr.write(`${message}\n`);
     process.exit(code);
@@ -154,6 +148,14 @@ async function main(): Promise<void> {
       (ok) => ok || say(`${what} not ready after ${STARTUP_TIMEOUT_MS / 1000} s; still trying (see the logs above)`),
     );
   await within(supervisor.start(SERVICE_NAMES.filter((name) => name !== 'gateway')), 'some services are');
+  if (shuttingDown) return;
+  // After the services (a transport that cannot work is reported by them), before the gateway (which links to it).
+  try {
+    mailroomConsole = await startShopConsole(config, admin.token, createLineLogger().child({ service: 'console' }));
+    say(`console: ${mailroomConsole.console.url} (dead letters, retries, endpoints, the choreography graph)`);
+  } catch (error) {
+    return shutdown('the Mailroom console cannot start', 1, `Cannot start the Mailroom console: ${permanentStartupFailure(error) ?? errorMessage(error)}`);
+  }
   await within(supervisor.start(['gateway']), 'the gateway is');
   if (shuttingDown) return;
   say('');
@@ -164,11 +166,13 @@ async function main(): Promise<void> {
       ? `Operator login (services, dead letters, faults), valid until the shop stops: ${operatorLoginUrl(url, admin.token)}`
       : `Operator login: the token in SHOP_ADMIN_TOKEN, at ${url} (or ${url}/login?token=...)`,
   );
-  say(
-    admin.generated
-      ? `Mailroom console login (failed messages, endpoints, graph): ${mailroomConsole.console.loginUrl}`
-      : `Mailroom console: ${mailroomConsole.console.url} (log in with the token in SHOP_ADMIN_TOKEN)`,
-  );
+  if (mailroomConsole) {
+    say(
+      admin.generated
+        ? `Mailroom console login (failed messages, endpoints, graph): ${mailroomConsole.console.loginUrl}`
+        : `Mailroom console: ${mailroomConsole.console.url} (log in with the token in SHOP_ADMIN_TOKEN)`,
+    );
+  }
   say('');
 }
 
