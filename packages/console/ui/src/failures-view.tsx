@@ -3,6 +3,8 @@ import { api, confirmable, type Group, type LetterSummary } from './api.js';
 import { useConfirm } from './confirm-dialog.js';
 import { ago, when } from './use-poll.js';
 
+const PAGE_SIZE = 25;
+
 interface GroupsPage {
   groups: Group[];
   total: number;
@@ -22,7 +24,7 @@ export function FailuresView({ onJob }: { onJob: () => void }) {
 
   const load = async (cursor?: string, fresh = false) => {
     try {
-      const page = await api<GroupsPage>(`/api/groups?limit=25${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}${fresh ? '&fresh=1' : ''}`);
+      const page = await api<GroupsPage>(`/api/groups?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}${fresh ? '&fresh=1' : ''}`);
       setGroups((previous) => (cursor ? [...previous, ...page.groups] : page.groups));
       setMeta({ total: page.total, letters: page.letters, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) });
       setError(undefined);
@@ -34,6 +36,13 @@ export function FailuresView({ onJob }: { onJob: () => void }) {
   useEffect(() => {
     void load(undefined, version > 0);
   }, [version]);
+  // New failures show up on their own: the first page is read again every 5 s (not once more pages are loaded).
+  const morePages = groups.length > PAGE_SIZE;
+  useEffect(() => {
+    if (morePages) return;
+    const timer = setInterval(() => void load(), 5000);
+    return () => clearInterval(timer);
+  }, [morePages]);
 
   const act = async (run: () => Promise<unknown>) => {
     try {
