@@ -1,7 +1,6 @@
-import { createEndpoint, type Endpoint } from '@mailroom/core';
-import { createPostgresTransport, type PostgresTransport } from '@mailroom/postgres';
-import { BenchEvent, type BenchMessage } from '../bench-message.js';
+import { createPostgresTransport } from '@mailroom/postgres';
 import type { MessagingContender } from '../messaging-contender.js';
+import { mailroomEndpoint } from './mailroom-endpoint.js';
 import { createBenchDatabase, dropBenchDatabase } from './postgres-server.js';
 
 /** Settings of the Mailroom PostgreSQL contender. */
@@ -18,26 +17,9 @@ export interface MailroomPostgresOptions {
 
 /** Mailroom on the PostgreSQL transport with its defaults, used through an endpoint (publish and handler validate the contract). */
 export function mailroomPostgres(options: MailroomPostgresOptions): MessagingContender {
-  let transport: PostgresTransport | undefined;
-  let endpoint: Endpoint | undefined;
-  return {
-    name: options.name,
-    async start(deliver) {
-      const connectionString = await createBenchDatabase(options.database);
-      transport = await createPostgresTransport({ connectionString, poolSize: options.poolSize });
-      endpoint = createEndpoint({ name: options.endpoint, transport, concurrency: options.prefetch });
-      endpoint.on(BenchEvent, (message) => deliver(message as BenchMessage));
-      await endpoint.start();
-    },
-    async publish(message) {
-      await (endpoint as Endpoint).publish(BenchEvent, message);
-    },
-    async stop() {
-      if (!transport) return;
-      await endpoint?.stop({ timeoutMs: 2000 });
-      await transport.close();
-      transport = undefined;
-      await dropBenchDatabase(options.database);
-    },
-  };
+  return mailroomEndpoint({
+    ...options,
+    openTransport: async () => createPostgresTransport({ connectionString: await createBenchDatabase(options.database), poolSize: options.poolSize }),
+    cleanUp: () => dropBenchDatabase(options.database),
+  });
 }

@@ -1,8 +1,7 @@
-import { createEndpoint, type Endpoint } from '@mailroom/core';
-import { createRabbitMqTransport, DELAY_LEVELS, type RabbitMqTransport, topologyNames } from '@mailroom/rabbitmq';
-import { BenchEvent, type BenchMessage } from '../bench-message.js';
+import { createRabbitMqTransport, DELAY_LEVELS, topologyNames } from '@mailroom/rabbitmq';
 import type { MessagingContender } from '../messaging-contender.js';
 import { amqplib, onThrowawayChannel, RABBITMQ_URL } from './amqplib-client.js';
+import { mailroomEndpoint } from './mailroom-endpoint.js';
 
 /** Settings of the Mailroom RabbitMQ contender. */
 export interface MailroomRabbitMqOptions {
@@ -22,30 +21,12 @@ export interface MailroomRabbitMqOptions {
  * broker-confirmed) and a handler registered with `endpoint.on`, acknowledged after it returns.
  */
 export function mailroomRabbitMq(options: MailroomRabbitMqOptions): MessagingContender {
-  let transport: RabbitMqTransport | undefined;
-  let endpoint: Endpoint | undefined;
-  return {
-    name: options.name,
-    async start(deliver) {
-      transport = await createRabbitMqTransport({
-        url: RABBITMQ_URL,
-        namespace: options.namespace,
-        queueType: options.queueType,
-        maxUnconfirmed: options.window,
-      });
-      endpoint = createEndpoint({ name: options.endpoint, transport, concurrency: options.prefetch });
-      endpoint.on(BenchEvent, (message) => deliver(message as BenchMessage));
-      await endpoint.start();
-    },
-    async publish(message) {
-      await (endpoint as Endpoint).publish(BenchEvent, message);
-    },
-    async stop() {
-      await endpoint?.stop({ timeoutMs: 2000 });
-      await transport?.close();
-      await deleteRabbitMqNamespace(options.namespace, [options.endpoint]);
-    },
-  };
+  return mailroomEndpoint({
+    ...options,
+    openTransport: () =>
+      createRabbitMqTransport({ url: RABBITMQ_URL, namespace: options.namespace, queueType: options.queueType, maxUnconfirmed: options.window }),
+    cleanUp: () => deleteRabbitMqNamespace(options.namespace, [options.endpoint]),
+  });
 }
 
 /** Deletes the queues and exchanges Mailroom declared in `namespace`, plus `queues`. */

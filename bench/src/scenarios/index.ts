@@ -1,5 +1,6 @@
 import type { Scenario } from '../scenario.js';
 import { consoleScenario } from './console.js';
+import { costScenario } from './cost.js';
 import { httpScenario } from './http.js';
 import { natsScenario } from './nats.js';
 import { outboxScenario } from './outbox.js';
@@ -23,5 +24,6 @@ export const scenarios: readonly Scenario[] = [
   postgresScenario,
   scalingScenario,
   telemetryScenario,
+  costScenario,
   consoleScenario,
 ];

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { errorMessage, MailroomError, type Transport } from '@mailroom/core';
+import { withTimeout } from '@mailroom/core/internal';
 import { type Command, Option } from 'commander';
 import type { CliIo } from './cli-io.js';
 import { createCliLogger } from './cli-logger.js';
@@ -9,7 +10,6 @@ import { CliErrorCodes } from './errors.js';
 import { findConfigFile, type LoadedConfig, loadConfig } from './load-config.js';
 import { openTransport } from './open-transport.js';
 import { secretsOf } from './redact-secrets.js';
-import { withTimeout } from './with-timeout.js';
 
 /** What every command action receives: the io, and the secrets to keep out of anything printed. */
 export interface CommandContext {

@@ -11,8 +11,8 @@ import {
   type Transport,
   transportScheme,
 } from '@mailroom/core';
+import { withTimeout } from '@mailroom/core/internal';
 import { CliErrorCodes } from './errors.js';
-import { withTimeout } from './with-timeout.js';
 
 /** Where and how long {@link openTransport} connects. */
 export interface OpenTransportOptions {

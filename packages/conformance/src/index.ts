@@ -2,6 +2,7 @@
  * `@mailroom/conformance`: the suites every transport, outbox store and inbox store must pass.
  * Call them from a vitest file: `describeTransport({ name: 'my-broker', connect })`.
  */
+export { type ChildConnection, type ChildReport, type ChildWork, runChildTransport } from './child-transport.js';
 export { createScope, numberSchema, pollFor, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
 export {
   HOSTILE_MAX_MESSAGE_BYTES,

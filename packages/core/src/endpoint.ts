@@ -13,6 +13,7 @@ import { checkEndpointHealth, type EndpointHealth, type HealthOptions } from './
 import { createEnvelope, type Envelope, envelopeToHeaders, HeaderNames, type Headers, readEnvelope } from './envelope.js';
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from './errors.js';
 import { deliveryLimitRequest, safeDeadLetterRequest } from './internal/dead-letter-request.js';
+import { checkNumberOption, NON_NEGATIVE, WHOLE_FROM_1 } from './internal/number-option.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
 import type { OutboxMessage } from './outbox.js';
@@ -800,13 +801,11 @@ function expectKind(contract: AnyContract, kind: 'event' | 'command', method: st
 }
 
 function positiveInteger(value: number, name: string, endpoint: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw configError(`Endpoint ${endpoint}: ${name} must be a whole number >= 1, got ${String(value)}`);
-  return value;
+  return checkNumberOption(value, `Endpoint ${endpoint}: ${name}`, WHOLE_FROM_1, configError);
 }
 
 function nonNegative(value: number, name: string, endpoint: string): number {
-  if (!Number.isFinite(value) || value < 0) throw configError(`Endpoint ${endpoint}: ${name} must be a number >= 0, got ${String(value)}`);
-  return value;
+  return checkNumberOption(value, `Endpoint ${endpoint}: ${name}`, NON_NEGATIVE, configError);
 }
 
 function configError(message: string): MailroomError {

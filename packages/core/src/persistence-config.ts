@@ -1,22 +1,21 @@
 import { type ErrorCode, ErrorCodes, MailroomError } from './errors.js';
+import { checkNumberOption, NON_NEGATIVE, WHOLE_FROM_1 } from './internal/number-option.js';
 
 /**
  * Checks a persistence option is a whole number >= 1 and returns it; otherwise throws
  * `MAILROOM_ERR_PERSISTENCE_CONFIG` naming the option.
  */
 export function assertPositiveInteger(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new MailroomError(ErrorCodes.PERSISTENCE_CONFIG, `${name} must be a whole number >= 1, got ${String(value)}`);
-  }
-  return value;
+  return checkNumberOption(value, name, WHOLE_FROM_1, persistenceConfigError);
 }
 
 /** Checks a persistence option is a finite number >= 0 and returns it; otherwise throws `MAILROOM_ERR_PERSISTENCE_CONFIG`. */
 export function assertNonNegative(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new MailroomError(ErrorCodes.PERSISTENCE_CONFIG, `${name} must be a number >= 0, got ${String(value)}`);
-  }
-  return value;
+  return checkNumberOption(value, name, NON_NEGATIVE, persistenceConfigError);
+}
+
+function persistenceConfigError(message: string): MailroomError {
+  return new MailroomError(ErrorCodes.PERSISTENCE_CONFIG, message);
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;

@@ -1,4 +1,5 @@
 import { ErrorCodes, errorMessage, MailroomError } from './errors.js';
+import { exponentialDelay } from './internal/timing.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import type { OutboxClaim, OutboxFailure, OutboxRecord, OutboxStore } from './outbox.js';
 import { assertNonNegative, assertPositiveInteger } from './persistence-config.js';
@@ -284,7 +285,7 @@ export class Relay {
       } catch (error) {
         failures += 1;
         this.recordError(this.phase, error, failures);
-        await this.pause(Math.min(this.settings.maxErrorBackoffMs, 50 * 2 ** Math.min(failures, 10)), true);
+        await this.pause(exponentialDelay(failures + 1, 50, this.settings.maxErrorBackoffMs), true);
         continue;
       }
       if (Date.now() >= this.nextCleanupAt) await this.cleanupQuietly();
@@ -403,7 +404,7 @@ export class Relay {
   }
 
   private retryDelay(attempts: number): number {
-    return Math.min(this.settings.maxRetryDelayMs, this.settings.retryDelayMs * 2 ** Math.min(attempts, 30));
+    return exponentialDelay(attempts + 1, this.settings.retryDelayMs, this.settings.maxRetryDelayMs);
   }
 
   private listen<E>(set: Set<Listener<E>>, listener: Listener<E>): Disposable {

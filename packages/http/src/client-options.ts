@@ -1,4 +1,5 @@
 import { type Logger, MailroomError, redactUrl } from '@mailroom/core';
+import { checkNumberOption } from '@mailroom/core/internal';
 import type { Dispatcher } from 'undici';
 import { HttpErrorCodes } from './errors.js';
 
@@ -89,8 +90,7 @@ function configError(message: string): MailroomError {
 }
 
 function wholeNumber(value: unknown, what: string, min: number, fail: (message: string) => Error): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw fail(`${what} must be a whole number >= ${min}, got ${String(value)}`);
-  return value;
+  return checkNumberOption(value, what, { min, integer: true }, fail);
 }
 
 /**

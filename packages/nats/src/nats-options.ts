@@ -1,4 +1,5 @@
 import { ErrorCodes, type Logger, MailroomError } from '@mailroom/core';
+import { checkNumberOption } from '@mailroom/core/internal';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/nats-core';
 import { isValidPrefix } from './nats-names.js';
 
@@ -86,10 +87,7 @@ function configError(message: string): MailroomError {
 }
 
 function wholeNumber(value: unknown, name: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw configError(`${name} must be a whole number >= ${min}, got ${JSON.stringify(value)}`);
-  }
-  return value;
+  return checkNumberOption(value, name, { min, integer: true }, configError);
 }
 
 function limit(value: unknown, name: string): number {

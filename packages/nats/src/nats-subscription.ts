@@ -8,7 +8,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@mailroom/core';
-import { deliveryLimitRequest } from '@mailroom/core/internal';
+import { deliveryLimitRequest, exponentialDelay } from '@mailroom/core/internal';
 import {
   type Consumer,
   type ConsumerMessages,
@@ -202,7 +202,7 @@ class ConsumerLoop {
   private holdOff(error: unknown): void {
     this.failures += 1;
     if (this.holding) return;
-    const pause = Math.min(50 * 2 ** this.failures, MAX_RETRY_PAUSE_MS);
+    const pause = exponentialDelay(this.failures + 1, 50, MAX_RETRY_PAUSE_MS);
     this.holding = (async () => {
       if (error !== undefined) await this.recover(error);
       await this.sleep(pause);

@@ -1,4 +1,5 @@
 import { ErrorCodes, errorMessage, MailroomError } from '@mailroom/core';
+import { exponentialDelay, sleep } from '@mailroom/core/internal';
 import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 
@@ -29,8 +30,6 @@ export interface PublishContext {
 export const ATTEMPT_TIMEOUT_MS = 5000;
 
 const RESEND: unique symbol = Symbol('resend');
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Publishes one message to JetStream and resolves with the stream's acknowledgement, that is once
@@ -78,7 +77,7 @@ export async function publishDurably(
         continue;
       }
       if (context.nc.isClosed() && !context.closed()) break;
-      await sleep(Math.min(100 * 2 ** attempt, 1000, Math.max(0, deadline - Date.now())));
+      await sleep(Math.min(exponentialDelay(attempt + 1, 100, 1000), Math.max(0, deadline - Date.now())));
     }
   }
   if (context.closed()) throw new MailroomError(ErrorCodes.TRANSPORT_CLOSED, 'The NATS transport is closed; the message was not published');

@@ -15,6 +15,7 @@ describe.runIf(available)('NATS JetStream', () => {
     name: 'nats',
     connect: () => createNatsTransport({ servers: '127.0.0.1:4222', prefix, ackWaitMs: 5000 }),
     raw: natsRawAccess('127.0.0.1:4222', prefix),
+    childProcess: { url: 'nats://127.0.0.1:4222', options: { prefix, ackWaitMs: 5000 } },
     teardown: () => deleteStreams(prefix),
   });
   describeNatsDeliveries();

@@ -11,7 +11,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@mailroom/core';
-import { deliveryLimitRequest, plausibleDate, safeDeadLetterRequest, storedHeaders } from '@mailroom/core/internal';
+import { deliveryLimitRequest, exponentialDelay, plausibleDate, safeDeadLetterRequest, storedHeaders } from '@mailroom/core/internal';
 import type { BrokerStatements } from './broker-statements.js';
 import { pgText } from './message-columns.js';
 import type { PgTransportPool } from './pg-client.js';
@@ -147,7 +147,7 @@ export class PostgresConsumer implements Subscription {
     } catch (error) {
       this.failures += 1;
       log.warn({ err: error, endpoint: this.endpoint, failures: this.failures }, 'claiming messages failed; trying again shortly');
-      this.schedulePoll(Math.min(pollIntervalMs, 50 * 2 ** Math.min(this.failures, 10)));
+      this.schedulePoll(exponentialDelay(this.failures + 1, 50, pollIntervalMs));
       return;
     }
     const claimed = rows.filter((row) => row.seq !== null);

@@ -17,6 +17,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@mailroom/core';
+import { checkNumberOption, POSITIVE } from '@mailroom/core/internal';
 import pg from 'pg';
 import { migrateBroker } from './broker-schema.js';
 import { BrokerStatements } from './broker-statements.js';
@@ -84,10 +85,7 @@ const capabilities: TransportCapabilities = Object.freeze({
 });
 
 function positive(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new MailroomError(ErrorCodes.TRANSPORT_CONFIG, `PostgreSQL transport: ${name} must be a number > 0, got ${String(value)}`);
-  }
-  return value;
+  return checkNumberOption(value, `PostgreSQL transport: ${name}`, POSITIVE, (message) => new MailroomError(ErrorCodes.TRANSPORT_CONFIG, message));
 }
 
 /** Whether `tx` is a pg `Client` (a pool's client included), which runs named queries. */

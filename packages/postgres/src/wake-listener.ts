@@ -1,4 +1,5 @@
 import type { Logger } from '@mailroom/core';
+import { exponentialDelay } from '@mailroom/core/internal';
 import type { PgListeningClient, PgNotification, PgTransportPool } from './pg-client.js';
 
 const MAX_BACKOFF_MS = 5000;
@@ -70,7 +71,7 @@ export class WakeListener {
 
   private reconnectLater(): void {
     if (this.closed) return;
-    const delay = Math.min(MAX_BACKOFF_MS, 100 * 2 ** Math.min(this.failures, 10));
+    const delay = exponentialDelay(this.failures + 1, 100, MAX_BACKOFF_MS);
     this.failures += 1;
     this.retryTimer = setTimeout(() => {
       this.connecting = this.listen().then(

@@ -11,6 +11,7 @@ if (available) {
     name: 'postgres',
     connect: () => createPostgresTransport({ connectionString: POSTGRES_URL, schema, leaseMs: 2000, poolSize: 3 }),
     raw: postgresRawAccess({ connectionString: POSTGRES_URL, schema }),
+    childProcess: { url: POSTGRES_URL, options: { schema, leaseMs: 2000, poolSize: 2 } },
     teardown: async () => {
       const pool = testPool(1);
       await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

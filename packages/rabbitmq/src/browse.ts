@@ -1,8 +1,8 @@
 import { ErrorCodes, errorMessage, MailroomError } from '@mailroom/core';
+import { settleWithin, sleep } from '@mailroom/core/internal';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqErrorCodes } from './errors.js';
-import { settleWithin, sleep } from './timing.js';
 import type { Topology } from './topology.js';
 
 /** A queue's messages held by a browse: acknowledge the ones to remove; the rest return to the queue, in order. */

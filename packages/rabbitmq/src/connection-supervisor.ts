@@ -1,11 +1,11 @@
 import { ErrorCodes, errorMessage, isMailroomError, type Logger, MailroomError, redactUrl } from '@mailroom/core';
+import { withTimeout } from '@mailroom/core/internal';
 import { connect as amqpConnect } from 'amqplib';
 import type { AmqpChannel, AmqpConfirmChannel, AmqpConnection, AmqpListener } from './amqp-types.js';
 import { RabbitMqErrorCodes } from './errors.js';
 import { batchFrameWrites } from './frame-batching.js';
 import { NodeRotation } from './node-rotation.js';
 import { type ResolvedOptions, withHeartbeat } from './options.js';
-import { withTimeout } from './timing.js';
 
 type State = 'ready' | 'down' | 'lost' | 'closed';
 

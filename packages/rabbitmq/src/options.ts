@@ -1,4 +1,5 @@
 import { createDefaultLogger, ErrorCodes, type Logger, MailroomError } from '@mailroom/core';
+import { checkNumberOption, POSITIVE, WHOLE_FROM_1 } from '@mailroom/core/internal';
 import type { AmqpConnection } from './amqp-types.js';
 import { checkNodeUrl, splitNodeUrls, takeReplicasParam } from './node-urls.js';
 
@@ -187,15 +188,11 @@ export function withHeartbeat(url: string, seconds: number): string {
 }
 
 function positive(value: unknown, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw configError(`${name} must be a number > 0, got ${String(value)}`);
-  return value;
+  return checkNumberOption(value ?? fallback, name, POSITIVE, configError);
 }
 
 function positiveInteger(value: unknown, fallback: number, name: string): number {
-  const number = positive(value, fallback, name);
-  if (!Number.isSafeInteger(number)) throw configError(`${name} must be a whole number >= 1, got ${String(value)}`);
-  return number;
+  return checkNumberOption(positive(value, fallback, name), name, WHOLE_FROM_1, configError);
 }
 
 function configError(message: string): MailroomError {

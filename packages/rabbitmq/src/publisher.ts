@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCodes, errorMessage, type Logger, MailroomError } from '@mailroom/core';
+import { sleep } from '@mailroom/core/internal';
 import type { AmqpConfirmChannel, AmqpMessage, AmqpPublishOptions } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { HeaderTable } from './header-table.js';
 import { Bookkeeping } from './headers.js';
-import { sleep } from './timing.js';
 
 /** Where a message is published. */
 export interface PublishTarget {

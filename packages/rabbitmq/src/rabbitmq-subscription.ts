@@ -10,14 +10,13 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@mailroom/core';
-import { deliveryLimitRequest } from '@mailroom/core/internal';
+import { backoff, deliveryLimitRequest, settleWithin, sleep } from '@mailroom/core/internal';
 import { AckBatcher } from './ack-batching.js';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { createDelivery, type RabbitMqDelivery } from './delivery.js';
 import type { RabbitMqQueueType } from './options.js';
 import type { Outbound } from './outbound.js';
-import { backoff, settleWithin, sleep } from './timing.js';
 import { refusal, type Topology } from './topology.js';
 
 /** What a subscription needs from its transport. */

@@ -12,6 +12,7 @@ import {
   type TransportCapabilities,
   type TransportHealth,
 } from '@mailroom/core';
+import { settleWithin } from '@mailroom/core/internal';
 import type { AmqpChannel } from './amqp-types.js';
 import { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqDeadLetterQueue } from './dead-letter-queue.js';
@@ -22,7 +23,6 @@ import { type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } f
 import { Outbound } from './outbound.js';
 import { Publisher } from './publisher.js';
 import { RabbitMqSubscription } from './rabbitmq-subscription.js';
-import { settleWithin } from './timing.js';
 import { Topology } from './topology.js';
 
 /**

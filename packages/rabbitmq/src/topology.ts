@@ -1,4 +1,5 @@
 import { ErrorCodes, errorMessage, isMailroomError, type Logger, MailroomError } from '@mailroom/core';
+import { backoff, sleep } from '@mailroom/core/internal';
 import type { AmqpChannel } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqErrorCodes } from './errors.js';
@@ -14,7 +15,6 @@ import {
   type TopologyNames,
 } from './names.js';
 import type { RabbitMqQueueType } from './options.js';
-import { backoff, sleep } from './timing.js';
 
 /**
  * Declares exchanges, queues and bindings on a channel of its own, each at most once per

@@ -14,6 +14,7 @@ describe.runIf(available)('rabbitmq', () => {
     name: 'rabbitmq',
     connect: () => createRabbitMqTransport({ url: RABBITMQ_URL, namespace }),
     raw: rabbitMqRawAccess(RABBITMQ_URL),
+    childProcess: { url: RABBITMQ_URL, options: { namespace } },
     teardown: () => deleteNamespace(namespace),
   });
 });

@@ -15,6 +15,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@mailroom/core';
+import { checkNumberOption, POSITIVE } from '@mailroom/core/internal';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import type { BrokerConnection } from './broker-connection.js';
 import { migrateBroker } from './broker-schema.js';
@@ -52,10 +53,7 @@ const capabilities: TransportCapabilities = Object.freeze({
 });
 
 function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new MailroomError(ErrorCodes.TRANSPORT_CONFIG, `SQLite transport: ${name} must be a number > 0, got ${String(value)}`);
-  }
-  return value;
+  return checkNumberOption(value, `SQLite transport: ${name}`, POSITIVE, (message) => new MailroomError(ErrorCodes.TRANSPORT_CONFIG, message));
 }
 
 /**

@@ -12,6 +12,7 @@ describeTransport({
   name: 'sqlite',
   connect: async () => createSqliteTransport({ path, leaseMs: 2000 }),
   raw: sqliteRawAccess(path),
+  childProcess: { url: `sqlite:${path}`, options: { leaseMs: 2000 } },
   stressRounds: 2,
   teardown: async () => rmSync(dir, { recursive: true, force: true }),
 });

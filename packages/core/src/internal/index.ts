@@ -23,4 +23,6 @@ export {
   safeDeadLetterRequest,
 } from './dead-letter-request.js';
 export { headersFrom, headerValueString } from './header-values.js';
+export { checkNumberOption, NON_NEGATIVE, type NumberRule, POSITIVE, WHOLE_FROM_1 } from './number-option.js';
 export { STORED_HEADERS_TEXT, storedHeaders } from './stored-headers.js';
+export { backoff, exponentialDelay, settleWithin, sleep, withTimeout } from './timing.js';

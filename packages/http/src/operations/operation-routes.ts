@@ -1,4 +1,5 @@
 import { MailroomError } from '@mailroom/core';
+import { checkNumberOption, WHOLE_FROM_1 } from '@mailroom/core/internal';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isValidCorrelationId } from '../correlation-context.js';
 import { HttpErrorCodes } from '../errors.js';
@@ -59,10 +60,12 @@ function lastEventId(request: FastifyRequest): number {
 }
 
 function integer(value: number | undefined, fallback: number, what: string): number {
-  const result = value ?? fallback;
-  if (!Number.isSafeInteger(result) || result < 1)
-    throw new MailroomError(HttpErrorCodes.OPERATION_CONFIG, `operationRoutes: ${what} must be a whole number >= 1, got ${String(value)}`);
-  return result;
+  return checkNumberOption(
+    value ?? fallback,
+    `operationRoutes: ${what}`,
+    WHOLE_FROM_1,
+    (message) => new MailroomError(HttpErrorCodes.OPERATION_CONFIG, message),
+  );
 }
 
 /** The data of the SSE event for `entries[index]`: the view as it was right after that entry. */

@@ -10,6 +10,7 @@ import {
   type RecoverabilityConfig,
   type Transport,
 } from '@mailroom/core';
+import { checkNumberOption, POSITIVE } from '@mailroom/core/internal';
 import { HttpErrorCodes } from '../errors.js';
 import { httpInstruments } from '../http-telemetry.js';
 import { classifierFor, type OperationDefinition } from './define-operation.js';
@@ -52,10 +53,11 @@ export interface OperationTracker {
 }
 
 function positive(value: number | undefined, fallback: number, what: string): number {
-  const result = value ?? fallback;
-  if (!Number.isFinite(result) || result <= 0)
-    throw new MailroomError(HttpErrorCodes.OPERATION_CONFIG, `createOperationTracker: ${what} must be a positive number of milliseconds, got ${String(value)}`);
-  return result;
+  return checkNumberOption(value ?? fallback, `createOperationTracker: ${what} (milliseconds)`, POSITIVE, operationConfigError);
+}
+
+function operationConfigError(message: string): MailroomError {
+  return new MailroomError(HttpErrorCodes.OPERATION_CONFIG, message);
 }
 
 /**

@@ -4,12 +4,19 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
+ * Exponential delay without jitter: `initialMs` doubled per earlier attempt, the delay before retry
+ * `attempt` (1-based; 0 or less gives `initialMs`), never above `maxMs`.
+ */
+export function exponentialDelay(attempt: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+}
+
+/**
  * Exponential backoff with ±20 % jitter: the delay before retry `attempt` (1-based), never above
  * `maxMs`.
  */
 export function backoff(attempt: number, initialMs: number, maxMs: number): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt - 1, 30));
-  return Math.round(Math.min(maxMs, base * (0.8 + Math.random() * 0.4)));
+  return Math.round(Math.min(maxMs, exponentialDelay(attempt, initialMs, maxMs) * (0.8 + Math.random() * 0.4)));
 }
 
 /**
