@@ -55,6 +55,9 @@ export function consoleCommand(ctx: CommandContext): Command {
         dataDir: options.dataDir,
       });
       ctx.secrets.push(running.token);
+      if (!['127.0.0.1', '::1', 'localhost'].includes(options.host)) {
+        ctx.io.stderr(`Warning: --host ${options.host} is not loopback: anyone who can reach this address can try the console's login\n`);
+      }
       ctx.io.stdout(
         `Mailroom console on ${running.url} (${transport.name}${system ? `, ${system.contracts.length} contracts` : ', no config: edits are checked as JSON only'})\n`,
       );
