@@ -1,4 +1,5 @@
 import type { Scenario } from '../scenario.js';
+import { consoleScenario } from './console.js';
 import { costScenario } from './cost.js';
 import { httpScenario } from './http.js';
 import { natsScenario } from './nats.js';
@@ -24,4 +25,5 @@ export const scenarios: readonly Scenario[] = [
   scalingScenario,
   telemetryScenario,
   costScenario,
+  consoleScenario,
 ];

@@ -5,7 +5,9 @@
 //   node dist/start.js [--fresh] [--workers payments=3,shipping=2]
 //   MAILROOM_TRANSPORT=amqp://guest:guest@localhost | nats://localhost:4222   (default: SQLite broker file)
 //   SHOP_PG_URL=postgres://postgres@127.0.0.1:5432                           (default: a SQLite file per service)
-//   SHOP_ADMIN_TOKEN=...   the operator token (default: generated, its login link printed once)
+//   SHOP_ADMIN_TOKEN=...   the operator token (default: generated, its login link printed once);
+//                          the Mailroom console the supervisor starts uses the same token
+//   SHOP_CONSOLE_PORT=4000 where the console listens, on 127.0.0.1 (default: any free port)
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errorMessage, isMailroomError } from '@mailroom/core';
@@ -20,6 +22,7 @@ import { wipeShopState } from './supervisor/fresh-state.js';
 import { LogPrefixer, useColor } from './supervisor/log-prefixer.js';
 import { MetricsTargets } from './supervisor/metrics-targets.js';
 import { probePort } from './supervisor/ports.js';
+import { startShopConsole } from './supervisor/shop-console.js';
 import { parseStartOptions } from './supervisor/start-options.js';
 import { Supervisor } from './supervisor/supervisor.js';
 
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
 
   const metricsTargets = new MetricsTargets(join(config.dataDir, 'prometheus-targets.json'));
   say(`metrics: every process serves /metrics; Prometheus file_sd targets in ${metricsTargets.path}`);
+  let mailroomConsole: Awaited<ReturnType<typeof startShopConsole>> | undefined;
   let gatewayUrl: string | undefined;
   let control: Awaited<ReturnType<typeof startControlServer>> | undefined;
   const supervisor: Supervisor = new Supervisor({
@@ -112,6 +116,7 @@ async function main(): Promise<void> {
         SHOP_INVENTORY_URL: `http://127.0.0.1:${inventoryPort}`,
         SHOP_CONTROL_URL: control?.url,
         SHOP_CONTROL_TOKEN: control?.token,
+        SHOP_CONSOLE_URL: mailroomConsole?.console.url,
       }),
     }),
     onGatewayUrl: (url) => {
@@ -130,6 +135,7 @@ async function main(): Promise<void> {
     say(`${signal}: stopping every service`);
     await supervisor.stop();
     await control?.close();
+    await mailroomConsole?.close().catch(() => undefined);
     say('stopped');
     if (message !== undefined) process.stderr.write(`${message}\n`);
     process.exit(code);
@@ -142,6 +148,14 @@ async function main(): Promise<void> {
       (ok) => ok || say(`${what} not ready after ${STARTUP_TIMEOUT_MS / 1000} s; still trying (see the logs above)`),
     );
   await within(supervisor.start(SERVICE_NAMES.filter((name) => name !== 'gateway')), 'some services are');
+  if (shuttingDown) return;
+  // After the services (a transport that cannot work is reported by them), before the gateway (which links to it).
+  try {
+    mailroomConsole = await startShopConsole(config, admin.token, createLineLogger().child({ service: 'console' }));
+    say(`console: ${mailroomConsole.console.url} (dead letters, retries, endpoints, the choreography graph)`);
+  } catch (error) {
+    return shutdown('the Mailroom console cannot start', 1, `Cannot start the Mailroom console: ${permanentStartupFailure(error) ?? errorMessage(error)}`);
+  }
   await within(supervisor.start(['gateway']), 'the gateway is');
   if (shuttingDown) return;
   say('');
@@ -152,6 +166,13 @@ async function main(): Promise<void> {
       ? `Operator login (services, dead letters, faults), valid until the shop stops: ${operatorLoginUrl(url, admin.token)}`
       : `Operator login: the token in SHOP_ADMIN_TOKEN, at ${url} (or ${url}/login?token=...)`,
   );
+  if (mailroomConsole) {
+    say(
+      admin.generated
+        ? `Mailroom console login (failed messages, endpoints, graph): ${mailroomConsole.console.loginUrl}`
+        : `Mailroom console: ${mailroomConsole.console.url} (log in with the token in SHOP_ADMIN_TOKEN)`,
+    );
+  }
   say('');
 }
 

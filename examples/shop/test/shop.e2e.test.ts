@@ -293,25 +293,31 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
     );
 
     it.runIf(variant.enabled)(
-      'dead-letters the poison order with its reason, and replays it once the fault is off',
+      'dead-letters the poison order, and retries it from the Mailroom console once the fault is off',
       async () => {
         expect(await page.isChecked('[data-testid=poison-toggle]')).toBe(true);
         ids.poison = await placeOrder(page, ['poison']);
-        const letter = `[data-testid=dead-letter][data-correlation-id="${ids.poison}"]`;
-        await page.waitForSelector(letter, { timeout: STEP_MS });
-        expect(await page.textContent(letter)).toContain('MAILROOM_ERR_HANDLER_FAILED');
-        expect(await page.textContent(letter)).toContain('poisoned apple');
         await page.waitForSelector(`${order(ids.poison)} [data-testid=order-waiting]:has-text("dead-lettered by inventory")`, { timeout: STEP_MS });
         expect(await page.getAttribute(order(ids.poison), 'data-status')).toBe('pending');
+        await page.waitForSelector('[data-testid=dead-letter-count]', { timeout: STEP_MS });
+        const consoleLink = (await page.getAttribute('[data-testid=console-link]', 'href')) as string;
+        expect(consoleLink).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#failures$/);
         await screenshot(page, variant, 'shop-dead-letter.png');
 
         await page.click('[data-testid=poison-toggle]');
         await page.waitForFunction(() => !(document.querySelector('[data-testid=poison-toggle]') as HTMLInputElement | null)?.checked, undefined, {
           timeout: STEP_MS,
         });
-        await page.click(`${letter} [data-testid=replay]`);
+        // The console the supervisor started takes the shop's operator token.
+        const consolePage = await page.context().newPage();
+        await consolePage.goto(`${new URL(consoleLink).origin}/login?token=${encodeURIComponent(token)}`);
+        const group = consolePage.locator('[data-testid=group-row]', { hasText: 'poisoned apple' });
+        await group.waitFor({ timeout: STEP_MS });
+        expect(await group.textContent()).toContain('MAILROOM_ERR_HANDLER_FAILED');
+        await group.locator('[data-testid=retry-group]').click();
+        await consolePage.waitForSelector('[data-testid=job][data-state=done]', { timeout: STEP_MS });
+        await consolePage.close();
         await waitForStatus(page, ids.poison, 'completed');
-        await page.waitForSelector(letter, { state: 'detached', timeout: STEP_MS });
       },
       120_000,
     );

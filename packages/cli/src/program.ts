@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { CommandContext } from './command-context.js';
 import { asyncapiCommand } from './commands/asyncapi.js';
+import { consoleCommand } from './commands/console.js';
 import { contractsCommand } from './commands/contracts.js';
 import { dlqCommand } from './commands/dlq.js';
 import { graphCommand } from './commands/graph.js';
@@ -39,7 +40,8 @@ export function createProgram(ctx: CommandContext): Command {
     .addCommand(contractsCommand(ctx))
     .addCommand(asyncapiCommand(ctx))
     .addCommand(graphCommand(ctx))
-    .addCommand(topologyCommand(ctx));
+    .addCommand(topologyCommand(ctx))
+    .addCommand(consoleCommand(ctx));
   const configure = (command: Command) => {
     command.exitOverride().configureOutput({ writeOut: (text) => ctx.io.stdout(text), writeErr: (text) => ctx.io.stderr(text) });
     command.showHelpAfterError('(add --help for usage)');

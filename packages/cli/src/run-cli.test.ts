@@ -25,6 +25,7 @@ describe('runCli', () => {
       'asyncapi',
       'graph',
       'topology',
+      'console',
     ]);
   });
 

@@ -15,6 +15,8 @@ export interface SystemInfo {
   readonly transportDescription: string;
   /** `sqlite` (a file per service) or `postgres` (a database per service). */
   readonly databases: 'sqlite' | 'postgres';
+  /** Where the Mailroom console is (dead letters are handled there), when the supervisor started one. */
+  readonly consoleUrl?: string | undefined;
 }
 
 /** `GET /api/products`: the catalog, live from inventory over RPC (gRPC) or, when that fails, the last copy the gateway saw. */

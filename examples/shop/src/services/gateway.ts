@@ -36,7 +36,7 @@ await runService('gateway', async ({ config, db, endpoint, transport, log }) => 
     operations,
     inventory,
     control: createControlClient(process.env.SHOP_CONTROL_URL, process.env.SHOP_CONTROL_TOKEN),
-    system: { transport: config.transportKind, transportDescription: describeTransport(config), databases: db.kind },
+    system: { transport: config.transportKind, transportDescription: describeTransport(config), databases: db.kind, consoleUrl: process.env.SHOP_CONSOLE_URL },
     uiDirectory: uiDirectory(),
     logger: log,
     adminToken: admin.token,

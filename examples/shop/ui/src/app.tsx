@@ -1,6 +1,6 @@
 import type { CatalogResponse, DeadLetterView, ServicesResponse, SystemInfo } from '../../src/gateway/api-types.js';
 import { ApiError, getJson } from './api.js';
-import { DeadLetters } from './components/dead-letters.js';
+import { ConsoleLink } from './components/console-link.js';
 import { FaultCard } from './components/fault-card.js';
 import { Guide } from './components/guide.js';
 import { Header } from './components/header.js';
@@ -52,7 +52,7 @@ export function App() {
           <OperatorLogin session={session.data} onChange={session.refresh} />
           {operator && <ServicesPanel services={services.data} error={services.error} onChange={services.refresh} />}
           {operator && <FaultCard faults={services.data?.faults} onChange={services.refresh} />}
-          {operator && <DeadLetters letters={deadLetters.data} onReplayed={deadLetters.refresh} poison={services.data?.faults.poison} />}
+          {operator && <ConsoleLink letters={deadLetters.data} consoleUrl={system.data?.consoleUrl} poison={services.data?.faults.poison} />}
           <Guide />
         </aside>
       </main>

@@ -13,7 +13,8 @@ export function Guide() {
           <b>A service down loses nothing.</b> Stop <i>payments</i>, place two orders: they wait in its queue. Start it: both complete.
         </li>
         <li>
-          <b>Failures are retried, then parked.</b> Order the poisoned apple: inventory fails, retries, dead-letters it. Switch the fault off and replay.
+          <b>Failures are retried, then parked.</b> Order the poisoned apple: inventory fails, retries, dead-letters it. Switch the fault off and retry it from
+          the Mailroom console.
         </li>
         <li>
           <b>RPC has a plan B.</b> Stop <i>inventory</i> and ask for a quote over gRPC: the breaker opens and the question is queued as a command, answered when

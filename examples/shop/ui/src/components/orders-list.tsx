@@ -17,7 +17,7 @@ const STATUS_LABELS = { pending: 'In progress', completed: 'Completed', failed: 
 function waitingHint(order: TrackedOrder, stage: Stage, services: ServicesResponse | undefined, deadLetters: DeadLetterView[]): string {
   const letter = deadLetters.find((l) => l.correlationId === order.id);
   if (letter)
-    return `${letter.type.replace('shop.', '')} was dead-lettered by ${letter.endpoint} after ${letter.attempts} attempts: replay it from the dead letters once the cause is fixed.`;
+    return `${letter.type.replace('shop.', '')} was dead-lettered by ${letter.endpoint} after ${letter.attempts} attempts: retry it from the Mailroom console once the cause is fixed.`;
   const service = services?.services.find((s) => s.name === stage.service);
   const depth = service?.queueDepth;
   const queued = depth ? ` (${depth} message${depth === 1 ? '' : 's'} in its queue)` : '';

@@ -1,0 +1,144 @@
+import { join } from 'node:path';
+import { startConsole } from '@mailroom/console';
+import { createSqliteTransport } from '@mailroom/sqlite';
+import BetterSqlite3 from 'better-sqlite3';
+import { chromium } from 'playwright-core';
+import { Recorder } from '../recorder.js';
+import type { Scenario } from '../scenario.js';
+import { significant } from '../stats.js';
+import { tempDir } from '../temp-dir.js';
+import { packageVersions } from '../versions.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'bench-console-token-0123456789';
+
+const KINDS = [
+  {
+    endpoint: 'billing',
+    type: 'shop.OrderPlaced',
+    reason: 'MAILROOM_ERR_HANDLER_FAILED',
+    message: (i: number) => `payment provider rejected order ${i}`,
+    stack: 'Error\n    at charge (/srv/billing/src/charge.ts:10:5)',
+  },
+  {
+    endpoint: 'shipping',
+    type: 'shop.ShipOrder',
+    reason: 'MAILROOM_ERR_HANDLER_UNRECOVERABLE',
+    message: (i: number) => `no shipping address for order ${i}`,
+    stack: 'Error\n    at ship (/srv/shipping/src/ship.ts:20:5)',
+  },
+  {
+    endpoint: 'inventory',
+    type: 'shop.Reserve',
+    reason: 'MAILROOM_ERR_CONTRACT_VALIDATION',
+    message: (i: number) => `shop.Reserve v1 is invalid: qty: expected number, got "${i}"`,
+    stack: null,
+  },
+] as const;
+
+/** Writes `count` dead letters of 3 kinds straight into the broker file's dead-letter table, as the transport stores them. */
+function seed(path: string, count: number): void {
+  const db = new BetterSqlite3(path);
+  const insert = db.prepare(
+    'INSERT INTO mailroom_dead_letters (endpoint, message_id, type, headers, body, reason, error_message, error_stack, attempts, first_failure_at, last_failure_at, dead_lettered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const start = Date.now() - count * 10;
+  db.transaction(() => {
+    for (let i = 0; i < count; i++) {
+      const kind = KINDS[i % KINDS.length] as (typeof KINDS)[number];
+      const id = `01900000-0000-7000-8000-${String(i).padStart(12, '0')}`;
+      const headers = {
+        'ce-id': id,
+        'ce-type': kind.type,
+        'ce-source': 'urn:bench',
+        'ce-specversion': '1.0',
+        'content-type': 'application/json',
+        'ce-dataversion': '1',
+      };
+      const at = start + i * 10;
+      insert.run(
+        kind.endpoint,
+        id,
+        kind.type,
+        JSON.stringify(headers),
+        Buffer.from(JSON.stringify({ orderId: i, qty: i % 7 })),
+        kind.reason,
+        kind.message(i),
+        kind.stack,
+        3,
+        at,
+        at,
+        at,
+      );
+    }
+  })();
+  db.close();
+}
+
+/** The console's first pages in Chromium, over a SQLite broker holding 100,000 dead letters. */
+export const consoleScenario: Scenario = {
+  name: 'console',
+  title: 'Mailroom console: first page in the browser with 100,000 dead letters (SQLite)',
+  description:
+    'A SQLite broker file holding 100,000 dead letters of 3 kinds (written straight into its dead-letter table), the console on it, Chromium (headless) logged in. ' +
+    '"groups, from the snapshot": navigation to the failures view until its 3 group rows are drawn, the groups served from the console\'s snapshot (at most 2 s old; grouped at start). ' +
+    '"groups, grouped afresh": the same with the snapshot forgotten first, so the console reads and groups every dead letter. ' +
+    '"letters of a group": a click on a group until its first page of letters (newest first, 20) is drawn. Target: under 300 ms.',
+  async run(context) {
+    const recorder = new Recorder();
+    const dir = tempDir('mailroom-bench-console');
+    const count = context.size(100_000, 1000);
+    const path = join(dir.path, 'broker.db');
+    const transport = createSqliteTransport({ path });
+    await transport.queues(); // creates the broker schema
+    context.log(`seeding ${count} dead letters`);
+    seed(path, count);
+    const running = await startConsole({ transport, token: TOKEN, dataDir: join(dir.path, 'console'), port: 0 });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1360, height: 860 } })).newPage();
+      await page.goto(running.loginUrl);
+      await page.locator('[data-testid=group-row]').nth(2).waitFor({ timeout: 60_000 });
+      const measure = async (label: string, before: () => Promise<unknown>) => {
+        for (let round = 0; round < context.warmup + context.rounds; round++) {
+          await page.goto('about:blank');
+          await before();
+          const started = performance.now();
+          await page.goto(`${running.url}/#failures`);
+          await page.locator('[data-testid=group-row]').nth(2).waitFor({ timeout: 60_000 });
+          const groupsMs = performance.now() - started;
+          const clicked = performance.now();
+          await page.locator('[data-testid=group-row] button.link').first().click();
+          await page.locator('[data-testid=letter-row]').first().waitFor({ timeout: 60_000 });
+          const lettersMs = performance.now() - clicked;
+          const measured = round >= context.warmup;
+          context.log(`${label}: groups ${Math.round(groupsMs)} ms, letters ${Math.round(lettersMs)} ms${measured ? '' : ' (warm-up)'}`);
+          if (measured) {
+            recorder.add('first page', `groups, ${label}`, 'time', 'ms', 'lower', significant(groupsMs));
+            if (label === 'from the snapshot') recorder.add('first page', 'letters of a group', 'time', 'ms', 'lower', significant(lettersMs));
+          }
+        }
+      };
+      // A young snapshot, as when the console grouped within the last 2 s (another tab, the previous page).
+      await measure('from the snapshot', () => running.context.groups.get({}, true));
+      await measure('grouped afresh', async () => running.context.groups.invalidate());
+    } finally {
+      await browser.close();
+      await running.close();
+      await transport.close();
+      dir.remove();
+    }
+    return {
+      versions: packageVersions(['@mailroom/console', '@mailroom/sqlite', 'better-sqlite3', 'playwright-core', 'preact']),
+      settings: { deadLetters: count, kinds: KINDS.length, browser: 'Chromium headless' },
+      recorder,
+      notes: [
+        "Measured on a 2-core machine shared with other helpers' builds and tests (the load average above); grouping afresh misses the 300 ms target at 100,000 letters, the snapshot and the letters page meet it.",
+        `The snapshot of the groups is at most 2 s old (GroupsCache); "grouped afresh" reads all ${count} dead letters page by page (1000 a page).`,
+      ],
+    };
+  },
+};
