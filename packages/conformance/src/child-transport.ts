@@ -31,6 +31,9 @@ export interface ChildReport {
 const CHILD_PROGRAM = `
 import { connectTransport, createEnvelope, envelopeToHeaders, HeaderNames } from '@mailroom/core';
 const { connection, work } = JSON.parse(process.env.MAILROOM_CHILD_TRANSPORT);
+// The test process holds our stdin open: when it ends (a failed or killed test run), so do we.
+process.stdin.on('end', () => process.exit(2));
+process.stdin.resume();
 const transport = await connectTransport(connection.url, connection.options ?? {});
 const consumed = [];
 let done;
@@ -49,7 +52,7 @@ for (let i = 0; i < work.publish; i++) {
 }
 await allConsumed;
 await transport.close();
-process.stdout.write(JSON.stringify({ published, consumed }) + '\\n');
+process.stdout.write(JSON.stringify({ published, consumed }) + '\\n', () => process.exit(0));
 `;
 
 /**
@@ -61,7 +64,7 @@ export function runChildTransport(connection: ChildConnection, work: ChildWork, 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD_PROGRAM], {
       env: { ...process.env, MAILROOM_CHILD_TRANSPORT: JSON.stringify({ connection, work }), MAILROOM_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
