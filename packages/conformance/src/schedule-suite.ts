@@ -87,6 +87,21 @@ export function describeScheduling(options: ScheduleSuiteOptions): void {
       }
     });
 
+    test('delivers a scheduled command to its destination, which need not have started yet, not before deliverAt', async (_scope, transport) => {
+      const type = uniqueName('ScheduledCommand');
+      const owner = uniqueName('sched-owner');
+      const deliverAt = new Date(Date.now() + 1200);
+      const command: OutgoingMessage = { ...testMessage(type, json({ n: 1 }), {}, owner), deliverAt };
+      await transport.publish(command);
+      const arrivals: Arrival[] = [];
+      await transport.subscribe({ endpoint: owner, events: [], commands: [type], concurrency: 1 }, async (delivery) => {
+        arrivals.push({ id: delivery.headers[HeaderNames.id] as string, at: Date.now() });
+        await delivery.ack();
+      });
+      await waitForIds(arrivals, [idOf(command)], ms(20_000));
+      expect(arrived(arrivals, idOf(command))?.at).toBeGreaterThanOrEqual(deliverAt.getTime());
+    });
+
     test('treats delayMs and deliverAt alike, and delivers a message scheduled in the past at once', async (_scope, transport) => {
       const name = uniqueName('sched-ep');
       const Ticked = defineEvent(uniqueName('Ticked'), { version: 1, schema: numberSchema() });
