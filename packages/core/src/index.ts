@@ -72,7 +72,7 @@ export {
   topStackFrame,
 } from './failure-fingerprint.js';
 export { createDefaultLogger, type Logger } from './logger.js';
-export { createMemoryTransport, MemoryBroker, type MemoryTransportOptions } from './memory-transport.js';
+export { createMemoryTransport, MEMORY_MAX_SCHEDULE_DELAY_MS, MemoryBroker, type MemoryTransportOptions } from './memory-transport.js';
 export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
 export {
   type InboxStore,
@@ -115,6 +115,7 @@ export {
   type RelayTuning,
   resolveRelaySettings,
 } from './relay.js';
+export type { Clock, ScheduleOptions } from './schedule.js';
 export { createStorePersistence, StorePersistence, type StorePersistenceOptions } from './store-persistence.js';
 export { defineSystem, type System, type SystemDefinition, type SystemEndpoint, type SystemEndpointDefinition } from './system.js';
 export { DURATION_BUCKETS_S, MessagingAttributes, MessagingEvents, MessagingMetrics } from './telemetry/messaging-attributes.js';

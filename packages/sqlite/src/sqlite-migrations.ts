@@ -31,8 +31,13 @@ function migrations(t: SqliteTables): string[] {
        PRIMARY KEY (endpoint, message_id)
      ) WITHOUT ROWID;
      CREATE INDEX IF NOT EXISTS ${t.prefix}inbox_processed ON ${t.inbox} (processed_at);`,
+    // 2: scheduled messages: when the transport is to deliver the row's message (epoch ms; NULL = now).
+    `ALTER TABLE ${t.outbox} ADD COLUMN deliver_at INTEGER;`,
   ];
 }
+
+/** The schema version of the Mailroom tables (outbox, inbox) this package writes: its number of migration steps. */
+export const SQLITE_SCHEMA_VERSION = 2;
 
 /**
  * Creates or upgrades the Mailroom tables in one `BEGIN IMMEDIATE` transaction (so processes

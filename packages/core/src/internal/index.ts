@@ -3,6 +3,7 @@
  * application uses; it changes with the adapters that use it (see docs/adapters.md).
  */
 
+export { resolveDeliverAt, scheduledDelayMs } from '../schedule.js';
 export {
   checkDeadLetterFilter,
   checkPageFilter,
