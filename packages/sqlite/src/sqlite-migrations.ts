@@ -2,6 +2,9 @@ import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from '@mailr
 import type { Database } from 'better-sqlite3';
 import type { SqliteTables } from './sqlite-tables.js';
 
+/** The schema version this package writes; a database with a newer one is refused. */
+export const SQLITE_SCHEMA_VERSION = 2;
+
 function migrations(t: SqliteTables): string[] {
   return [
     // 1: the outbox (AUTOINCREMENT: ids are never reused, so a stale claim can never touch a newer row) and the inbox.
@@ -31,6 +34,18 @@ function migrations(t: SqliteTables): string[] {
        PRIMARY KEY (endpoint, message_id)
      ) WITHOUT ROWID;
      CREATE INDEX IF NOT EXISTS ${t.prefix}inbox_processed ON ${t.inbox} (processed_at);`,
+    // 2: saga instances, one row per (saga, correlation key), with a version for optimistic concurrency.
+    `CREATE TABLE IF NOT EXISTS ${t.sagas} (
+       saga TEXT NOT NULL,
+       saga_key TEXT NOT NULL,
+       instance_id TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       data TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       updated_at INTEGER NOT NULL,
+       completed_at INTEGER,
+       PRIMARY KEY (saga, saga_key)
+     ) WITHOUT ROWID;`,
   ];
 }
 
