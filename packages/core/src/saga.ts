@@ -42,6 +42,7 @@ export interface SagaContext<S, Tx = any> extends HandlerContext<Tx> {
 }
 
 /** What a saga handler returns: nothing (the state was mutated in place, or left alone) or the new state. */
+// biome-ignore lint/suspicious/noConfusingVoidType: an async handler that returns nothing is typed Promise<void>
 export type SagaResult<S> = S | undefined | void | Promise<S | undefined | void>;
 
 /** A saga timeout: an optional schema for its data and the handler that runs when it fires. */
@@ -54,8 +55,9 @@ export interface SagaTimeout<S, Tx = any> {
 /** A compensation step: undoes one thing the saga did (typically by sending a command). */
 export type SagaCompensation<S, Tx = any> = (state: S, data: any, ctx: SagaContext<S, Tx>) => unknown;
 
-type Handlers<S, C extends AnyContract, Tx> = { [K in C as K['type']]: (state: S, message: MessageOf<K>, ctx: SagaContext<S, Tx>) => SagaResult<S> };
-type Correlations<C extends AnyContract> = { [K in C as K['type']]: (message: MessageOf<K>, envelope: Envelope) => string };
+type OfType<C extends AnyContract, T> = MessageOf<Extract<C, { readonly type: T }>>;
+type Handlers<S, C extends AnyContract, Tx> = { [T in C['type']]: (state: S, message: OfType<C, T>, ctx: SagaContext<S, Tx>) => SagaResult<S> };
+type Correlations<C extends AnyContract> = { [T in C['type']]: (message: OfType<C, T>, envelope: Envelope) => string };
 
 /** What to do with a message that correlates to no saga instance and does not start one. */
 export type NotStartedAction = 'dead-letter' | 'ignore';

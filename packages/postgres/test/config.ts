@@ -1,7 +1,7 @@
 import { createMemoryTransport, ErrorCodes, isMailroomError } from '@mailroom/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresPersistence, migratePostgres, postgresTables } from '../src/index.js';
+import { createPostgresPersistence, migratePostgres, POSTGRES_SCHEMA_VERSION, postgresTables } from '../src/index.js';
 import { testPool, uniqueSchema } from './pg-fixture.js';
 
 /** Options checked up front, migrations that are idempotent and safe to race, typed errors for misuse. */
@@ -52,8 +52,8 @@ export function describeConfigTests(): void {
         'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
         [schema],
       );
-      expect(rows.map((row) => row.table_name)).toEqual(['svc_inbox', 'svc_migrations', 'svc_outbox']);
-      expect((await pool.query(`SELECT version FROM ${tables.migrations}`)).rows).toEqual([{ version: 1 }]);
+      expect(rows.map((row) => row.table_name)).toEqual(['svc_inbox', 'svc_migrations', 'svc_outbox', 'svc_sagas']);
+      expect((await pool.query(`SELECT max(version) AS version FROM ${tables.migrations}`)).rows).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
     });
 
     it('refuses a database whose Mailroom tables are newer than the package, and an unreachable server, with typed errors', async () => {
@@ -61,7 +61,7 @@ export function describeConfigTests(): void {
       schemas.push(schema);
       const tables = postgresTables({ schema });
       await migratePostgres(pool, tables);
-      await pool.query(`INSERT INTO ${tables.migrations} (version) VALUES (2)`);
+      await pool.query(`INSERT INTO ${tables.migrations} (version) VALUES ($1)`, [POSTGRES_SCHEMA_VERSION + 1]);
       await expect(migratePostgres(pool, tables)).rejects.toSatisfy((e) => isMailroomError(e, ErrorCodes.PERSISTENCE_SCHEMA) && /newer/.test(String(e)));
       const nowhere = new pg.Pool({ connectionString: 'postgres://mailroom:s3cret-password@127.0.0.1:1/test', connectionTimeoutMillis: 500 });
       const failure = await migratePostgres(nowhere, tables).catch((e: unknown) => e);
