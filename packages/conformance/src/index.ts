@@ -13,6 +13,7 @@ export {
 } from './hostile-suite.js';
 export { describeInboxStore } from './inbox-suite.js';
 export { describeOutboxStore, type StoreFixture, type StoreSet, type StoreSuiteOptions, testEvent } from './outbox-suite.js';
+export { describeScheduling, type ScheduleSuiteOptions } from './schedule-suite.js';
 export {
   type ConformanceSaga,
   type ConformanceSagaNames,

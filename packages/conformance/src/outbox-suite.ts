@@ -17,7 +17,7 @@ import {
 } from '@mailroom/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { numberSchema, sleep, uniqueName, waitUntil } from './helpers.js';
-import { testMessage } from './transport-suite.js';
+import { testMessage } from './test-message.js';
 
 /** The stores of one database, as a process opens them. */
 export interface StoreSet<Tx> {
@@ -108,6 +108,39 @@ export function describeOutboxStore<Tx>(options: StoreSuiteOptions<Tx>): void {
       });
       expect(BigInt(claim.records[0]?.id as string) < BigInt(claim.records[2]?.id as string)).toBe(true);
       await claim.complete({ sent: [], failed: [] });
+    });
+
+    it("keeps a scheduled message's deliverAt and hands the row out at once (the transport does the waiting)", async () => {
+      const type = uniqueName('Scheduled');
+      const deliverAt = new Date(Date.now() + 3_600_000);
+      await add([{ ...outboxMessage(type, 1), deliverAt }, outboxMessage(type, 2)]);
+      const claim = await f.outbox.claim(10);
+      expect(claim.records.map((r) => r.message.deliverAt?.getTime())).toEqual([deliverAt.getTime(), undefined]);
+      await claim.complete({ sent: claim.records.map((r) => r.id), failed: [] });
+    });
+
+    it('has the relay pass deliverAt on, and hold back only a row scheduled beyond the transport maxScheduleDelayMs', async () => {
+      const type = uniqueName('HeldBack');
+      const inner = createMemoryTransport();
+      transports.push(inner);
+      const published: OutboxMessage[] = [];
+      const shortReach: Transport = {
+        ...inner,
+        capabilities: { ...inner.capabilities, maxScheduleDelayMs: 60_000 },
+        publish: async (message) => {
+          published.push(message);
+        },
+      };
+      const relay = createRelay({ store: f.outbox, transport: shortReach });
+      const far = new Date(Date.now() + 3_600_000);
+      await add([{ ...outboxMessage(type, 1), deliverAt: far }]);
+      expect(await relay.runOnce()).toMatchObject({ claimed: 1, sent: 0, failed: 1 });
+      expect(published).toEqual([]);
+      expect(await f.outbox.counts()).toMatchObject({ unsent: 1 });
+      const near = new Date(Date.now() + 30_000);
+      await add([{ ...outboxMessage(type, 2), deliverAt: near }]);
+      expect(await relay.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
+      expect(published.map((m) => m.deliverAt?.getTime())).toEqual([near.getTime()]);
     });
 
     it('stores nothing for a rolled-back transaction', async () => {
@@ -342,6 +375,29 @@ export function describeOutboxStore<Tx>(options: StoreSuiteOptions<Tx>): void {
       expect(await f.business.count('rolled-back')).toBe(0);
       expect(await f.business.count('committed')).toBe(1);
       expect(await f.outbox.counts()).toMatchObject({ unsent: 0 });
+    });
+
+    it('sends a scheduled message through the relay at once; the transport delivers it at its time', async () => {
+      const Event = testEvent('Later');
+      const { endpoint, transport } = await start({ pollIntervalMs: 50 });
+      const got = await listen(transport, Event.type);
+      await endpoint.transaction(async ({ publish }) => {
+        await publish(Event, { n: 1 }, { delayMs: 3_600_000 });
+        await publish(Event, { n: 2 });
+      });
+      await waitUntil(
+        async () => (await f.outbox.counts()).unsent === 0 && got.length === 1,
+        10_000,
+        () => `got ${got}`,
+      );
+      expect(got).toEqual([2]);
+      (transport as ReturnType<typeof createMemoryTransport>).broker.advanceTime(3_600_000);
+      await waitUntil(
+        () => got.length === 2,
+        10_000,
+        () => `got ${got}`,
+      );
+      expect(got).toEqual([2, 1]);
     });
 
     it('wakes the relay right after a local commit instead of waiting for its poll', async () => {

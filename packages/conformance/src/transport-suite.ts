@@ -1,11 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   createEndpoint,
-  createEnvelope,
   type Delivery,
   defineEvent,
   ErrorCodes,
-  envelopeToHeaders,
   HeaderNames,
   isMailroomError,
   type OutgoingMessage,
@@ -15,6 +13,10 @@ import {
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { createScope, numberSchema, pollFor, type Scope, sleep, uniqueName, waitUntil } from './helpers.js';
 import { type RawAccess, runCrashLoopBound, runHostileCorpus, runRetryLoopBound } from './hostile-suite.js';
+import { describeScheduling, type ScheduleSuiteOptions } from './schedule-suite.js';
+import { testMessage } from './test-message.js';
+
+export { testMessage };
 
 /** How the suite reaches the transport under test. */
 export interface TransportSuiteOptions {
@@ -27,6 +29,8 @@ export interface TransportSuiteOptions {
    * endpoint queues through it, as a foreign or hostile producer could.
    */
   raw: RawAccess;
+  /** What the schedule suite allows beyond `delayPrecisionMs` for a due message to travel; see {@link ScheduleSuiteOptions}. */
+  deliverySlackMs?: number;
   /** Runs once after every test of the suite. */
   teardown?: () => Promise<void>;
   /** Multiplies the suite's waiting times, for slow brokers. Default 1. */
@@ -38,16 +42,6 @@ export interface TransportSuiteOptions {
    * Default: the `MAILROOM_CONFORMANCE_STRESS` environment variable, else 0.
    */
   stressRounds?: number;
-}
-
-/** A test message: envelope headers, extra headers and a body of raw bytes. */
-export function testMessage(type: string, body: Uint8Array, extra: Record<string, string> = {}, destination?: string): OutgoingMessage {
-  const envelope = createEnvelope({ type, dataversion: 1, source: 'urn:mailroom:conformance' });
-  return {
-    route: destination ? { kind: 'command', type, destination } : { kind: 'event', type },
-    headers: envelopeToHeaders(envelope, extra),
-    body,
-  };
 }
 
 const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -63,6 +57,7 @@ export function describeTransport(options: TransportSuiteOptions): void {
   const rounds = options.stressRounds ?? Number(process.env.MAILROOM_CONFORMANCE_STRESS ?? 0);
   describe(`transport conformance: ${options.name}`, () => {
     registerTests(options);
+    describeScheduling(options);
   });
   if (rounds > 0) {
     describe.concurrent(`transport conformance stress: ${options.name}, ${rounds} copies of the suite in parallel`, () => {

@@ -25,6 +25,7 @@ import {
   type RecoverabilityPolicy,
   resolveRecoverabilityConfig,
 } from './recoverability.js';
+import { type Clock, resolveDeliverAt, type ScheduleOptions } from './schedule.js';
 import type { Saga } from './saga.js';
 import { registerSaga, type SagaOptions } from './saga-endpoint.js';
 import { EndpointTelemetry, type ProcessTrace, type ProducerOperation, type ProducerTrace } from './telemetry/endpoint-telemetry.js';
@@ -71,10 +72,18 @@ export interface EndpointOptions<Tx = undefined> {
    * registered (no-ops without an SDK); a {@link Telemetry} for others; `false` switches it off.
    */
   telemetry?: Telemetry | false;
+  /**
+   * The clock that `delayMs` and `deliverAt` are measured on; default `Date.now`. The testing
+   * harness passes its fake clock (see `harness.advanceTime`).
+   */
+  clock?: Clock;
 }
 
-/** Options when publishing or sending. */
-export interface PublishOptions {
+/**
+ * Options when publishing or sending. `deliverAt` or `delayMs` (from {@link ScheduleOptions})
+ * schedule the message: the transport delivers it no sooner than that (see docs/scheduling.md).
+ */
+export interface PublishOptions extends ScheduleOptions {
   /** Joins an existing process; default: a new one (the message id). */
   correlationId?: string;
   causationId?: string;
@@ -185,6 +194,7 @@ export class Endpoint<Tx = undefined> {
   private maxDeliveries = Number.POSITIVE_INFINITY;
   private readonly stopTimeoutMs: number;
   private readonly persistence: Persistence<Tx> | undefined;
+  private readonly clock: Clock;
   private readonly policy: RecoverabilityPolicy;
   private readonly endpointRecoverability: Partial<RecoverabilityConfig> | undefined;
   private readonly registrations = new Map<string, Registration>();
@@ -214,6 +224,9 @@ export class Endpoint<Tx = undefined> {
     this.stopTimeoutMs = nonNegative(options.stopTimeoutMs ?? 30_000, 'stopTimeoutMs', options.name);
     this.source = options.source ?? `urn:mailroom:${options.name}`;
     this.persistence = options.persistence;
+    if (options.clock !== undefined && typeof options.clock !== 'function')
+      throw configError(`Endpoint ${options.name}: clock must be a function returning epoch ms`);
+    this.clock = options.clock ?? Date.now;
     this.policy = options.recoverabilityPolicy ?? defaultRecoverabilityPolicy;
     this.endpointRecoverability = options.recoverability;
     resolveRecoverabilityConfig(options.recoverability);
@@ -433,6 +446,24 @@ export class Endpoint<Tx = undefined> {
   }
 
   /**
+   * Cancels a message scheduled with `deliverAt` / `delayMs` (pass the `id` of the envelope that
+   * `publish` or `send` resolved with) that no consumer has received yet. Resolves true when it was
+   * removed from every queue it waited in, false when nothing was waiting (already delivered, unknown
+   * id). A message still in the outbox is not seen: it reaches the transport once the relay sent it.
+   * Throws `MAILROOM_ERR_TRANSPORT_UNSUPPORTED` when the transport cannot cancel (RabbitMQ; see
+   * docs/scheduling.md).
+   */
+  async cancelScheduled(messageId: string): Promise<boolean> {
+    if (typeof messageId !== 'string' || messageId === '') throw configError(`Endpoint ${this.name}: cancelScheduled needs a message id`);
+    if (typeof this.transport.cancelScheduled !== 'function') {
+      throw new MailroomError(ErrorCodes.TRANSPORT_UNSUPPORTED, `The ${this.transport.name} transport cannot cancel scheduled messages`, {
+        details: { transport: this.transport.name },
+      });
+    }
+    return this.transport.cancelScheduled(messageId);
+  }
+
+  /**
    * Runs `work` in one transaction of the service's database. Messages published or sent through
    * the scope are written to the outbox in that transaction: they leave if and only if it commits,
    * and the relay of this process is woken right after the commit. Requires `persistence`.
@@ -483,6 +514,7 @@ export class Endpoint<Tx = undefined> {
     operation: ProducerOperation,
   ): Promise<{ envelope: Envelope; message: OutgoingMessage; producer: ProducerTrace }> {
     assertOrderingKey(options.orderingKey, contract.type);
+    const deliverAt = resolveDeliverAt(options, this.transport.capabilities, this.transport.name, this.clock());
     await validateOutgoing(contract, data);
     const created = createEnvelope({
       type: contract.type,
@@ -502,7 +534,12 @@ export class Endpoint<Tx = undefined> {
     let message: OutgoingMessage | undefined;
     try {
       await compose(this.outgoing, async (c: OutgoingContext) => {
-        message = { route: c.route, headers: envelopeToHeaders(c.envelope, c.headers), body: encodeJson(c.data, this.maxMessageBytes) };
+        message = {
+          route: c.route,
+          headers: envelopeToHeaders(c.envelope, c.headers),
+          body: encodeJson(c.data, this.maxMessageBytes),
+          ...(deliverAt !== undefined && { deliverAt }),
+        };
       })(ctx);
       if (!message) throw configError(`Endpoint ${this.name}: an outgoing middleware did not call next(); ${contract.type} was not sent`);
     } catch (error) {
@@ -571,9 +608,7 @@ export class Endpoint<Tx = undefined> {
       const handled = await this.runHandler(registration, envelope, delivery, message, log, outgoing);
       if (!handled) traced.duplicate();
       if (handled && outgoing.length > 0 && !this.persistence)
-        await Promise.all(
-          outgoing.map(({ route, headers, body }) => this.telemetry.send({ route, headers, body }, () => this.transport.publish({ route, headers, body }))),
-        );
+        await Promise.all(outgoing.map(({ orderingKey: _key, ...message }) => this.telemetry.send(message, () => this.transport.publish(message))));
       await traced.settle('ack', () => settle(() => delivery.ack(), log));
     } catch (error) {
       if (this.stopController.signal.aborted) {

@@ -61,6 +61,13 @@ export const ErrorCodes = {
   TRANSPORT_DELIVERY_LIMIT: 'MAILROOM_ERR_TRANSPORT_DELIVERY_LIMIT',
   /** The transport does not offer the requested capability. */
   TRANSPORT_UNSUPPORTED: 'MAILROOM_ERR_TRANSPORT_UNSUPPORTED',
+  /**
+   * The scheduling options of a publish are invalid: both `deliverAt` and `delayMs` given, a delay
+   * that is negative or not a finite number, or a `deliverAt` that is not a valid `Date`.
+   */
+  SCHEDULE_INVALID: 'MAILROOM_ERR_SCHEDULE_INVALID',
+  /** A message was scheduled further ahead than the transport's `maxScheduleDelayMs` capability allows. */
+  SCHEDULE_TOO_FAR: 'MAILROOM_ERR_SCHEDULE_TOO_FAR',
   /** `harness.waitFor` timed out. */
   TESTING_TIMEOUT: 'MAILROOM_ERR_TESTING_TIMEOUT',
   /** A fault injected by the testing harness. */

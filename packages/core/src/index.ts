@@ -61,7 +61,7 @@ export {
   UnrecoverableError,
 } from './errors.js';
 export { createDefaultLogger, type Logger } from './logger.js';
-export { createMemoryTransport, MemoryBroker, type MemoryTransportOptions, matchesFilter } from './memory-transport.js';
+export { createMemoryTransport, MEMORY_MAX_SCHEDULE_DELAY_MS, MemoryBroker, type MemoryTransportOptions, matchesFilter } from './memory-transport.js';
 export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
 export {
   type InboxStore,
@@ -104,6 +104,7 @@ export {
   type RelayTuning,
   resolveRelaySettings,
 } from './relay.js';
+export type { Clock, ScheduleOptions } from './schedule.js';
 export {
   defineSaga,
   type NotStartedAction,

@@ -36,9 +36,17 @@ interface Consumer {
   paused: boolean;
 }
 
+/** A message waiting for its time: a delayed retry or a scheduled message. */
+interface Pending {
+  readonly message: StoredMessage;
+  /** On the broker's clock. */
+  readonly dueAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
 class MemoryQueue {
   readonly ready: StoredMessage[] = [];
-  readonly delayed = new Map<NodeJS.Timeout, StoredMessage>();
+  readonly delayed = new Set<Pending>();
   readonly consumers: Consumer[] = [];
   readonly events = new Set<string>();
   next = 0;
@@ -47,22 +55,90 @@ class MemoryQueue {
 
 /**
  * The in-process broker behind {@link createMemoryTransport}: queues per endpoint, bindings per
- * event type, delayed retries on timers, dead letters in a map. Several transports connected to
- * one broker behave like several processes on one broker. Nothing survives the process.
+ * event type, delayed retries and scheduled messages on one timeline, dead letters in a map.
+ * Several transports connected to one broker behave like several processes on one broker. Nothing
+ * survives the process. Its clock is `Date.now` moved forward by {@link advanceTime}, so tests can
+ * jump over delays.
  */
 export class MemoryBroker {
   private readonly queues = new Map<string, MemoryQueue>();
   private readonly bindings = new Map<string, Set<string>>();
   private readonly deadLetterStore = new Map<string, DeadLetter>();
   private deadLetterSeq = 0;
+  private offsetMs = 0;
+
+  /** The broker's time in epoch ms: the real time plus every {@link advanceTime} so far. */
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  /**
+   * Moves the broker's clock `ms` forward: delayed retries and scheduled messages due by the new
+   * time become ready at once (in due order), the others wait the time that is left. Time never
+   * goes back; throws `MAILROOM_ERR_SCHEDULE_INVALID` for a negative or non-finite `ms`.
+   */
+  advanceTime(ms: number): void {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new MailroomError(ErrorCodes.SCHEDULE_INVALID, `advanceTime needs a finite number of ms >= 0, got ${String(ms)}`);
+    }
+    this.offsetMs += ms;
+    const now = this.now();
+    const pending = [...this.queues.values()].flatMap((queue) => [...queue.delayed].map((entry) => ({ queue, entry })));
+    pending.sort((a, b) => a.entry.dueAt - b.entry.dueAt);
+    for (const { queue, entry } of pending) {
+      clearTimeout(entry.timer);
+      if (entry.dueAt <= now) this.release(queue, entry, false);
+      else this.arm(queue, entry);
+    }
+    for (const queue of this.queues.values()) this.dispatch(queue.name);
+  }
 
   /** @internal */
   enqueue(message: OutgoingMessage): void {
     const targets = message.route.kind === 'command' ? [message.route.destination] : [...(this.bindings.get(message.route.type) ?? [])];
+    const dueAt = message.deliverAt?.getTime();
     for (const target of targets) {
-      this.queue(target).ready.push({ headers: { ...message.headers }, body: message.body.slice(), attempt: 0, firstFailureAt: undefined });
+      const stored: StoredMessage = { headers: { ...message.headers }, body: message.body.slice(), attempt: 0, firstFailureAt: undefined };
+      const queue = this.queue(target);
+      if (dueAt !== undefined && dueAt > this.now()) this.hold(queue, stored, dueAt);
+      else queue.ready.push(stored);
       this.dispatch(target);
     }
+  }
+
+  /** @internal Removes the scheduled copies of a message no consumer received yet; true when there was one. */
+  cancel(messageId: string): boolean {
+    let found = false;
+    for (const queue of this.queues.values()) {
+      for (const entry of queue.delayed) {
+        if (entry.message.attempt === 0 && entry.message.headers[HeaderNames.id] === messageId) {
+          clearTimeout(entry.timer);
+          queue.delayed.delete(entry);
+          found = true;
+        }
+      }
+    }
+    return found;
+  }
+
+  /** Keeps a message until `dueAt` on the broker's clock. */
+  private hold(queue: MemoryQueue, message: StoredMessage, dueAt: number): void {
+    const entry: Pending = { message, dueAt, timer: undefined };
+    queue.delayed.add(entry);
+    this.arm(queue, entry);
+  }
+
+  private arm(queue: MemoryQueue, entry: Pending): void {
+    // A timer fires early when the clock jumped back or the wait exceeds what a timer can hold: it then waits again.
+    const wait = Math.min(MEMORY_MAX_SCHEDULE_DELAY_MS, Math.max(0, entry.dueAt - this.now()));
+    entry.timer = setTimeout(() => (entry.dueAt <= this.now() ? this.release(queue, entry, true) : this.arm(queue, entry)), wait);
+    entry.timer.unref?.();
+  }
+
+  private release(queue: MemoryQueue, entry: Pending, dispatch: boolean): void {
+    if (!queue.delayed.delete(entry)) return;
+    queue.ready.push(entry.message);
+    if (dispatch) this.dispatch(queue.name);
   }
 
   /** @internal */
@@ -140,17 +216,8 @@ export class MemoryBroker {
       retry: async (delayMs: number, _failure: FailureInfo) => {
         release();
         message.firstFailureAt ??= new Date();
-        if (delayMs <= 0) {
-          queue.ready.push(message);
-        } else {
-          const timer = setTimeout(() => {
-            queue.delayed.delete(timer);
-            queue.ready.push(message);
-            this.dispatch(queue.name);
-          }, delayMs);
-          timer.unref?.();
-          queue.delayed.set(timer, message);
-        }
+        if (delayMs <= 0) queue.ready.push(message);
+        else this.hold(queue, message, this.now() + delayMs);
         this.dispatch(queue.name);
       },
       deadLetter: async (request: DeadLetterRequest) => {
@@ -225,7 +292,7 @@ export class MemoryBroker {
 
   /** Cancels pending delayed retries (their messages are dropped). For test teardown. */
   dispose(): void {
-    for (const queue of this.queues.values()) for (const timer of queue.delayed.keys()) clearTimeout(timer);
+    for (const queue of this.queues.values()) for (const entry of queue.delayed) clearTimeout(entry.timer);
     this.queues.clear();
   }
 }
@@ -252,12 +319,16 @@ export interface MemoryTransportOptions {
   broker?: MemoryBroker;
 }
 
+/** The longest delay the memory transport schedules: the largest timer Node.js keeps (about 24.8 days). */
+export const MEMORY_MAX_SCHEDULE_DELAY_MS = 2_147_483_647;
+
 const memoryCapabilities: TransportCapabilities = Object.freeze({
   durable: false,
   crossProcess: false,
   delayedRetry: true,
   deadLetterQueue: true,
   delayPrecisionMs: 5,
+  maxScheduleDelayMs: MEMORY_MAX_SCHEDULE_DELAY_MS,
 });
 
 /**
@@ -279,6 +350,10 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     async publish(message) {
       assertOpen();
       broker.enqueue(message);
+    },
+    async cancelScheduled(messageId: string) {
+      assertOpen();
+      return broker.cancel(messageId);
     },
     async subscribe(options: SubscribeOptions, handler: DeliveryHandler) {
       assertOpen();

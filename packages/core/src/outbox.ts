@@ -7,6 +7,7 @@ import type { OutgoingMessage, Route } from './transport.js';
  * written; messages without one are relayed in parallel.
  */
 export interface OutboxMessage extends OutgoingMessage {
+  // `deliverAt` (from OutgoingMessage) is stored with the row and handed to the transport by the relay.
   /** The aggregate (order id, account id...) whose messages must leave in order; undefined for no ordering. */
   readonly orderingKey?: string | undefined;
 }
@@ -172,6 +173,8 @@ export interface OutboxRow {
   readonly attempts: number;
   /** Epoch milliseconds (SQLite) or a `Date` (PostgreSQL). */
   readonly created_at: number | Date;
+  /** When a scheduled message is to be delivered, as `created_at`; null (or absent) for now. */
+  readonly deliver_at?: number | Date | null;
 }
 
 /** The record a relay receives for a stored outbox row: the route rebuilt from kind, type and destination, the body as a plain `Uint8Array` over the same bytes. */
@@ -183,6 +186,7 @@ export function outboxRecordFromRow(row: OutboxRow): OutboxRecord {
     headers: typeof row.headers === 'string' ? (JSON.parse(row.headers) as Headers) : row.headers,
     body: new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength),
     ...(row.ordering_key !== null && { orderingKey: row.ordering_key }),
+    ...(row.deliver_at !== undefined && row.deliver_at !== null && { deliverAt: row.deliver_at instanceof Date ? row.deliver_at : new Date(row.deliver_at) }),
   };
   return { id: String(row.id), message, attempts: row.attempts, createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at) };
 }

@@ -125,7 +125,10 @@ const MAX_CLEANUP_CHUNKS = 20;
  * on one outbox do not publish a row concurrently while both live, because a relay starts no
  * publish in the last quarter of its claim (before the claim can expire and the rows go to another
  * relay) and releases the rows it did not reach to its next claim; only a single publish outlasting
- * that quarter can still be in flight when another relay takes the rows. It wakes at once on
+ * that quarter can still be in flight when another relay takes the rows. A scheduled row (with a
+ * `deliverAt`) is published at once with its time, and the transport holds it; only a row scheduled
+ * further ahead than the transport's `maxScheduleDelayMs` stays in the outbox until it is within
+ * that reach (it counts as a failed attempt then, so its key waits with it). It wakes at once on
  * `wake()` (called after a local commit) and polls as a safety net; database errors back off and retry.
  */
 export class Relay {
@@ -365,9 +368,19 @@ export class Relay {
             late = true;
             return;
           }
-          const { route, headers, body } = record.message;
+          const { route, headers, body, deliverAt } = record.message;
+          const holdUntil = this.holdUntil(deliverAt);
+          if (holdUntil !== undefined) {
+            // Scheduled further ahead than the transport can hold it: it waits in the outbox until it can.
+            failed.push({
+              id: record.id,
+              error: `scheduled for ${deliverAt?.toISOString()}, beyond the transport's maxScheduleDelayMs: held in the outbox`,
+              retryAt: holdUntil,
+            });
+            break;
+          }
           try {
-            await this.publish({ route, headers, body });
+            await this.publish({ route, headers, body, ...(deliverAt !== undefined && { deliverAt }) });
             sent.push(record.id);
             const age = Date.now() - record.createdAt.getTime();
             this.recordLag(age, route.kind === 'event' ? route.type : route.destination);
@@ -400,6 +413,18 @@ export class Relay {
       [MessagingAttributes.destinationName]: destination,
       ...(this.endpoint !== undefined && { [MessagingAttributes.endpoint]: this.endpoint }),
     });
+  }
+
+  /**
+   * When a message scheduled for `deliverAt` is further ahead than the transport schedules (a
+   * transport with a smaller `maxScheduleDelayMs` than the endpoint that wrote it): the time from
+   * which the transport can take it. Undefined when it can take it now.
+   */
+  private holdUntil(deliverAt: Date | undefined): Date | undefined {
+    if (deliverAt === undefined) return undefined;
+    const max = this.transport.capabilities.maxScheduleDelayMs ?? 0;
+    const from = deliverAt.getTime() - max;
+    return from > Date.now() ? new Date(from) : undefined;
   }
 
   private retryDelay(attempts: number): number {

@@ -11,6 +11,13 @@ export interface OutgoingMessage {
   readonly route: Route;
   readonly headers: Headers;
   readonly body: Uint8Array;
+  /**
+   * Deliver no sooner than this instant (a scheduled message); undefined, or a time not in the
+   * future, means now. Endpoints set it only within the transport's
+   * {@link TransportCapabilities.maxScheduleDelayMs}; a transport delivers the message after it, at
+   * most its `delayPrecisionMs` late (while its consumers run), and keeps it across restarts when durable.
+   */
+  readonly deliverAt?: Date | undefined;
 }
 
 /** Why and how a message failed, recorded with a dead letter. */
@@ -103,8 +110,14 @@ export interface TransportCapabilities {
   readonly delayedRetry: boolean;
   /** Dead letters are kept, listable and replayable through `deadLetters`. */
   readonly deadLetterQueue: boolean;
-  /** The precision of delayed delivery in milliseconds (how late a delayed message may come). */
+  /** The precision of delayed delivery in milliseconds (how late a delayed retry or scheduled message may come). */
   readonly delayPrecisionMs: number;
+  /**
+   * The longest delay a message may be scheduled with (`OutgoingMessage.deliverAt` at most this many
+   * ms ahead); endpoints refuse longer ones with `MAILROOM_ERR_SCHEDULE_TOO_FAR`. Absent (a transport
+   * written before scheduling existed) means 0: the transport cannot schedule, only deliver now.
+   */
+  readonly maxScheduleDelayMs?: number;
 }
 
 /** A message moved to an endpoint's dead-letter queue, with why. */
@@ -200,6 +213,13 @@ export interface Transport {
    * A command is stored in its destination's queue even if that endpoint has never started.
    */
   publish(message: OutgoingMessage): Promise<void>;
+  /**
+   * Optional: cancels a scheduled message (published with a `deliverAt` in the future) that no
+   * consumer has received yet, in every queue it went to. Resolves true when at least one copy was
+   * removed, false when none was waiting (unknown id, already delivered, or not scheduled). A
+   * transport without this method cannot cancel (see docs/scheduling.md).
+   */
+  cancelScheduled?(messageId: string): Promise<boolean>;
   /** Declares the endpoint's queue and bindings, then consumes. */
   subscribe(options: SubscribeOptions, handler: DeliveryHandler): Promise<Subscription>;
   readonly deadLetters: DeadLetterQueue;

@@ -10,14 +10,18 @@ const COPY_MOVED = (t: PostgresBrokerTables) => `INSERT INTO ${t.deadLetters}
     (endpoint, message_id, type, headers, body, reason, error_message, error_stack, attempts, first_failure_at, last_failure_at)
   SELECT endpoint, message_id, type, headers, body, $3, $4, $5, $6, $7, $8 FROM moved`;
 
-/** The fan-out of a batch of messages: one row per message per subscribed endpoint, or in the destination's queue (declared on the way). */
+/**
+ * The fan-out of a batch of messages: one row per message per subscribed endpoint, or in the
+ * destination's queue (declared on the way). A scheduled message's row becomes visible at its deliver-at time.
+ */
 const FAN_OUT = (t: PostgresBrokerTables) => `WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[]) WITH ORDINALITY AS i(message_id, type, headers, body, destination, ord)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::timestamptz[])
+      WITH ORDINALITY AS i(message_id, type, headers, body, destination, deliver_at, ord)
   ), declared AS (
     INSERT INTO ${t.queues} (endpoint) SELECT DISTINCT destination FROM input WHERE destination IS NOT NULL ON CONFLICT DO NOTHING
   ), inserted AS (
-    INSERT INTO ${t.messages} (endpoint, message_id, type, headers, body)
-    SELECT target.endpoint, i.message_id, i.type, i.headers, i.body
+    INSERT INTO ${t.messages} (endpoint, message_id, type, headers, body, visible_at)
+    SELECT target.endpoint, i.message_id, i.type, i.headers, i.body, GREATEST(now(), i.deliver_at)
       FROM input AS i CROSS JOIN LATERAL (
         SELECT s.endpoint FROM ${t.subscriptions} AS s WHERE i.destination IS NULL AND s.type = i.type
         UNION ALL SELECT i.destination WHERE i.destination IS NOT NULL
@@ -66,6 +70,21 @@ export class BrokerStatements {
       'enqueue',
       this.text('enqueue', (t) => `${FAN_OUT(t)} SELECT DISTINCT endpoint FROM inserted`),
       columns,
+    );
+  }
+
+  /**
+   * Deletes the rows of message `$1` still waiting for their deliver-at time (never delivered, not
+   * leased) and notifies nothing; returns one row per copy removed.
+   */
+  cancelScheduled(messageId: string): PgNamedQuery {
+    return this.named(
+      'cancel_scheduled',
+      this.text(
+        'cancel_scheduled',
+        (t) => `DELETE FROM ${t.messages} WHERE message_id = $1 AND attempt = 0 AND lease_token IS NULL AND visible_at > now() RETURNING 1`,
+      ),
+      [messageId],
     );
   }
 

@@ -29,6 +29,7 @@ export { type PostgresTableOptions, type PostgresTables, postgresTables } from '
 export {
   createPostgresTransport,
   POSTGRES_DELAY_PRECISION_MS,
+  POSTGRES_MAX_SCHEDULE_DELAY_MS,
   type PostgresTransport,
   type PostgresTransportOptions,
 } from './postgres-transport.js';

@@ -9,12 +9,15 @@ export function pgText(value: string): string {
   return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
 }
 
-/** The column arrays of a batch insert: message ids, types, headers (JSON), bodies, destinations (null for events). */
-export type MessageColumns = [string[], string[], string[], Buffer[], (string | null)[]];
+/**
+ * The column arrays of a batch insert: message ids, types, headers (JSON), bodies, destinations
+ * (null for events), deliver-at times (null for now).
+ */
+export type MessageColumns = [string[], string[], string[], Buffer[], (string | null)[], (Date | null)[]];
 
 /** Empty column arrays to fill with {@link addMessage}. */
 export function emptyColumns(): MessageColumns {
-  return [[], [], [], [], []];
+  return [[], [], [], [], [], []];
 }
 
 /**
@@ -45,4 +48,5 @@ export function addMessage(columns: MessageColumns, message: OutgoingMessage): v
   columns[2].push(json);
   columns[3].push(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   columns[4].push(route.kind === 'command' ? route.destination : null);
+  columns[5].push(message.deliverAt ?? null);
 }

@@ -64,11 +64,15 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
           JSON.stringify(message.headers),
           message.body,
           message.orderingKey ?? null,
+          message.deliverAt ?? null,
         );
         const n = values.length;
-        return `($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+        return `($${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n}::timestamptz)`;
       });
-      await tx.query(`INSERT INTO ${this.t.outbox} (route_kind, type, destination, headers, body, ordering_key) VALUES ${tuples.join(', ')}`, values);
+      await tx.query(
+        `INSERT INTO ${this.t.outbox} (route_kind, type, destination, headers, body, ordering_key, deliver_at) VALUES ${tuples.join(', ')}`,
+        values,
+      );
     }
   }
 
@@ -81,7 +85,7 @@ export class PostgresOutboxStore implements OutboxStore<PgQueryable> {
       const expiresAt = new Date(Date.now() + this.claimTimeoutMs);
       await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${this.claimTimeoutMs}`);
       const { rows } = await client.query<OutboxRow>(
-        `SELECT o.seq::text AS id, o.route_kind, o.type, o.destination, o.headers, o.body, o.ordering_key, o.attempts, o.created_at
+        `SELECT o.seq::text AS id, o.route_kind, o.type, o.destination, o.headers, o.body, o.ordering_key, o.attempts, o.created_at, o.deliver_at
            FROM ${this.t.outbox} AS o
           WHERE o.sent_at IS NULL AND o.available_at <= now()
             AND (o.ordering_key IS NULL OR NOT EXISTS (

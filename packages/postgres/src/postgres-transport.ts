@@ -22,7 +22,7 @@ import { migrateBroker } from './broker-schema.js';
 import { BrokerStatements } from './broker-statements.js';
 import { type PostgresBrokerTables, postgresBrokerTables } from './broker-tables.js';
 import { databaseError, isConnectionError } from './database-errors.js';
-import { addMessage, emptyColumns, type MessageColumns } from './message-columns.js';
+import { addMessage, emptyColumns, type MessageColumns, pgText } from './message-columns.js';
 import { lockOrderingKeys } from './ordering-locks.js';
 import type { PgNamedQuery, PgQueryable, PgQueryResult, PgTransportPool } from './pg-client.js';
 import { boundedWait, PostgresConsumer } from './postgres-consumer.js';
@@ -75,12 +75,19 @@ export interface PostgresTransport extends Transport {
  */
 export const POSTGRES_DELAY_PRECISION_MS = 50;
 
+/**
+ * The longest delay a message may be scheduled with: about ten years. A scheduled message is a row
+ * whose `visible_at` is its deliver-at time; the bound only keeps mistaken dates out.
+ */
+export const POSTGRES_MAX_SCHEDULE_DELAY_MS = 10 * 365 * 24 * 3_600_000;
+
 const capabilities: TransportCapabilities = Object.freeze({
   durable: true,
   crossProcess: true,
   delayedRetry: true,
   deadLetterQueue: true,
   delayPrecisionMs: POSTGRES_DELAY_PRECISION_MS,
+  maxScheduleDelayMs: POSTGRES_MAX_SCHEDULE_DELAY_MS,
 });
 
 function positive(value: unknown, name: string): number {
@@ -109,7 +116,8 @@ function openPool(connectionString: string, poolSize: number, log: Logger): PgTr
  * destination's queue even before that endpoint ever started; competing consumers in any number of
  * processes each get a message while they hold its lease (`FOR UPDATE SKIP LOCKED`); the leases of
  * a consumer that died run out and its messages are delivered again with attempt + 1; delayed
- * retries wait in the table (`visible_at`); dead letters are kept per endpoint until replayed or
+ * retries and scheduled messages (`deliverAt`) wait in the table (`visible_at`), and a scheduled
+ * message not yet delivered can be cancelled (`cancelScheduled` deletes its rows); dead letters are kept per endpoint until replayed or
  * purged. Consumers are woken by `LISTEN/NOTIFY` and poll as a safety net.
  * Throws `MAILROOM_ERR_TRANSPORT_CONFIG` for bad options, `MAILROOM_ERR_TRANSPORT_UNAVAILABLE` when
  * the database cannot be reached, `MAILROOM_ERR_POSTGRES_BROKER_SCHEMA` when its tables are newer
@@ -204,6 +212,16 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
       } catch (error) {
         if (error instanceof MailroomError) throw error;
         throw databaseError(error, `publishing ${message.route.type}`);
+      }
+    },
+
+    async cancelScheduled(messageId: string) {
+      assertOpen();
+      try {
+        const { rowCount } = await pool.query(statements.cancelScheduled(pgText(messageId)));
+        return (rowCount ?? 0) > 0;
+      } catch (error) {
+        throw databaseError(error, 'cancelling a scheduled message');
       }
     },
 

@@ -53,7 +53,9 @@ export function describeConfigTests(): void {
         [schema],
       );
       expect(rows.map((row) => row.table_name)).toEqual(['svc_inbox', 'svc_migrations', 'svc_outbox', 'svc_sagas']);
-      expect((await pool.query(`SELECT max(version) AS version FROM ${tables.migrations}`)).rows).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
+      expect((await pool.query(`SELECT version FROM ${tables.migrations} ORDER BY version`)).rows).toEqual(
+        Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })),
+      );
     });
 
     it('refuses a database whose Mailroom tables are newer than the package, and an unreachable server, with typed errors', async () => {

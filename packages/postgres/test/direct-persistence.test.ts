@@ -140,6 +140,31 @@ describe.runIf(available)('PostgreSQL persistence publishing straight into the t
     await waitUntil(() => charged.get(21) === 1 && charged.get(20) === 1, 20_000);
   });
 
+  it('writes a scheduled message as a queue row visible at its deliver-at time, delivered then; cancelling deletes the row', async () => {
+    const producer = endpoint(uniqueName('scheduler'));
+    await producer.start();
+    const start = Date.now();
+    const [later, cancelled] = await producer.transaction(async ({ publish }) => [
+      await publish(Charged, { n: 50 }, { delayMs: 1500 }),
+      await publish(Charged, { n: 51 }, { delayMs: 60_000 }),
+    ]);
+    const rows = await pool.query<{ message_id: string; waiting: boolean }>(
+      `SELECT message_id, visible_at > now() AS waiting FROM ${schema}.mailroom_messages WHERE message_id = ANY($1::text[])`,
+      [[later.id, cancelled.id]],
+    );
+    expect(rows.rows.map((row) => row.waiting)).toEqual([true, true]);
+    expect(Number((await pool.query(`SELECT count(*) AS n FROM ${schema}.mailroom_outbox`)).rows[0].n)).toBe(0);
+    expect(await producer.cancelScheduled(cancelled.id)).toBe(true);
+    expect((await pool.query(`SELECT 1 FROM ${schema}.mailroom_messages WHERE message_id = $1`, [cancelled.id])).rowCount).toBe(0);
+    await waitUntil(
+      () => charged.get(50) === 1,
+      20_000,
+      () => 'scheduled message not delivered',
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(start + 1500);
+    expect(charged.get(51)).toBeUndefined();
+  });
+
   it('refuses to start when the endpoint runs on another transport, or the pool reaches another database', async () => {
     const elsewhere = createEndpoint<pg.PoolClient>({
       name: uniqueName('elsewhere'),

@@ -2,7 +2,19 @@ import { ErrorCodes, isMailroomError } from '@mailroom/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RabbitMqErrorCodes } from './errors.js';
-import { assertQueueName, DELAY_LEVELS, DELAY_UNIT_MS, delayRoute, deliverPattern, levelPatterns, levelTtlMs, MAX_DELAY_MS } from './names.js';
+import {
+  assertQueueName,
+  canScheduleEvent,
+  DELAY_LEVELS,
+  DELAY_UNIT_MS,
+  delayRoute,
+  deliverPattern,
+  levelPatterns,
+  levelTtlMs,
+  MAX_DELAY_MS,
+  scheduledEventPattern,
+  scheduledEventTail,
+} from './names.js';
 
 /** RabbitMQ's topic matching: `*` is exactly one word, `#` zero or more. */
 function topicMatches(pattern: string, key: string): boolean {
@@ -74,5 +86,17 @@ describe('queue names', () => {
       }
       expect(isMailroomError(error, ErrorCodes.TRANSPORT_CONFIG), JSON.stringify(bad)).toBe(true);
     }
+  });
+
+  it('routes a scheduled event to the queues bound to its type, never to a queue of the same name, and refuses types too long for a key', () => {
+    const type = 'shop.OrderPlaced';
+    const key = delayRoute(1500, scheduledEventTail(type)).routingKey;
+    expect(topicMatches(scheduledEventPattern(type), key)).toBe(true);
+    expect(topicMatches(scheduledEventPattern('shop.OrderPaid'), key)).toBe(false);
+    // The tail starts with the reserved `amq.` prefix, which no queue name may carry.
+    expect(topicMatches(deliverPattern('shop.OrderPlaced'), key)).toBe(false);
+    expect(() => assertQueueName(scheduledEventTail(type), 'x')).toThrow();
+    expect(canScheduleEvent(type)).toBe(true);
+    expect(canScheduleEvent('t'.repeat(200))).toBe(false);
   });
 });

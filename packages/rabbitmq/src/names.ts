@@ -77,6 +77,24 @@ export function deliverPattern(queue: string): string {
   return `${'*.'.repeat(DELAY_LEVELS)}${queue}`;
 }
 
+/**
+ * The routing-key tail of a scheduled event of `type` (after the delay bits): it starts with the
+ * reserved `amq.` prefix, which no queue name may have, so it never matches a queue's own binding.
+ */
+export function scheduledEventTail(type: string): string {
+  return `amq.scheduled.${type}`;
+}
+
+/** The binding of an endpoint queue to the delay-deliver exchange for the scheduled events of `type` it handles. */
+export function scheduledEventPattern(type: string): string {
+  return `${'*.'.repeat(DELAY_LEVELS)}${scheduledEventTail(type)}`;
+}
+
+/** Whether scheduled events of `type` fit a routing key (255 bytes, with the 32 delay words); longer types cannot be scheduled. */
+export function canScheduleEvent(type: string): boolean {
+  return Buffer.byteLength(scheduledEventPattern(type)) <= 255;
+}
+
 /** How long level `level` holds a message. */
 export function levelTtlMs(level: number): number {
   return DELAY_UNIT_MS * 2 ** level;

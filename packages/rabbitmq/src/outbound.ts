@@ -38,7 +38,11 @@ export class Outbound {
     );
   }
 
-  /** Into the delay levels, which hand it to `queue` after at least `delayMs`. */
+  /**
+   * Into the delay levels, which hand it after at least `delayMs` to the delay-deliver exchange with
+   * routing-key tail `queue`: the endpoint queue of that name (delayed retries, scheduled commands),
+   * or, for a {@link scheduledEventTail}, every queue bound to that event type's scheduled pattern.
+   */
   async toDelay(queue: string, delayMs: number, content: Buffer, options: AmqpPublishOptions, deadline: number, guard?: Guard): Promise<void> {
     const route = delayRoute(delayMs, queue);
     const target = { exchange: this.topology.names.delayLevel(route.topLevel), routingKey: route.routingKey, mandatory: true };
@@ -52,7 +56,7 @@ export class Outbound {
     }
     throw new MailroomError(
       ErrorCodes.TRANSPORT_PUBLISH_REJECTED,
-      `RabbitMQ could not route a delayed retry for queue ${queue}: its delay queues were deleted while publishing`,
+      `RabbitMQ could not route a delayed message for ${queue}: its delay queues were deleted while publishing`,
     );
   }
 

@@ -6,18 +6,20 @@ import {
   MailroomError,
   type OutgoingMessage,
   type QueueInfo,
+  type Route,
   type SubscribeOptions,
   type Subscription,
   type Transport,
   type TransportCapabilities,
   type TransportHealth,
 } from '@mailroom/core';
-import type { AmqpChannel } from './amqp-types.js';
+import { scheduledDelayMs } from '@mailroom/core/internal';
+import type { AmqpChannel, AmqpPublishOptions } from './amqp-types.js';
 import { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqDeadLetterQueue } from './dead-letter-queue.js';
 import { type EndpointRecord, EndpointRegistry } from './endpoint-registry.js';
 import { amqpProperties, assertPublishableHeaders } from './headers.js';
-import { assertQueueName, type TopologyNames, topologyNames } from './names.js';
+import { assertQueueName, canScheduleEvent, MAX_DELAY_MS, scheduledEventTail, type TopologyNames, topologyNames } from './names.js';
 import { type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Outbound } from './outbound.js';
 import { Publisher } from './publisher.js';
@@ -28,7 +30,9 @@ import { Topology } from './topology.js';
 /**
  * What the RabbitMQ transport guarantees. `delayPrecisionMs` was measured on RabbitMQ 3.10 (see
  * docs/rabbitmq.md): a delay is rounded up to the 10 ms unit, and each delay level it waits in adds
- * a few milliseconds of TTL expiry.
+ * a few milliseconds of TTL expiry. Scheduled messages go through the same delay levels, so they
+ * have the same precision and the same maximum ({@link MAX_DELAY_MS}, about 497 days); a message in
+ * a delay queue cannot be taken out, so the transport has no `cancelScheduled`.
  */
 export const rabbitMqCapabilities: TransportCapabilities = Object.freeze({
   durable: true,
@@ -36,6 +40,7 @@ export const rabbitMqCapabilities: TransportCapabilities = Object.freeze({
   delayedRetry: true,
   deadLetterQueue: true,
   delayPrecisionMs: 200,
+  maxScheduleDelayMs: MAX_DELAY_MS,
 });
 
 /** How old the registry record of an endpoint whose queue no longer exists must be before `queues()` drops it. */
@@ -123,11 +128,38 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
     const deadline = Date.now() + this.options.unavailableTimeoutMs;
     const content = Buffer.from(message.body);
     const properties = amqpProperties({ ...message.headers });
+    const delayMs = scheduledDelayMs(message);
+    if (delayMs > 0) {
+      await this.publishScheduled(message.route, delayMs, content, properties, deadline);
+      return;
+    }
     if (message.route.kind === 'command') {
       await this.outbound.toQueue(this.queueOf(message.route.destination), content, properties, deadline);
       return;
     }
     await this.outbound.toEvents(message.route.type, content, properties, deadline);
+  }
+
+  /**
+   * A scheduled message goes through the delay levels of delayed retries. A command waits for its
+   * destination queue (declared and bound first, so it exists even if that endpoint never started);
+   * an event waits under its type and is then fanned out by the delay-deliver exchange to the queues
+   * bound to the type's scheduled pattern at that time (every subscriber of the type).
+   */
+  private async publishScheduled(route: Route, delayMs: number, content: Buffer, properties: AmqpPublishOptions, deadline: number): Promise<void> {
+    if (route.kind === 'command') {
+      const queue = this.queueOf(route.destination);
+      await this.declarer.bindEndpoint(queue, [], deadline);
+      await this.outbound.toDelay(queue, delayMs, content, properties, deadline);
+      return;
+    }
+    if (!canScheduleEvent(route.type)) {
+      throw new MailroomError(
+        ErrorCodes.TRANSPORT_PUBLISH_REJECTED,
+        `RabbitMQ cannot schedule events of type ${route.type}: the type is too long for a delay routing key (255 bytes with 64 bytes of delay words)`,
+      );
+    }
+    await this.outbound.toDelay(scheduledEventTail(route.type), delayMs, content, properties, deadline);
   }
 
   async subscribe(options: SubscribeOptions, handler: DeliveryHandler): Promise<Subscription> {

@@ -3,6 +3,7 @@ import type { AmqpChannel } from './amqp-types.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqErrorCodes } from './errors.js';
 import {
+  canScheduleEvent,
   DELAY_LEVELS,
   delayQueueArguments,
   deliverPattern,
@@ -11,6 +12,7 @@ import {
   groupSizeArguments,
   levelPatterns,
   ownQueueArguments,
+  scheduledEventPattern,
   type TopologyNames,
 } from './names.js';
 import type { RabbitMqQueueType } from './options.js';
@@ -75,13 +77,21 @@ export class Topology {
     }
   }
 
-  /** Binds an endpoint's queue to the events it handles and to the delay-deliver exchange. */
+  /**
+   * Binds an endpoint's queue to the events it handles and to the delay-deliver exchange (for its
+   * delayed retries and scheduled commands, and for the scheduled events of the types it handles).
+   */
   async bindEndpoint(queue: string, events: readonly string[], deadline: number): Promise<void> {
     await this.endpointQueue(queue, deadline);
     await this.eventsExchange(deadline);
     await this.deliverExchange(deadline);
     await this.once(`b:${queue}:deliver`, deadline, (ch) => ch.bindQueue(queue, this.names.delayDeliver, deliverPattern(queue)));
-    for (const type of events) await this.once(`b:${queue}:event:${type}`, deadline, (ch) => ch.bindQueue(queue, this.names.events, type));
+    for (const type of events) {
+      await this.once(`b:${queue}:event:${type}`, deadline, (ch) => ch.bindQueue(queue, this.names.events, type));
+      // Scheduled events of the type come out of the delay levels to the delay-deliver exchange.
+      if (canScheduleEvent(type))
+        await this.once(`b:${queue}:scheduled:${type}`, deadline, (ch) => ch.bindQueue(queue, this.names.delayDeliver, scheduledEventPattern(type)));
+    }
   }
 
   /** The delay levels 0..`topLevel`, each an exchange and a queue whose TTL is its level's delay. */

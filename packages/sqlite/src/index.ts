@@ -11,5 +11,5 @@ export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './sqlite-outbo
 export { createSqlitePersistence, type SqlitePersistenceOptions } from './sqlite-persistence.js';
 export { SqliteSagaStore } from './sqlite-saga-store.js';
 export { type SqliteTables, sqliteTables } from './sqlite-tables.js';
-export { createSqliteTransport, type SqliteTransportOptions } from './sqlite-transport.js';
+export { createSqliteTransport, SQLITE_MAX_SCHEDULE_DELAY_MS, type SqliteTransportOptions } from './sqlite-transport.js';
 export { createTransportFromUrl } from './url.js';

@@ -2,9 +2,6 @@ import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from '@mailr
 import type { Database } from 'better-sqlite3';
 import type { SqliteTables } from './sqlite-tables.js';
 
-/** The schema version this package writes; a database with a newer one is refused. */
-export const SQLITE_SCHEMA_VERSION = 2;
-
 function migrations(t: SqliteTables): string[] {
   return [
     // 1: the outbox (AUTOINCREMENT: ids are never reused, so a stale claim can never touch a newer row) and the inbox.
@@ -34,7 +31,9 @@ function migrations(t: SqliteTables): string[] {
        PRIMARY KEY (endpoint, message_id)
      ) WITHOUT ROWID;
      CREATE INDEX IF NOT EXISTS ${t.prefix}inbox_processed ON ${t.inbox} (processed_at);`,
-    // 2: saga instances, one row per (saga, correlation key), with a version for optimistic concurrency.
+    // 2: scheduled messages: when the transport is to deliver the row's message (epoch ms; NULL = now).
+    `ALTER TABLE ${t.outbox} ADD COLUMN deliver_at INTEGER;`,
+    // 3: saga instances, one row per (saga, correlation key), with a version for optimistic concurrency.
     `CREATE TABLE IF NOT EXISTS ${t.sagas} (
        saga TEXT NOT NULL,
        saga_key TEXT NOT NULL,
@@ -48,6 +47,9 @@ function migrations(t: SqliteTables): string[] {
      ) WITHOUT ROWID;`,
   ];
 }
+
+/** The schema version of the Mailroom tables (outbox, inbox, sagas) this package writes: its number of migration steps. */
+export const SQLITE_SCHEMA_VERSION = 3;
 
 /**
  * Creates or upgrades the Mailroom tables in one `BEGIN IMMEDIATE` transaction (so processes

@@ -33,7 +33,7 @@ export interface SqliteOutboxStoreOptions {
 
 type Statements = Record<'insert' | 'due' | 'candidates' | 'claimRow' | 'markSent' | 'markFailed' | 'release' | 'unsentOfKeys' | 'purge' | 'counts', Statement>;
 
-const COLUMNS = 'id, route_kind, type, destination, headers, body, ordering_key, attempts, created_at';
+const COLUMNS = 'id, route_kind, type, destination, headers, body, ordering_key, attempts, created_at, deliver_at';
 
 /**
  * The outbox in SQLite. `add` inserts in the caller's transaction. `claim` marks due rows with a
@@ -74,6 +74,7 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
         message.orderingKey ?? null,
         now,
         now,
+        message.deliverAt?.getTime() ?? null,
       );
     }
   }
@@ -146,7 +147,7 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
     const dueWhere = 'sent_at IS NULL AND available_at <= @now AND (claimed_until IS NULL OR claimed_until <= @now)';
     this.statements ??= {
       insert: this.db.prepare(
-        `INSERT INTO ${o} (route_kind, type, destination, headers, body, ordering_key, available_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO ${o} (route_kind, type, destination, headers, body, ordering_key, available_at, created_at, deliver_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       due: this.db.prepare(`SELECT 1 FROM ${o} WHERE ${dueWhere} LIMIT 1`),
       // A row whose key has an older row waiting for a retry or leased to another relay cannot go yet:

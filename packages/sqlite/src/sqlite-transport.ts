@@ -6,6 +6,7 @@ import {
   type DeadLetterQueue,
   type DeliveryHandler,
   ErrorCodes,
+  HeaderNames,
   type Logger,
   MailroomError,
   type OutgoingMessage,
@@ -43,12 +44,19 @@ export interface SqliteTransportOptions {
 
 const ADDS_MESSAGES = { addsMessages: true } as const;
 
+/**
+ * The longest delay a message may be scheduled with: about ten years. A scheduled message is a row
+ * whose `visible_at` is its deliver-at time; the bound only keeps mistaken dates out.
+ */
+export const SQLITE_MAX_SCHEDULE_DELAY_MS = 10 * 365 * 24 * 3_600_000;
+
 const capabilities: TransportCapabilities = Object.freeze({
   durable: true,
   crossProcess: true,
   delayedRetry: true,
   deadLetterQueue: true,
   delayPrecisionMs: 25,
+  maxScheduleDelayMs: SQLITE_MAX_SCHEDULE_DELAY_MS,
 });
 
 function positive(value: number, name: string): number {
@@ -63,7 +71,8 @@ function positive(value: number, name: string): number {
  * open at once. Guarantees: `publish` resolves only after the message is committed (group commit);
  * events fan out to every subscribed endpoint, commands reach their owner's queue even before it
  * first starts; competing consumers across processes each get a message once per lease; messages
- * leased by a process that died come back after the lease; delayed retries via a visible-at time;
+ * leased by a process that died come back after the lease; delayed retries and scheduled messages
+ * (`deliverAt`, cancellable until delivered) via a visible-at time;
  * dead letters kept per endpoint. Wake-ups across processes come from watching the WAL file.
  */
 export function createSqliteTransport(options: SqliteTransportOptions): Transport & { readonly path: string } {
@@ -101,6 +110,10 @@ export function createSqliteTransport(options: SqliteTransportOptions): Transpor
        SELECT endpoint, ?, ?, ?, ? FROM mailroom_subscriptions WHERE type = ?`,
     ),
     toQueue: db.prepare('INSERT INTO mailroom_messages (endpoint, headers, body, visible_at, enqueued_at) VALUES (?, ?, ?, ?, ?)'),
+    // A scan of the queue table (the id sits in the headers JSON): cancelling is rare next to publishing.
+    cancelScheduled: db.prepare(
+      `DELETE FROM mailroom_messages WHERE json_extract(headers, '$."${HeaderNames.id}"') = ? AND attempt = 0 AND lease_token IS NULL AND visible_at > ?`,
+    ),
     depth: db.prepare(
       `SELECT q.endpoint AS endpoint,
               (SELECT COUNT(*) FROM mailroom_messages m WHERE m.endpoint = q.endpoint) AS depth,
@@ -151,15 +164,22 @@ export function createSqliteTransport(options: SqliteTransportOptions): Transpor
       const body = Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
       const route = message.route;
       if (route.kind === 'command') assertEndpointName(route.destination, 'command destination');
+      const deliverAt = message.deliverAt?.getTime();
       await connection.writes.write(() => {
         const now = Date.now();
+        const visibleAt = deliverAt !== undefined && deliverAt > now ? deliverAt : now;
         if (route.kind === 'event') {
-          statements.fanOut.run(headers, body, now, now, route.type);
+          statements.fanOut.run(headers, body, visibleAt, now, route.type);
         } else {
           statements.declareQueue.run(route.destination, now);
-          statements.toQueue.run(route.destination, headers, body, now, now);
+          statements.toQueue.run(route.destination, headers, body, visibleAt, now);
         }
       }, ADDS_MESSAGES);
+    },
+
+    async cancelScheduled(messageId: string) {
+      assertOpen();
+      return connection.writes.write(() => statements.cancelScheduled.run(messageId, Date.now()).changes > 0);
     },
 
     async subscribe(subscribeOptions: SubscribeOptions, handler: DeliveryHandler): Promise<Subscription> {

@@ -2,6 +2,8 @@
  * `@mailroom/core/internal`: helpers for transport and store authors. Not part of the API an
  * application uses; it changes with the adapters that use it (see docs/adapters.md).
  */
+
+export { resolveDeliverAt, scheduledDelayMs } from '../schedule.js';
 export {
   boundedText,
   deliveryLimitRequest,

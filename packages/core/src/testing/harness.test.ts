@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineEvent } from '../contract.js';
 import { ErrorCodes } from '../errors.js';
+import { createMemoryTransport } from '../memory-transport.js';
 import { createTestHarness, type TestHarness } from './harness.js';
 
 const OrderPlaced = defineEvent('harness.OrderPlaced', { version: 1, schema: z.object({ orderId: z.string() }) });
@@ -13,6 +14,61 @@ afterEach(async () => {
 });
 
 describe('test harness', () => {
+  it('advances a fake clock: scheduled messages and delayed retries come at once, and delays count from the new time', async () => {
+    harness = createTestHarness();
+    const shop = await harness.endpoint({ name: 'shop' });
+    shop.on(OrderConfirmed, () => undefined);
+    const reminders = await harness.endpoint({
+      name: 'reminders',
+      recoverability: { immediateRetries: 0, delayedRetries: 1, initialDelayMs: 600_000, maxDelayMs: 600_000, jitter: 0 },
+    });
+    let failures = 0;
+    reminders.on(OrderPlaced, async (m, ctx) => {
+      if (m.orderId === 'flaky' && failures++ === 0) throw new Error('first attempt fails');
+      // A timeout scheduled from a handler: an hour after the (fake) time it was handled.
+      if (m.orderId !== 'flaky') await ctx.publish(OrderConfirmed, { orderId: m.orderId }, { delayMs: 3_600_000 });
+    });
+    await harness.start();
+    const scheduled = await shop.publish(OrderPlaced, { orderId: 'o-1' }, { delayMs: 24 * 3_600_000 });
+    await shop.publish(OrderPlaced, { orderId: 'flaky' });
+    await harness.waitFor(OrderPlaced, { on: 'handled', where: (r) => r.data.orderId === 'flaky', timeout: 50 }).then(
+      () => expect.fail('the delayed retry came before its delay'),
+      () => undefined,
+    );
+    harness.advanceTime(600_000);
+    await harness.waitFor(OrderPlaced, { on: 'handled', where: (r) => r.data.orderId === 'flaky' });
+    expect(harness.handled.some((r) => r.envelope.id === scheduled.id)).toBe(false);
+    harness.advanceTime(24 * 3_600_000);
+    await harness.waitFor(OrderPlaced, { on: 'handled', where: (r) => r.envelope.id === scheduled.id });
+    await harness.waitFor(OrderConfirmed, { on: 'published' });
+    harness.advanceTime(3_599_000);
+    await expect(harness.waitFor(OrderConfirmed, { on: 'handled', timeout: 50 })).rejects.toMatchObject({ code: ErrorCodes.TESTING_TIMEOUT });
+    harness.advanceTime(1000);
+    await harness.waitFor(OrderConfirmed, { on: 'handled' });
+  });
+
+  it('cancels a scheduled message on the memory transport, and refuses advanceTime on a transport of its own or backwards', async () => {
+    harness = createTestHarness();
+    const shop = await harness.endpoint({ name: 'shop' });
+    const seen: string[] = [];
+    const audit = await harness.endpoint({ name: 'audit' });
+    audit.on(OrderPlaced, (m) => {
+      seen.push(m.orderId);
+    });
+    await harness.start();
+    const cancelled = await shop.publish(OrderPlaced, { orderId: 'cancelled' }, { delayMs: 60_000 });
+    await shop.publish(OrderPlaced, { orderId: 'kept' }, { delayMs: 120_000 });
+    expect(await shop.cancelScheduled(cancelled.id)).toBe(true);
+    expect(await shop.cancelScheduled(cancelled.id)).toBe(false);
+    harness.advanceTime(120_000);
+    await harness.waitFor(OrderPlaced, { on: 'handled', where: (r) => r.data.orderId === 'kept' });
+    expect(seen).toEqual(['kept']);
+    expect(() => harness.advanceTime(-1)).toThrow(expect.objectContaining({ code: ErrorCodes.SCHEDULE_INVALID }));
+    const own = createTestHarness({ transport: () => createMemoryTransport() });
+    expect(() => own.advanceTime(1000)).toThrow(expect.objectContaining({ code: ErrorCodes.TRANSPORT_UNSUPPORTED }));
+    await own.stop();
+  });
+
   it('runs several endpoints and waits for a message of a process by correlation id', async () => {
     harness = createTestHarness();
     const shop = await harness.endpoint({ name: 'shop' });

@@ -60,9 +60,30 @@ export class TestHarness {
   private readonly transports: Transport[] = [];
   private readonly listeners = new Set<() => void>();
   private readonly makeTransport: () => Transport | Promise<Transport>;
+  /** True when endpoints run on the harness's memory broker, whose clock `advanceTime` moves. */
+  private readonly ownsClock: boolean;
 
   constructor(options: TestHarnessOptions = {}) {
+    this.ownsClock = options.transport === undefined;
     this.makeTransport = options.transport ?? (() => createMemoryTransport({ broker: this.broker }));
+  }
+
+  /** The harness's time in epoch ms: the real time plus every `advanceTime` so far. */
+  now(): number {
+    return this.broker.now();
+  }
+
+  /**
+   * Moves the fake clock `ms` forward: scheduled messages (`deliverAt` / `delayMs`) and delayed
+   * retries due by then are delivered at once, the others wait only what is left; `delayMs` of
+   * later publishes counts from the new time. Only on the harness's own memory transport: with a
+   * `transport` factory it throws `MAILROOM_ERR_TRANSPORT_UNSUPPORTED` (a real broker keeps real time).
+   */
+  advanceTime(ms: number): void {
+    if (!this.ownsClock) {
+      throw new MailroomError(ErrorCodes.TRANSPORT_UNSUPPORTED, 'harness.advanceTime works only on the harness memory transport (no transport option)');
+    }
+    this.broker.advanceTime(ms);
   }
 
   /**
@@ -72,7 +93,7 @@ export class TestHarness {
   async endpoint<Tx = undefined>(options: Omit<EndpointOptions<Tx>, 'transport'>): Promise<Endpoint<Tx>> {
     const transport = this.observe(await this.makeTransport());
     this.transports.push(transport);
-    const endpoint = createEndpoint<Tx>({ ...options, transport });
+    const endpoint = createEndpoint<Tx>({ ...(this.ownsClock && { clock: () => this.broker.now() }), ...options, transport });
     endpoint.use({ incoming: this.faults.middleware(options.name) });
     this.endpoints.push(endpoint);
     return endpoint;
@@ -138,6 +159,7 @@ export class TestHarness {
       deadLetters: inner.deadLetters,
       queues: () => inner.queues(),
       close: () => inner.close(),
+      ...(inner.cancelScheduled && { cancelScheduled: inner.cancelScheduled.bind(inner) }),
       publish: async (message) => {
         await this.faults.publish(message, publish);
         this.record(this.published, message.headers, message.body);
