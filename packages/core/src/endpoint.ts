@@ -25,9 +25,9 @@ import {
   type RecoverabilityPolicy,
   resolveRecoverabilityConfig,
 } from './recoverability.js';
-import { type Clock, resolveDeliverAt, type ScheduleOptions } from './schedule.js';
 import type { Saga } from './saga.js';
 import { registerSaga, type SagaOptions } from './saga-endpoint.js';
+import { type Clock, resolveDeliverAt, type ScheduleOptions } from './schedule.js';
 import { EndpointTelemetry, type ProcessTrace, type ProducerOperation, type ProducerTrace } from './telemetry/endpoint-telemetry.js';
 import { defaultTelemetry, type StopObserving, type Telemetry } from './telemetry/telemetry.js';
 import type { Delivery, OutgoingMessage, Route, Subscription, Transport } from './transport.js';

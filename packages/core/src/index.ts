@@ -104,7 +104,6 @@ export {
   type RelayTuning,
   resolveRelaySettings,
 } from './relay.js';
-export type { Clock, ScheduleOptions } from './schedule.js';
 export {
   defineSaga,
   type NotStartedAction,
@@ -128,6 +127,7 @@ export {
   type StoredSaga,
   sagaConflict,
 } from './saga-store.js';
+export type { Clock, ScheduleOptions } from './schedule.js';
 export { createStorePersistence, StorePersistence, type StorePersistenceOptions } from './store-persistence.js';
 export { defineSystem, type System, type SystemDefinition, type SystemEndpoint, type SystemEndpointDefinition } from './system.js';
 export { DURATION_BUCKETS_S, MessagingAttributes, MessagingEvents, MessagingMetrics } from './telemetry/messaging-attributes.js';

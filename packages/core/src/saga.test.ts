@@ -119,6 +119,61 @@ describe('sagas on the memory transport', () => {
     expect(harness.deadLettered).toEqual([]);
   });
 
+  it('with harness.advanceTime: a payment timeout fires only once the time passed, compensates and completes; after completion it is ignored', async () => {
+    const Cancel = defineCommand('saga-test.Cancel', { version: 1, owner: 'shipping', schema: z.object({ orderId: z.string() }) });
+    const saga = defineSaga({
+      name: 'pay-test',
+      startedBy: [OrderPlaced],
+      handles: [PaymentSucceeded],
+      correlateBy: { 'saga-test.OrderPlaced': (m) => m.orderId, 'saga-test.PaymentSucceeded': (m) => m.orderId },
+      initial: (m) => ({ orderId: m.orderId, status: 'pending' as string }),
+      handlers: {
+        'saga-test.OrderPlaced': async (state, _m, ctx) => {
+          ctx.addCompensation('cancel', { orderId: state.orderId });
+          await ctx.requestTimeout('payment', { delayMs: 30_000 });
+        },
+        'saga-test.PaymentSucceeded': (state, _m, ctx) => {
+          ctx.complete();
+          return { ...state, status: 'paid' };
+        },
+      },
+      timeouts: {
+        payment: {
+          handler: async (state, _data, ctx) => {
+            await ctx.compensate();
+            ctx.complete();
+            return { ...state, status: 'cancelled' };
+          },
+        },
+      },
+      compensations: { cancel: (_state, data: { orderId: string }, ctx) => ctx.send(Cancel, data) },
+    });
+    const store = createMemorySagaStore();
+    harness = createTestHarness();
+    const orders = await harness.endpoint({ name: 'orders' });
+    orders.saga(saga, { store });
+    const shipping = await harness.endpoint({ name: 'shipping' });
+    shipping.on(Cancel, () => undefined);
+    await harness.start();
+    await orders.publish(OrderPlaced, { orderId: 'late', total: 1 });
+    await orders.publish(OrderPlaced, { orderId: 'paid', total: 1 });
+    await harness.waitFor(OrderPlaced, { on: 'handled', where: () => harness.handled.filter((r) => r.envelope.type === OrderPlaced.type).length === 2 });
+    await orders.publish(PaymentSucceeded, { orderId: 'paid' });
+    await harness.waitFor(PaymentSucceeded, { on: 'handled' });
+    expect(harness.handled.filter((r) => r.envelope.type === 'mailroom.saga.pay-test.timeout')).toEqual([]);
+    harness.advanceTime(30_000);
+    const cancelled = await harness.waitFor(Cancel, { on: 'handled' });
+    expect(cancelled.data).toEqual({ orderId: 'late' });
+    await harness.waitFor(OrderPlaced, {
+      on: 'handled',
+      where: () => harness.handled.filter((r) => r.envelope.type === 'mailroom.saga.pay-test.timeout').length === 2,
+    });
+    expect((await store.load(undefined, 'pay-test', 'late'))?.state).toEqual({ orderId: 'late', status: 'cancelled' });
+    expect((await store.load(undefined, 'pay-test', 'paid'))?.state).toEqual({ orderId: 'paid', status: 'paid' });
+    expect(harness.handled.filter((r) => r.envelope.type === Cancel.type)).toHaveLength(1);
+    expect(harness.deadLettered).toEqual([]);
+  });
+
   it('fails fast on bad definitions and on a registration without a saga store, with MAILROOM_ERR_SAGA_DEFINITION', async () => {
     const definitionError = (e: unknown) => isMailroomError(e, ErrorCodes.SAGA_DEFINITION);
     const base = orderSagaDefinition();
