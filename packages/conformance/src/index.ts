@@ -14,6 +14,17 @@ export {
 } from './hostile-suite.js';
 export { describeInboxStore } from './inbox-suite.js';
 export { describeOutboxStore, type StoreFixture, type StoreSet, type StoreSuiteOptions, testEvent } from './outbox-suite.js';
+export {
+  type ConformanceSaga,
+  type ConformanceSagaNames,
+  type ConformanceSagaState,
+  conformanceSaga,
+  conformanceSagaNames,
+  describeSagaStore,
+  runSagaChild,
+  type SagaFixture,
+  type SagaSuiteOptions,
+} from './saga-suite.js';
 export { describeScheduling, type ScheduleSuiteOptions } from './schedule-suite.js';
 export { type ServiceRequirement, Services, serviceAvailable, toolAvailable } from './services.js';
 export { startProxy, type TcpProxy } from './tcp-proxy.js';

@@ -26,6 +26,8 @@ import {
   type RecoverabilityPolicy,
   resolveRecoverabilityConfig,
 } from './recoverability.js';
+import type { Saga } from './saga.js';
+import { registerSaga, type SagaOptions } from './saga-endpoint.js';
 import { type Clock, resolveDeliverAt, type ScheduleOptions } from './schedule.js';
 import { EndpointTelemetry, type ProcessTrace, type ProducerOperation, type ProducerTrace } from './telemetry/endpoint-telemetry.js';
 import { defaultTelemetry, type StopObserving, type Telemetry } from './telemetry/telemetry.js';
@@ -253,6 +255,18 @@ export class Endpoint<Tx = undefined> {
       handler: handler as Handler<AnyContract, unknown>,
       recoverability: resolveRecoverabilityConfig(this.endpointRecoverability, options.recoverability),
     });
+    return this;
+  }
+
+  /**
+   * Registers a saga (made by `defineSaga`): a handler for each contract it is started by or
+   * handles, and one for its timeouts. Its instances live in the persistence's saga store (or
+   * `options.store`); each message loads, changes and saves its instance with an optimistic version
+   * check in the handler's transaction, together with the inbox record and the outgoing messages.
+   * Must be called before `start()`. Throws `MAILROOM_ERR_SAGA_DEFINITION` without a saga store.
+   */
+  saga<S>(saga: Saga<S, Tx>, options: SagaOptions<Tx> = {}): this {
+    registerSaga(this, this.persistence?.sagas, saga, options);
     return this;
   }
 

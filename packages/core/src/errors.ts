@@ -84,6 +84,21 @@ export const ErrorCodes = {
   PERSISTENCE_NO_TRANSACTION: 'MAILROOM_ERR_PERSISTENCE_NO_TRANSACTION',
   /** A persistence method was called in a state that does not allow it (e.g. started twice by two endpoints). */
   PERSISTENCE_STATE: 'MAILROOM_ERR_PERSISTENCE_STATE',
+  /** A saga definition is malformed (missing correlation or handler for a contract, bad name, unknown timeout), or a saga was registered where it cannot run (no saga store). */
+  SAGA_DEFINITION: 'MAILROOM_ERR_SAGA_DEFINITION',
+  /**
+   * Another message changed the same saga instance first (its version moved on, or it was started
+   * twice at once): the change was rolled back and the message is retried by the recoverability
+   * policy (an immediate retry), which then sees the fresh state.
+   */
+  SAGA_CONFLICT: 'MAILROOM_ERR_SAGA_CONFLICT',
+  /**
+   * A message correlates to no saga instance and does not start one. Dead-lettered by default;
+   * a saga defined with `onNotStarted: 'ignore'` acknowledges such messages with a debug log.
+   */
+  SAGA_NOT_STARTED: 'MAILROOM_ERR_SAGA_NOT_STARTED',
+  /** A saga's state failed its state schema when loaded or saved (the change is rolled back and the message dead-lettered). */
+  SAGA_STATE_INVALID: 'MAILROOM_ERR_SAGA_STATE_INVALID',
 } as const;
 
 /** One of the stable `MAILROOM_ERR_*` codes. Packages outside core add their own codes as strings of the same form. */

@@ -115,6 +115,29 @@ export {
   type RelayTuning,
   resolveRelaySettings,
 } from './relay.js';
+export {
+  defineSaga,
+  type NotStartedAction,
+  type Saga,
+  type SagaCompensation,
+  type SagaContext,
+  type SagaDefinition,
+  type SagaResult,
+  type SagaTimeout,
+  type TimeoutWhen,
+} from './saga.js';
+export { type SagaOptions, type SagaTimeoutPayload, sagaTimeoutType } from './saga-endpoint.js';
+export {
+  type CompensationStep,
+  createMemorySagaStore,
+  decodeSagaData,
+  encodeSagaData,
+  type SagaChange,
+  type SagaData,
+  type SagaStore,
+  type StoredSaga,
+  sagaConflict,
+} from './saga-store.js';
 export type { Clock, ScheduleOptions } from './schedule.js';
 export { createStorePersistence, StorePersistence, type StorePersistenceOptions } from './store-persistence.js';
 export { defineSystem, type System, type SystemDefinition, type SystemEndpoint, type SystemEndpointDefinition } from './system.js';

@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
 import type { OutboxMessage } from './outbox.js';
+import type { SagaStore } from './saga-store.js';
 import type { Telemetry } from './telemetry/telemetry.js';
 import type { Transport } from './transport.js';
 
@@ -11,6 +12,8 @@ import type { Transport } from './transport.js';
 export interface Persistence<Tx> {
   /** Short name for logs, such as `sqlite` or `postgres`. */
   readonly name: string;
+  /** The saga store in the same database, used by `endpoint.saga()`; its tables are created by `start`. Optional. */
+  readonly sagas?: SagaStore<Tx> | undefined;
   /**
    * Creates the inbox and outbox tables (idempotent) and starts the relay that sends outbox rows
    * through `transport`. Called by `endpoint.start()`.

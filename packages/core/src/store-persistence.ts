@@ -4,6 +4,7 @@ import type { InboxStore, MessageDatabase, OutboxMessage, OutboxStore } from './
 import type { OutboxHealth, Persistence, PersistenceContext } from './persistence.js';
 import { assertNonNegative, assertPositiveInteger } from './persistence-config.js';
 import { createRelay, type Relay, type RelayTuning, resolveRelaySettings } from './relay.js';
+import type { SagaStore } from './saga-store.js';
 import { MessagingAttributes } from './telemetry/messaging-attributes.js';
 import type { StopObserving } from './telemetry/telemetry.js';
 
@@ -12,6 +13,8 @@ export interface StorePersistenceOptions<Tx> {
   database: MessageDatabase<Tx>;
   outbox: OutboxStore<Tx>;
   inbox: InboxStore<Tx>;
+  /** The saga store in the same database (its table is created by the database's migrations). Optional. */
+  sagas?: SagaStore<Tx>;
   /** Relay settings, or `false` when another process relays this outbox (this one only writes). Default: relay here with the defaults. */
   relay?: RelayTuning | false;
   /**
@@ -37,6 +40,7 @@ export class StorePersistence<Tx> implements Persistence<Tx> {
   readonly name: string;
   readonly outbox: OutboxStore<Tx>;
   readonly inbox: InboxStore<Tx>;
+  readonly sagas: SagaStore<Tx> | undefined;
   private readonly database: MessageDatabase<Tx>;
   private readonly relayOptions: RelayTuning | false;
   private readonly inboxRetentionMs: number;
@@ -57,6 +61,7 @@ export class StorePersistence<Tx> implements Persistence<Tx> {
     this.name = options.database.name;
     this.outbox = options.outbox;
     this.inbox = options.inbox;
+    this.sagas = options.sagas;
     this.relayOptions = options.relay ?? {};
     this.inboxRetentionMs = assertNonNegative(options.inboxRetentionMs ?? 7 * DAY_MS, 'inboxRetentionMs');
     this.inboxCleanupIntervalMs = assertPositiveInteger(options.inboxCleanupIntervalMs ?? 60_000, 'inboxCleanupIntervalMs');

@@ -24,6 +24,7 @@ export { PostgresInboxStore } from './postgres-inbox-store.js';
 export { type MigrationPlan, migratePostgres, POSTGRES_SCHEMA_VERSION, runMigrations } from './postgres-migrations.js';
 export { PostgresOutboxStore, type PostgresOutboxStoreOptions } from './postgres-outbox-store.js';
 export { createPostgresPersistence, type PostgresPersistenceOptions } from './postgres-persistence.js';
+export { PostgresSagaStore } from './postgres-saga-store.js';
 export { type PostgresTableOptions, type PostgresTables, postgresTables } from './postgres-tables.js';
 export {
   createPostgresTransport,

@@ -5,7 +5,7 @@ import { withTransaction } from './pg-transaction.js';
 import type { PostgresTables } from './postgres-tables.js';
 
 /** The schema version this package writes; a database with a newer one is refused. */
-export const POSTGRES_SCHEMA_VERSION = 2;
+export const POSTGRES_SCHEMA_VERSION = 3;
 
 function migrations(t: PostgresTables): string[] {
   return [
@@ -36,6 +36,18 @@ function migrations(t: PostgresTables): string[] {
      CREATE INDEX IF NOT EXISTS ${t.prefix}inbox_processed ON ${t.inbox} (processed_at);`,
     // 2: scheduled messages: when the transport is to deliver the row's message (NULL = now).
     `ALTER TABLE ${t.outbox} ADD COLUMN IF NOT EXISTS deliver_at timestamptz;`,
+    // 3: saga instances, one row per (saga, correlation key), with a version for optimistic concurrency.
+    `CREATE TABLE IF NOT EXISTS ${t.sagas} (
+       saga text NOT NULL,
+       saga_key text NOT NULL,
+       instance_id text NOT NULL,
+       version integer NOT NULL,
+       data jsonb NOT NULL,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       updated_at timestamptz NOT NULL DEFAULT now(),
+       completed_at timestamptz,
+       PRIMARY KEY (saga, saga_key)
+     );`,
   ];
 }
 

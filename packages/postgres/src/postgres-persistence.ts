@@ -4,6 +4,7 @@ import {
   MailroomError,
   type PersistenceContext,
   type RelayTuning,
+  type SagaStore,
   StorePersistence,
   type StorePersistenceOptions,
 } from '@mailroom/core';
@@ -14,6 +15,7 @@ import type { PgPool, PgPoolClient } from './pg-client.js';
 import { createPostgresDatabase } from './postgres-database.js';
 import { PostgresInboxStore } from './postgres-inbox-store.js';
 import { PostgresOutboxStore } from './postgres-outbox-store.js';
+import { PostgresSagaStore } from './postgres-saga-store.js';
 import { type PostgresTableOptions, postgresTables } from './postgres-tables.js';
 import type { PostgresTransport } from './postgres-transport.js';
 
@@ -103,6 +105,7 @@ export function createPostgresPersistence<C extends PgPoolClient = PgPoolClient>
   const common = {
     database: createPostgresDatabase<C>(pool, tables),
     inbox: new PostgresInboxStore(pool, tables),
+    sagas: new PostgresSagaStore(tables) as SagaStore<C>,
     ...(options.inboxRetentionMs !== undefined && { inboxRetentionMs: options.inboxRetentionMs }),
     ...(options.inboxCleanupIntervalMs !== undefined && { inboxCleanupIntervalMs: options.inboxCleanupIntervalMs }),
   };

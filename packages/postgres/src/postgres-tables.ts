@@ -16,6 +16,8 @@ export interface PostgresTables {
   readonly outbox: string;
   /** `schema.prefixinbox` */
   readonly inbox: string;
+  /** `schema.prefixsagas`: saga instances. */
+  readonly sagas: string;
   /** `schema.prefixmigrations` */
   readonly migrations: string;
 }
@@ -29,6 +31,7 @@ export function postgresTables(options: PostgresTableOptions = {}): PostgresTabl
     prefix,
     outbox: `${schema}.${prefix}outbox`,
     inbox: `${schema}.${prefix}inbox`,
+    sagas: `${schema}.${prefix}sagas`,
     migrations: `${schema}.${prefix}migrations`,
   };
 }

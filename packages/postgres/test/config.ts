@@ -52,7 +52,7 @@ export function describeConfigTests(): void {
         'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
         [schema],
       );
-      expect(rows.map((row) => row.table_name)).toEqual(['svc_inbox', 'svc_migrations', 'svc_outbox']);
+      expect(rows.map((row) => row.table_name)).toEqual(['svc_inbox', 'svc_migrations', 'svc_outbox', 'svc_sagas']);
       expect((await pool.query(`SELECT version FROM ${tables.migrations} ORDER BY version`)).rows).toEqual(
         Array.from({ length: POSTGRES_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })),
       );

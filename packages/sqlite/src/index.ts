@@ -9,6 +9,7 @@ export { SqliteInboxStore } from './sqlite-inbox-store.js';
 export { migrateSqlite, SQLITE_SCHEMA_VERSION } from './sqlite-migrations.js';
 export { SqliteOutboxStore, type SqliteOutboxStoreOptions } from './sqlite-outbox-store.js';
 export { createSqlitePersistence, type SqlitePersistenceOptions } from './sqlite-persistence.js';
+export { SqliteSagaStore } from './sqlite-saga-store.js';
 export { type SqliteTables, sqliteTables } from './sqlite-tables.js';
 export { createSqliteTransport, SQLITE_MAX_SCHEDULE_DELAY_MS, type SqliteTransportOptions } from './sqlite-transport.js';
 export { createTransportFromUrl } from './url.js';

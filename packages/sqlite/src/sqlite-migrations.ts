@@ -33,11 +33,23 @@ function migrations(t: SqliteTables): string[] {
      CREATE INDEX IF NOT EXISTS ${t.prefix}inbox_processed ON ${t.inbox} (processed_at);`,
     // 2: scheduled messages: when the transport is to deliver the row's message (epoch ms; NULL = now).
     `ALTER TABLE ${t.outbox} ADD COLUMN deliver_at INTEGER;`,
+    // 3: saga instances, one row per (saga, correlation key), with a version for optimistic concurrency.
+    `CREATE TABLE IF NOT EXISTS ${t.sagas} (
+       saga TEXT NOT NULL,
+       saga_key TEXT NOT NULL,
+       instance_id TEXT NOT NULL,
+       version INTEGER NOT NULL,
+       data TEXT NOT NULL,
+       created_at INTEGER NOT NULL,
+       updated_at INTEGER NOT NULL,
+       completed_at INTEGER,
+       PRIMARY KEY (saga, saga_key)
+     ) WITHOUT ROWID;`,
   ];
 }
 
-/** The schema version of the Mailroom tables (outbox, inbox) this package writes: its number of migration steps. */
-export const SQLITE_SCHEMA_VERSION = 2;
+/** The schema version of the Mailroom tables (outbox, inbox, sagas) this package writes: its number of migration steps. */
+export const SQLITE_SCHEMA_VERSION = 3;
 
 /**
  * Creates or upgrades the Mailroom tables in one `BEGIN IMMEDIATE` transaction (so processes

@@ -3,6 +3,7 @@ import type { Database } from 'better-sqlite3';
 import { createSqliteDatabase } from './sqlite-database.js';
 import { SqliteInboxStore } from './sqlite-inbox-store.js';
 import { SqliteOutboxStore } from './sqlite-outbox-store.js';
+import { SqliteSagaStore } from './sqlite-saga-store.js';
 import { sqliteTables } from './sqlite-tables.js';
 
 /** Options of {@link createSqlitePersistence}. */
@@ -48,6 +49,7 @@ export function createSqlitePersistence(options: SqlitePersistenceOptions): Stor
     database: createSqliteDatabase(database, tables),
     outbox: new SqliteOutboxStore({ database, tables, ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }) }),
     inbox: new SqliteInboxStore(database, tables),
+    sagas: new SqliteSagaStore(database, tables),
     ...(options.relay !== undefined && { relay: options.relay }),
     ...(options.inboxRetentionMs !== undefined && { inboxRetentionMs: options.inboxRetentionMs }),
     ...(options.inboxCleanupIntervalMs !== undefined && { inboxCleanupIntervalMs: options.inboxCleanupIntervalMs }),
