@@ -12,7 +12,15 @@ import {
 } from '@mailroom/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createPostgresTransport, migrateBroker, PostgresErrorCodes, type PostgresTransport, parsePostgresUrl, postgresBrokerTables } from '../src/index.js';
+import {
+  BROKER_SCHEMA_VERSION,
+  createPostgresTransport,
+  migrateBroker,
+  PostgresErrorCodes,
+  type PostgresTransport,
+  parsePostgresUrl,
+  postgresBrokerTables,
+} from '../src/index.js';
 import { POSTGRES_URL, testPool, uniqueSchema } from './pg-fixture.js';
 
 const available = await serviceAvailable(Services.postgres);
@@ -72,7 +80,7 @@ describe.runIf(available)('PostgreSQL transport', () => {
       await Promise.all([migrateBroker(pool, tables), migrateBroker(pool, tables)]);
       const ids = new Set([await migrateBroker(pool, tables), await migrateBroker(pool, tables)]);
       expect(ids.size).toBe(1);
-      await pool.query(`INSERT INTO ${tables.migrations} (version) VALUES (2)`);
+      await pool.query(`INSERT INTO ${tables.migrations} (version) VALUES (${BROKER_SCHEMA_VERSION + 1})`);
       await expect(createPostgresTransport({ pool, schema: newer })).rejects.toSatisfy(
         (e) => isMailroomError(e, PostgresErrorCodes.POSTGRES_BROKER_SCHEMA) && /newer/.test(String(e)),
       );
