@@ -1,4 +1,5 @@
-import { type DeadLetter, type DeadLetterFilter, matchesFilter, type Transport } from '@mailroom/core';
+import type { DeadLetter, DeadLetterFilter, Transport } from '@mailroom/core';
+import { pageDeadLetters } from '@mailroom/core/internal';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { adminRoutes } from '../src/gateway/admin-routes.js';
@@ -28,9 +29,8 @@ function letter(n: number): DeadLetter {
 describe('GET /dead-letters', () => {
   it('answers the newest 100 dead letters, newest first, however many older ones wait', async () => {
     const letters = Array.from({ length: 150 }, (_, i) => letter(i + 1));
-    // As every transport lists: matching dead letters oldest first, then the limit.
-    const list = async (filter: DeadLetterFilter = {}) => letters.filter((l) => matchesFilter(l, filter)).slice(0, filter.limit);
-    const transport = { deadLetters: { list } } as unknown as Transport;
+    // A transport pages by (deadLetteredAt, id), as the keyset cursors of every transport do.
+    const transport = { deadLetters: { page: async (filter: DeadLetterFilter = {}) => pageDeadLetters(letters, filter, 'test') } } as unknown as Transport;
     const app = Fastify();
     await adminRoutes(app, {
       transport,

@@ -99,8 +99,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     },
   );
 
-  // The newest 100, newest first (a transport lists oldest first, and its `limit` keeps the oldest).
-  app.get('/dead-letters', async () => (await transport.deadLetters.list()).slice(-100).map(toView).reverse());
+  // The newest 100, newest first: one keyset page, however many dead letters there are.
+  app.get('/dead-letters', async () => (await transport.deadLetters.page({ order: 'newest-first', limit: 100 })).letters.map(toView));
 
   app.post<{ Params: { id: string } }>(
     '/dead-letters/:id/replay',
