@@ -1,6 +1,6 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from '@bufbuild/protobuf';
 import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
-import type { ContextValues, StreamResponse, Transport, UnaryResponse } from '@connectrpc/connect';
+import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import { createDefaultLogger, type Logger, MailroomError, redactUrl } from '@mailroom/core';
 import { type BreakerState, type BreakerStateChange, CORRELATION_HEADER, childTraceparent, currentCorrelation, type Disposable } from '@mailroom/http';
@@ -73,6 +73,11 @@ export interface RpcTransport extends Transport {
   onRetry(listener: (event: RpcRetryEvent) => void): Disposable;
   /** Closes the HTTP/2 connection of a transport built from `baseUrl` (calls in flight fail); a no-op otherwise. */
   close(): void;
+}
+
+/** True when `error` is the deadline of an attempt of `ms` started at `started` running out on this side (Connect's own `DeadlineExceeded`). */
+function ranOutLocally(error: unknown, started: number, ms: number): boolean {
+  return error instanceof ConnectError && error.code === Code.DeadlineExceeded && performance.now() - started >= ms - 1;
 }
 
 /** The headers a call may carry (the fetch API's `HeadersInit`, as Connect's `Transport` takes them). */
@@ -150,7 +155,8 @@ function buildInner(options: RpcTransportOptions, prefix: string): InnerTranspor
 /**
  * Creates an {@link RpcTransport} for one target: a Connect transport for `baseUrl` over
  * `protocol` (gRPC on HTTP/2 by default), or your own `transport`, wrapped in cockatiel policies
- * (outermost first): bulkhead, retry with decorrelated-jitter backoff, circuit breaker, timeout.
+ * (outermost first): bulkhead, retry with decorrelated-jitter backoff, circuit breaker, then the
+ * per-attempt timeout (Connect's deadline; plus a cockatiel timeout around your own `transport`).
  * The breaker and bulkhead are shared by every call (and every client) on the transport. Only
  * methods declared `idempotency_level = NO_SIDE_EFFECTS` or `IDEMPOTENT` in their proto, or calls
  * with an `idempotency-key` header, are retried. A call's own `timeoutMs` is a deadline for the whole
@@ -172,6 +178,8 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     fixedHeaders[key.toLowerCase()] = value;
   }
   const { transport: inner, sessions } = buildInner(options, prefix);
+  // Only a transport of the user's gets a cockatiel timeout around each attempt (see attempt()).
+  const guardTimeout = options.transport !== undefined;
   const server = options.baseUrl === undefined ? undefined : new URL(options.baseUrl);
   const log: Logger = (options.logger ?? createDefaultLogger()).child({ rpcTarget: name });
   // Failures that end a call whatever the retry policy says: its deadline has passed. One made
@@ -280,19 +288,23 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
         throw late;
       }
       info.attempts += 1;
+      const started = performance.now();
+      let attemptSignal: AbortSignal | undefined;
       try {
-        return await policies.timeoutOf(ms).execute(async ({ signal: attemptSignal }) => {
-          try {
-            return await inner.unary(method, attemptSignal, ms, headers, input, contextValues);
-          } catch (error) {
-            if (signal?.aborted) throw aborted(error);
-            // The attempt's own signal is aborted only by the timeout (or the caller, above).
-            if (attemptSignal.aborted) throw timedOut(ms, error);
-            throw toRpcError(error, info);
-          }
+        // Connect's transports stop the attempt themselves at `ms` (their deadline timer cancels the
+        // HTTP/2 stream and sends grpc-timeout); a second, cockatiel timer only guards a transport of
+        // the user's, which need not honour timeoutMs. One timer per attempt instead of two.
+        if (!guardTimeout) return await inner.unary(method, signal, ms, headers, input, contextValues);
+        return await policies.timeoutOf(ms).execute(({ signal: guarded }) => {
+          attemptSignal = guarded;
+          return inner.unary(method, guarded, ms, headers, input, contextValues);
         }, signal);
       } catch (error) {
-        const failure = isRpcError(error) ? error : signal?.aborted ? aborted(error) : isTaskCancelled(error) ? timedOut(ms, error) : toRpcError(error, info);
+        const failure = signal?.aborted
+          ? aborted(error)
+          : attemptSignal?.aborted || isTaskCancelled(error) || ranOutLocally(error, started, ms)
+            ? timedOut(ms, error)
+            : toRpcError(error, info);
         if (deadline !== undefined && performance.now() >= deadline - 1) final.add(failure);
         lastError = failure;
         throw failure;
