@@ -87,6 +87,23 @@ export function describeScheduling(options: ScheduleSuiteOptions): void {
       }
     });
 
+    test('hands a scheduled message over as attempt 1 once due, and counts its retries from there', async (_scope, transport) => {
+      const type = uniqueName('ScheduledAttempt');
+      const attempts: number[] = [];
+      await transport.subscribe({ endpoint: uniqueName('sched-attempt'), events: [type], commands: [], concurrency: 1 }, async (delivery) => {
+        attempts.push(delivery.attempt);
+        if (delivery.attempt === 1) await delivery.retry(0, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'once more' });
+        else await delivery.ack();
+      });
+      await transport.publish(scheduled(type, new Date(Date.now() + 1000)));
+      await waitUntil(
+        () => attempts.length >= 2,
+        ms(20_000),
+        () => `attempts ${attempts}`,
+      );
+      expect(attempts).toEqual([1, 2]);
+    });
+
     test('delivers a scheduled command to its destination, which need not have started yet, not before deliverAt', async (_scope, transport) => {
       const type = uniqueName('ScheduledCommand');
       const owner = uniqueName('sched-owner');

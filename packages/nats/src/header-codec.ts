@@ -4,6 +4,17 @@ import { type MsgHdrs, headers as natsHeaders } from '@nats-io/nats-core';
 /** Header carrying, as JSON pairs, the Mailroom headers that NATS cannot carry as they are. */
 export const ESCAPED_HEADERS = 'Mailroom-Headers';
 
+/** Header of a scheduled message: when it is due, in epoch milliseconds (see `NatsSubscription`'s hold). */
+export const DELIVER_AT_HEADER = 'Mailroom-Deliver-At';
+
+/** The due time of a scheduled message (its {@link DELIVER_AT_HEADER}); undefined for a message to deliver now. */
+export function deliverAtOf(headers: MsgHdrs | undefined): number | undefined {
+  const value = headers?.get(DELIVER_AT_HEADER);
+  if (!value) return undefined;
+  const at = Number(value);
+  return Number.isFinite(at) ? at : undefined;
+}
+
 /** Header of a dead letter carrying its failure details as JSON. */
 export const DEAD_LETTER_HEADER = 'Mailroom-Dead-Letter';
 

@@ -49,7 +49,14 @@ export const PARKING_RETRY_MS = 60_000;
  * terminates it; when storing fails, the message comes back after {@link DEAD_LETTER_RETRY_MS}
  * (past the delivery bound, {@link PARKING_RETRY_MS}) and the call rejects.
  */
-export function createNatsDelivery(tracked: TrackedMessage, headers: Headers, firstFailureAt: Date | undefined, context: DeliveryContext): Delivery {
+export function createNatsDelivery(
+  tracked: TrackedMessage,
+  headers: Headers,
+  firstFailureAt: Date | undefined,
+  context: DeliveryContext,
+  /** Deliveries that were holds of a scheduled message (it came early and went back unseen): they are not attempts. */
+  held = 0,
+): Delivery {
   const { msg } = tracked;
   const claim = () => {
     if (tracked.state !== 'handed') {
@@ -64,12 +71,12 @@ export function createNatsDelivery(tracked: TrackedMessage, headers: Headers, fi
     context.settled(tracked);
   };
   const forgetRetryState = () => {
-    if (firstFailureAt !== undefined) context.retryState.forget(tracked.key);
+    if (firstFailureAt !== undefined || held > 0) context.retryState.forget(tracked.key);
   };
   return {
     headers: { ...headers },
     body: msg.data,
-    attempt: msg.info.deliveryCount,
+    attempt: Math.max(1, msg.info.deliveryCount - held),
     firstFailureAt,
     async ack() {
       claim();
@@ -77,7 +84,7 @@ export function createNatsDelivery(tracked: TrackedMessage, headers: Headers, fi
       // reaches the server means the message is delivered again, never that it is lost. The retry
       // state goes only once the server has read the ack, so a message is never back without its
       // first failure time.
-      context.acknowledge(msg, firstFailureAt === undefined ? undefined : forgetRetryState);
+      context.acknowledge(msg, firstFailureAt === undefined && held === 0 ? undefined : forgetRetryState);
     },
     async retry(delayMs: number, _failure: FailureInfo) {
       claim();

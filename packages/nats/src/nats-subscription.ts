@@ -19,7 +19,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { Subscription as CoreSubscription, NatsConnection } from '@nats-io/nats-core';
-import { decodeHeaders } from './header-codec.js';
+import { decodeHeaders, deliverAtOf } from './header-codec.js';
 import { type ConsumerSpec, consumerSpecs, ensureConsumer } from './nats-consumers.js';
 import { createNatsDelivery, type DeliveryContext, type TrackedMessage } from './nats-delivery.js';
 import type { NatsNames } from './nats-names.js';
@@ -359,17 +359,43 @@ export class NatsSubscription implements Subscription {
     }
   }
 
+  /**
+   * A scheduled message that came before its time: records that this many deliveries were holds (so
+   * the attempt count stays right), then naks it with the time left, the delayed-retry mechanism,
+   * without the handler seeing it. JetStream counts it against the consumer's MaxAckPending while it waits.
+   */
+  private async hold(tracked: TrackedMessage, deliverAt: number): Promise<void> {
+    await this.context.retryState.recordHeld(tracked.key, tracked.msg.info.deliveryCount);
+    if (tracked.state !== 'handed') return; // given back while recording
+    tracked.state = 'released';
+    this.forget(tracked);
+    this.slots.release();
+    try {
+      tracked.msg.nak(Math.max(1, Math.ceil(deliverAt - Date.now())));
+    } catch {
+      // Disconnected: the server delivers it again after AckWait, and it is held again if still early.
+    }
+  }
+
   /** Hands a message holding a slot to the handler. */
   private async dispatch(tracked: TrackedMessage): Promise<void> {
     tracked.state = 'handed';
     const { msg } = tracked;
-    const firstFailureAt = msg.info.deliveryCount > 1 ? await this.context.retryState.firstFailureAt(tracked.key) : undefined;
+    const deliverAt = deliverAtOf(msg.headers);
+    if (deliverAt !== undefined && deliverAt > Date.now()) {
+      await this.hold(tracked, deliverAt);
+      return;
+    }
+    const again = msg.info.deliveryCount > 1;
+    const [firstFailureAt, held] = again
+      ? await Promise.all([this.context.retryState.firstFailureAt(tracked.key), deliverAt === undefined ? 0 : this.context.retryState.held(tracked.key)])
+      : [undefined, 0];
     // Paused or closed while the lookup ran: the handler never saw it, so it goes back.
     if (tracked.state !== 'handed' || this.paused) {
       this.giveBack(tracked);
       return;
     }
-    const delivery = createNatsDelivery(tracked, decodeHeaders(msg.headers), firstFailureAt, this.deliveryContext);
+    const delivery = createNatsDelivery(tracked, decodeHeaders(msg.headers), firstFailureAt, this.deliveryContext, held);
     if (delivery.attempt > this.deliveryContext.maxDeliveries) {
       this.park(delivery);
       return;

@@ -13,13 +13,14 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@mailroom/core';
+import { scheduledDelayMs } from '@mailroom/core/internal';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { DeadLetterObjects } from './dead-letter-objects.js';
 import { NatsErrorCodes } from './errors.js';
-import { encodeHeaders } from './header-codec.js';
+import { DELIVER_AT_HEADER, encodeHeaders } from './header-codec.js';
 import { createNatsDeadLetters } from './nats-dead-letters.js';
 import type { TrackedMessage } from './nats-delivery.js';
 import { createNatsNames, type NatsNames } from './nats-names.js';
@@ -184,8 +185,10 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     recreateTopology,
     resendSignal: () => resendSignal,
   };
+  const publishAcked = (subject: string, body: Uint8Array, headers: MsgHdrs, msgID: string | undefined) =>
+    publishDurably(publishContext, subject, body, { headers, msgID });
   const publishRaw = async (subject: string, body: Uint8Array, headers: MsgHdrs, msgID: string | undefined) => {
-    await publishDurably(publishContext, subject, body, { headers, msgID });
+    await publishAcked(subject, body, headers, msgID);
   };
   const retryState = new RetryStateStore(ready, log);
   const subscriptions = new Set<NatsSubscription>();
@@ -212,6 +215,8 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     delayedRetry: true,
     deadLetterQueue: true,
     delayPrecisionMs: NATS_DELAY_PRECISION_MS,
+    // A hold count and the cancellation record live in the retry-state bucket, whose entries expire after this.
+    maxScheduleDelayMs: resolved.retryStateTtlMs,
   });
   let closing: Promise<void> | undefined;
 
@@ -232,7 +237,30 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       await ready().catch((error: unknown) => {
         if (isMailroomError(error)) throw error;
       });
-      await publishRaw(subject, message.body, encodeHeaders(message.headers), msgID);
+      const delayMs = scheduledDelayMs(message);
+      if (delayMs <= 0) {
+        await publishRaw(subject, message.body, encodeHeaders(message.headers), msgID);
+        return;
+      }
+      // Stored now, held by each consumer until it is due (see NatsSubscription's hold).
+      const deliverAt = Date.now() + delayMs;
+      const ack = await publishAcked(subject, message.body, encodeHeaders(message.headers, { [DELIVER_AT_HEADER]: String(deliverAt) }), msgID);
+      if (typeof id === 'string' && !ack.duplicate) await retryState.recordScheduled(id, ack.stream, ack.seq, deliverAt);
+    },
+
+    async cancelScheduled(messageId: string) {
+      assertOpen();
+      await ready();
+      const where = await retryState.scheduled(messageId);
+      if (!where || where.deliverAt <= Date.now()) return false;
+      retryState.forgetScheduled(messageId);
+      try {
+        return await jsm.streams.deleteMessage(where.stream, where.seq, false);
+      } catch (error) {
+        // Gone already: acknowledged by every consumer (delivered), or removed before.
+        if (/no message found|not found/i.test(errorMessage(error))) return false;
+        throw error;
+      }
     },
     async subscribe(subscribeOptions: SubscribeOptions, handler: DeliveryHandler) {
       assertOpen();
