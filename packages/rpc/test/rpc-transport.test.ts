@@ -102,7 +102,10 @@ describe('timeouts', () => {
     const error = await failure(stock.getStock({ sku: 'mug' }, { timeoutMs: 200 }));
     expect(error).toMatchObject({ code: RpcErrorCodes.RPC_TIMEOUT, attempts: 1 });
     // The one attempt had the call's 200 ms, not the transport's 2 s; with no time left, no retry.
-    expect(server.callsOf('GetStock').map((call) => (call.timeoutMs ?? 0) <= 200)).toEqual([true]);
+    // (On a loaded machine the deadline may pass before the server sees the request: at most one call.)
+    const calls = server.callsOf('GetStock');
+    expect(calls.length).toBeLessThanOrEqual(1);
+    for (const call of calls) expect(call.timeoutMs ?? 0).toBeLessThanOrEqual(200);
     expect(retries).toHaveLength(0);
     expect(transport.breakerState).toBe('closed');
     server.failOnlySku = 'tee'; // not a late handler of the timed-out call
