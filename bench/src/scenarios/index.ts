@@ -9,6 +9,7 @@ import { postgresScenario } from './postgres.js';
 import { rabbitmqScenario } from './rabbitmq.js';
 import { rpcScenario } from './rpc.js';
 import { scalingScenario } from './scaling.js';
+import { scheduleScenario } from './schedule.js';
 import { sqliteScenario } from './sqlite.js';
 import { telemetryScenario } from './telemetry.js';
 
@@ -26,4 +27,5 @@ export const scenarios: readonly Scenario[] = [
   telemetryScenario,
   costScenario,
   consoleScenario,
+  scheduleScenario,
 ];
