@@ -58,7 +58,8 @@ async function rig(): Promise<Rig> {
   const transport = createRpcTransport({
     name: 'stock',
     baseUrl: server.url,
-    timeoutMs: 300,
+    // Far above a healthy call on a loaded CI machine: this test is about refusals, not timeouts.
+    timeoutMs: 3000,
     retry: { retries: 1, initialDelayMs: 5, maxDelayMs: 10 },
     breaker: { consecutiveFailures: 4, halfOpenAfterMs: 60_000 },
   });
