@@ -70,6 +70,26 @@ describe('heartbeats', () => {
     await orders.stop();
     await vi.waitUntil(() => watcher.instances()[0]?.status === 'stale', { timeout: 5000 });
     expect(watcher.instances()).toHaveLength(1);
+    // Forgotten after forgetAfterMs (default one hour) without a heartbeat.
+    expect(watcher.instances(Date.now() + 3_600_001)).toEqual([]);
+    expect(watcher.instances()).toEqual([]);
+  });
+
+  it('reports no breakers when breakers() throws, and still beats', async () => {
+    const { endpoint, monitor } = rig();
+    const watcher = await monitor();
+    const flaky = endpoint({
+      name: 'hb-flaky',
+      heartbeat: {
+        intervalMs: 100,
+        breakers: () => {
+          throw new Error('breaker registry gone');
+        },
+      },
+    });
+    await flaky.start();
+    await vi.waitUntil(() => watcher.instances().some((i) => i.endpoint === 'hb-flaky'), { timeout: 5000 });
+    expect(watcher.instances()[0]).toMatchObject({ status: 'alive', breakers: {} });
   });
 
   it('ignores a heartbeat already stale when it arrives (a backlog), and ordinary endpoints never receive heartbeats', async () => {
