@@ -5,6 +5,7 @@ import { createEnvelope, envelopeToHeaders } from './envelope.js';
 import type { MailroomError } from './errors.js';
 import { type HeartbeatData, MailroomHeartbeat } from './heartbeat.js';
 import { checkNumberOption } from './internal/number-option.js';
+import { settleWithin } from './internal/timing.js';
 import type { Logger } from './logger.js';
 import type { Transport } from './transport.js';
 
@@ -22,6 +23,9 @@ export interface HeartbeatOptions {
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 /** The shortest heartbeat interval accepted. */
 export const MIN_HEARTBEAT_INTERVAL_MS = 100;
+
+/** How long `stop()` waits for a heartbeat on its way (a hung broker must not hold up a stop). */
+const STOP_WAIT_MS = 1000;
 
 /** The settings of a heartbeat, checked. */
 export interface HeartbeatSettings {
@@ -84,11 +88,11 @@ export class HeartbeatSender {
     this.timer.unref();
   }
 
-  /** Stops the timer; resolves once a heartbeat being published has settled. */
+  /** Stops the timer; resolves once a heartbeat being published has settled, or after at most a second. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.pending;
+    if (this.pending) await settleWithin(this.pending, STOP_WAIT_MS);
   }
 
   private beat(): void {
