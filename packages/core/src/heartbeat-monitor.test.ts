@@ -128,10 +128,16 @@ describe('heartbeats', () => {
   it('publishes one heartbeat at start, none when switched off, and a failed one is only a warning', async () => {
     const { connect, endpoint } = rig();
     const on = recording(connect());
-    const withBeats = endpoint({ name: 'hb-on' }, on.transport);
+    let middlewareCalls = 0;
+    const outgoing = async (_ctx: unknown, next: () => Promise<void>) => {
+      middlewareCalls++;
+      await next();
+    };
+    const withBeats = endpoint({ name: 'hb-on', middleware: { outgoing: [outgoing] } }, on.transport);
     await withBeats.start();
     await withBeats.stop();
     expect(on.published.map((m) => m.route)).toEqual([{ kind: 'event', type: MailroomHeartbeat.type }]);
+    expect(middlewareCalls).toBe(0); // straight to the transport
 
     const off = recording(connect());
     const without = endpoint({ name: 'hb-off', heartbeat: false }, off.transport);
