@@ -1,11 +1,13 @@
 // `mailroom console` as a user runs it: a child process on a SQLite broker, the config's system,
-// a generated token printed once as a login link (or MAILROOM_CONSOLE_TOKEN, never printed), loopback, SIGTERM stops it.
+// a generated token printed once as a login link (or MAILROOM_CONSOLE_TOKEN, never printed), loopback, SIGTERM stops it;
+// it watches endpoint heartbeats.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { waitUntil } from '@mailroom/conformance';
+import { createEndpoint } from '@mailroom/core';
 import { createSqliteTransport } from '@mailroom/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliRoot } from './run-mailroom.js';
@@ -65,6 +67,30 @@ describe('mailroom console', () => {
       };
       expect(overview).toMatchObject({ transport: 'sqlite', endpoints: ['orders', 'billing', 'shipping'] });
     } finally {
+      run.child.kill('SIGTERM');
+    }
+    expect(await run.exited).toBe(0);
+  });
+
+  it('shows the instances of endpoints from their heartbeats', async () => {
+    const token = 'a-console-token-for-heartbeats';
+    const run = startConsoleCommand({ MAILROOM_CONSOLE_TOKEN: token });
+    const transport = createSqliteTransport({ path: broker });
+    const worker = createEndpoint({ name: 'cli-console-worker', transport, heartbeat: { intervalMs: 200 } });
+    try {
+      await waitUntil(async () => /Log in/.test(run.output()), 30_000);
+      const base = /Mailroom console on (\S+)/.exec(run.output())?.[1] as string;
+      await worker.start();
+      const instances = async () =>
+        (
+          (await (await fetch(`${base}/api/endpoints`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+            heartbeats: { endpoint: string; alive: boolean }[];
+          }
+        ).heartbeats;
+      await waitUntil(async () => (await instances()).some((i) => i.endpoint === 'cli-console-worker' && i.alive), 30_000);
+    } finally {
+      await worker.stop();
+      await transport.close();
       run.child.kill('SIGTERM');
     }
     expect(await run.exited).toBe(0);

@@ -8,7 +8,7 @@ export { type ConsoleApp, type ConsoleAppOptions, createConsoleApp, defaultUiDir
 export { type ContractInfo, type EditResult, editAndRetry } from './edit-and-retry.js';
 export { ConsoleErrorCodes } from './errors.js';
 export { type GraphEdge, type GraphLayout, type GraphNode, layoutGraph } from './graph-layout.js';
-export type { InstanceSource, InstanceView } from './instance-source.js';
+export { type HeartbeatReader, heartbeatInstanceSource, type InstanceSource, type InstanceView } from './instance-source.js';
 export { EDITED_FROM_HEADER, type LetterView, letterView } from './letter-view.js';
 export { type JobStatus, RetryJobs } from './retry-jobs.js';
 export { type RunningConsole, type StartConsoleOptions, startConsole } from './start-console.js';

@@ -1,6 +1,7 @@
-import { MailroomError } from '@mailroom/core';
+import { HeartbeatMonitor, type Logger, MailroomError } from '@mailroom/core';
 import { type ConsoleApp, type ConsoleAppOptions, createConsoleApp } from './console-app.js';
 import { ConsoleErrorCodes } from './errors.js';
+import { heartbeatInstanceSource } from './instance-source.js';
 
 /** Options of {@link startConsole}. */
 export interface StartConsoleOptions extends ConsoleAppOptions {
@@ -8,6 +9,13 @@ export interface StartConsoleOptions extends ConsoleAppOptions {
   host?: string;
   /** Default 4000; 0 picks a free port. */
   port?: number;
+  /**
+   * Endpoint heartbeats: unless `instances` is given or this is `false`, the console runs a
+   * `HeartbeatMonitor` on its transport (endpoint `name`, default `mailroom-console`) and shows
+   * its instances alive or stale. Stopped by `close()`. One console per system: two monitors with
+   * one name share its queue and each sees only part of the heartbeats.
+   */
+  heartbeats?: false | { name?: string; logger?: Logger };
 }
 
 /** A listening console. */
@@ -20,12 +28,15 @@ export interface RunningConsole extends ConsoleApp {
   readonly token: string;
   /** True when the token was generated at start. */
   readonly tokenGenerated: boolean;
-  /** Stops listening (the transport stays open: its owner closes it). */
+  /** The heartbeat monitor the console started, if any. */
+  readonly monitor: HeartbeatMonitor | undefined;
+  /** Stops listening and the heartbeat monitor (the transport stays open: its owner closes it). */
   close(): Promise<void>;
 }
 
 /**
- * Creates the console app and listens, on 127.0.0.1:4000 unless told otherwise. Throws
+ * Creates the console app, starts its heartbeat monitor (see `heartbeats`) and listens, on
+ * 127.0.0.1:4000 unless told otherwise. Throws
  * `MAILROOM_ERR_CONSOLE_CONFIG` for a port that is not 0-65535 or an empty host.
  */
 export async function startConsole(options: StartConsoleOptions): Promise<RunningConsole> {
@@ -33,8 +44,23 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
   const port = options.port ?? 4000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new MailroomError(ConsoleErrorCodes.CONSOLE_CONFIG, `console port ${port} is not 0-65535`);
   if (host.trim() === '') throw new MailroomError(ConsoleErrorCodes.CONSOLE_CONFIG, 'console host is empty');
-  const made = await createConsoleApp(options);
-  await made.app.listen({ host, port });
+  const monitor =
+    options.instances === undefined && options.heartbeats !== false
+      ? new HeartbeatMonitor({
+          transport: options.transport,
+          ...(options.heartbeats?.name !== undefined && { name: options.heartbeats.name }),
+          ...(options.heartbeats?.logger !== undefined && { logger: options.heartbeats.logger }),
+        })
+      : undefined;
+  const made = await createConsoleApp({ ...options, ...(monitor && { instances: heartbeatInstanceSource(monitor) }) });
+  try {
+    await monitor?.start();
+    await made.app.listen({ host, port });
+  } catch (error) {
+    await monitor?.stop().catch(() => undefined);
+    await made.app.close().catch(() => undefined);
+    throw error;
+  }
   const address = made.app.server.address();
   const bound = typeof address === 'object' && address !== null ? address.port : port;
   const shownHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
@@ -45,6 +71,10 @@ export async function startConsole(options: StartConsoleOptions): Promise<Runnin
     loginUrl: made.app.operatorAuth.loginUrl(url),
     token: made.app.operatorAuth.token,
     tokenGenerated: made.app.operatorAuth.generated,
-    close: () => made.app.close(),
+    monitor,
+    close: async () => {
+      await made.app.close();
+      await monitor?.stop();
+    },
   };
 }

@@ -1,11 +1,12 @@
 // The console in Chromium, on SQLite, RabbitMQ and NATS: 50 messages poisoned in 3 ways show as 3
-// failure groups; edit and retry fixes one message; retrying a whole group succeeds.
+// failure groups; edit and retry fixes one message; retrying a whole group succeeds; a stopped
+// endpoint's heartbeats show it stale.
 // MAILROOM_CONSOLE_SCREENSHOTS=<dir> also writes the screenshots of docs/console.md there.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitUntil } from '@mailroom/conformance';
-import type { Transport } from '@mailroom/core';
+import { uniqueName, waitUntil } from '@mailroom/conformance';
+import { createEndpoint, type Transport } from '@mailroom/core';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningConsole, startConsole } from '../src/start-console.js';
@@ -106,6 +107,25 @@ for (const transportCase of cases) {
       await page.locator('button', { hasText: 'Refresh' }).click();
       await waitUntil(async () => (await page.locator('[data-testid=group-row]').count()) === 2, 10_000);
       await shot('console-retried');
+    });
+
+    it('shows a running endpoint alive from its heartbeats, and stale once it stopped', async () => {
+      const name = uniqueName('console-worker');
+      const worker = createEndpoint({ name, transport, heartbeat: { intervalMs: 500, version: '9.8.7', breakers: () => ({ 'payment-api': 'closed' }) } });
+      await worker.start();
+      try {
+        await page.goto(`${running.url}/#endpoints`);
+        const row = page.locator(`[data-testid=instance-row][data-endpoint="${name}"]`);
+        await page.locator(`[data-testid=instance-row][data-endpoint="${name}"][data-state=alive]`).waitFor({ timeout: 15_000 });
+        const text = await row.textContent();
+        expect(text).toContain('9.8.7');
+        expect(text).toContain(`/ ${process.pid}`);
+        expect(text).toContain('payment-api: closed');
+        await shot('console-endpoints');
+      } finally {
+        await worker.stop();
+      }
+      await page.locator(`[data-testid=instance-row][data-endpoint="${name}"][data-state=stale]`).waitFor({ timeout: 15_000 });
     });
 
     it('draws the choreography graph', async () => {

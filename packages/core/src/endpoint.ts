@@ -12,6 +12,7 @@ import {
 import { checkEndpointHealth, type EndpointHealth, type HealthOptions } from './endpoint-health.js';
 import { createEnvelope, type Envelope, envelopeToHeaders, HeaderNames, type Headers, readEnvelope } from './envelope.js';
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from './errors.js';
+import { type HeartbeatOptions, HeartbeatSender, resolveHeartbeat } from './heartbeat-sender.js';
 import { deliveryLimitRequest, safeDeadLetterRequest } from './internal/dead-letter-request.js';
 import { checkNumberOption, NON_NEGATIVE, WHOLE_FROM_1 } from './internal/number-option.js';
 import { createDefaultLogger, type Logger } from './logger.js';
@@ -78,6 +79,14 @@ export interface EndpointOptions<Tx = undefined> {
    * harness passes its fake clock (see `harness.advanceTime`).
    */
   clock?: Clock;
+  /**
+   * Liveness heartbeats ({@link MailroomHeartbeat}): published at start and every `intervalMs`
+   * (default 10 000, at least 100) while started, with the version, host, pid, concurrency,
+   * in-flight count and `breakers()` states, for a `HeartbeatMonitor` (the console). Sent straight
+   * to the transport (no middleware, telemetry or outbox); a failed one is a warning in the log,
+   * never an error of the endpoint. On by default; `false` switches them off.
+   */
+  heartbeat?: false | HeartbeatOptions;
 }
 
 /**
@@ -207,6 +216,7 @@ export class Endpoint<Tx = undefined> {
   private stopController = new AbortController();
   private subscription: Subscription | undefined;
   private stopObservingQueue: StopObserving | undefined;
+  private readonly heartbeat: HeartbeatSender | undefined;
   private state: State = 'created';
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -237,6 +247,15 @@ export class Endpoint<Tx = undefined> {
       this.registrations.get(type)?.contract.kind === 'command' ? options.name : type,
     );
     if (options.middleware) this.use(options.middleware);
+    const heartbeat = resolveHeartbeat(options.heartbeat, `Endpoint ${options.name}: heartbeat`, configError);
+    this.heartbeat =
+      heartbeat &&
+      new HeartbeatSender(
+        { endpoint: options.name, source: this.source, concurrency: this.concurrency, inFlight: () => this.inFlight.size },
+        options.transport,
+        heartbeat,
+        this.log,
+      );
   }
 
   /**
@@ -335,6 +354,7 @@ export class Endpoint<Tx = undefined> {
       }
       if (this.registrations.size > 0) this.stopObservingQueue = this.telemetry.observeQueue(this.transport);
       this.state = 'started';
+      this.heartbeat?.start();
       this.log.debug({ handlers: this.registrations.size }, 'endpoint started');
     } catch (error) {
       this.state = 'created';
@@ -385,6 +405,7 @@ export class Endpoint<Tx = undefined> {
   }
 
   private async stopNow(timeoutMs: number): Promise<void> {
+    await this.heartbeat?.stop();
     this.stopObservingQueue?.();
     this.stopObservingQueue = undefined;
     await this.subscription?.pause();

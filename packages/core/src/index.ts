@@ -71,6 +71,9 @@ export {
   normalizeFramePath,
   topStackFrame,
 } from './failure-fingerprint.js';
+export { type HeartbeatData, MailroomHeartbeat } from './heartbeat.js';
+export { type HeartbeatInstance, HeartbeatMonitor, type HeartbeatMonitorOptions, type InstanceStatus } from './heartbeat-monitor.js';
+export { DEFAULT_HEARTBEAT_INTERVAL_MS, type HeartbeatOptions, MIN_HEARTBEAT_INTERVAL_MS } from './heartbeat-sender.js';
 export { createDefaultLogger, type Logger } from './logger.js';
 export { createMemoryTransport, MEMORY_MAX_SCHEDULE_DELAY_MS, MemoryBroker, type MemoryTransportOptions } from './memory-transport.js';
 export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';

@@ -29,7 +29,8 @@ function untilStopped(): Promise<string> {
  * The `mailroom console` command: starts the Mailroom console (web UI and API, `@mailroom/console`)
  * on the command's transport, with the contracts and graph of the config file when there is one.
  * Bound to 127.0.0.1 unless `--host` says otherwise; the operator token is `MAILROOM_CONSOLE_TOKEN`,
- * or one generated now whose login link is printed once. Runs until SIGINT or SIGTERM.
+ * or one generated now whose login link is printed once. It watches endpoint heartbeats with a
+ * `HeartbeatMonitor` (endpoint `mailroom-console`). Runs until SIGINT or SIGTERM.
  */
 export function consoleCommand(ctx: CommandContext): Command {
   const command = new Command('console')
@@ -43,7 +44,8 @@ export function consoleCommand(ctx: CommandContext): Command {
     let system: System | undefined;
     if (options.config !== undefined || findConfigFile(ctx.io.cwd) !== undefined) system = (await loadConfigFor(ctx, options)).system;
     const { startConsole } = await import('@mailroom/console');
-    const transport: Transport = await openTransport({ url, cwd: baseDir, timeoutMs: options.timeout, logger: createCliLogger(ctx.io.env, ctx.secrets) });
+    const logger = createCliLogger(ctx.io.env, ctx.secrets);
+    const transport: Transport = await openTransport({ url, cwd: baseDir, timeoutMs: options.timeout, logger });
     try {
       const token = ctx.io.env.MAILROOM_CONSOLE_TOKEN;
       const running = await startConsole({
@@ -53,6 +55,7 @@ export function consoleCommand(ctx: CommandContext): Command {
         host: options.host,
         port: options.port,
         dataDir: options.dataDir,
+        heartbeats: { logger },
       });
       ctx.secrets.push(running.token);
       if (!['127.0.0.1', '::1', 'localhost'].includes(options.host)) {

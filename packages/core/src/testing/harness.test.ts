@@ -14,6 +14,18 @@ afterEach(async () => {
 });
 
 describe('test harness', () => {
+  it('creates endpoints without heartbeats unless asked, so published holds only the system under test', async () => {
+    harness = createTestHarness();
+    const quiet = await harness.endpoint({ name: 'quiet' });
+    await quiet.start();
+    await quiet.stop();
+    expect(harness.published).toEqual([]);
+    const beating = await harness.endpoint({ name: 'beating', heartbeat: {} });
+    await beating.start();
+    await beating.stop();
+    expect(harness.published.map((r) => r.envelope.type)).toEqual(['mailroom.endpoint.heartbeat']);
+  });
+
   it('advances a fake clock: scheduled messages and delayed retries come at once, and delays count from the new time', async () => {
     harness = createTestHarness();
     const shop = await harness.endpoint({ name: 'shop' });

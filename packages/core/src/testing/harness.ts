@@ -88,12 +88,13 @@ export class TestHarness {
 
   /**
    * Creates an endpoint on its own observed connection (like its own process). Started by
-   * `harness.start()` or by itself.
+   * `harness.start()` or by itself. Heartbeats are off unless `heartbeat` is given, so `published`
+   * holds only the messages of the system under test.
    */
   async endpoint<Tx = undefined>(options: Omit<EndpointOptions<Tx>, 'transport'>): Promise<Endpoint<Tx>> {
     const transport = this.observe(await this.makeTransport());
     this.transports.push(transport);
-    const endpoint = createEndpoint<Tx>({ ...(this.ownsClock && { clock: () => this.broker.now() }), ...options, transport });
+    const endpoint = createEndpoint<Tx>({ ...(this.ownsClock && { clock: () => this.broker.now() }), heartbeat: false, ...options, transport });
     endpoint.use({ incoming: this.faults.middleware(options.name) });
     this.endpoints.push(endpoint);
     return endpoint;
