@@ -115,7 +115,9 @@ export const scheduleScenario: Scenario = {
             recorder.add(c.name, 'p50', METRIC, 'ms', 'lower', significant(p50));
             recorder.add(c.name, 'max', METRIC, 'ms', 'lower', significant(max));
             recorder.add(c.name, 'min (negative = early)', METRIC, 'ms', 'higher', significant(min));
-            context.log(`${c.name}: p50 ${p50.toFixed(1)} ms, max ${max} ms, min ${min} ms (declared delayPrecisionMs ${transport.capabilities.delayPrecisionMs})`);
+            context.log(
+              `${c.name}: p50 ${p50.toFixed(1)} ms, max ${max} ms, min ${min} ms (declared delayPrecisionMs ${transport.capabilities.delayPrecisionMs})`,
+            );
           }
         } finally {
           await transport.close();
@@ -126,7 +128,15 @@ export const scheduleScenario: Scenario = {
       dir.remove();
     }
     return {
-      versions: packageVersions(['@mailroom/core', '@mailroom/sqlite', '@mailroom/postgres', '@mailroom/rabbitmq', '@mailroom/nats', '@nats-io/jetstream', 'amqplib']),
+      versions: packageVersions([
+        '@mailroom/core',
+        '@mailroom/sqlite',
+        '@mailroom/postgres',
+        '@mailroom/rabbitmq',
+        '@mailroom/nats',
+        '@nats-io/jetstream',
+        'amqplib',
+      ]),
       settings: { count, leadMs: LEAD_MS, spreadMs: SPREAD_MS, natsServers: NATS_SERVERS },
       recorder,
       notes: [
