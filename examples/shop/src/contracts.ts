@@ -98,6 +98,17 @@ export const OrderRejected = defineEvent('shop.OrderRejected', {
   description: 'An order failed: payment declined, or out of stock and refunded',
 });
 
+/**
+ * Orders cancelled the order because its payment did not arrive in time (the order saga's payment
+ * timeout): inventory releases what it reserved (or reserves nothing later), payments refunds a
+ * payment that arrives after it (or authorizes none).
+ */
+export const OrderCancelled = defineEvent('shop.OrderCancelled', {
+  version: 1,
+  schema: z.object({ orderId, reason: z.enum(['payment-timeout']), detail: z.string() }),
+  description: 'An order was cancelled: its payment did not arrive before the payment timeout',
+});
+
 /** Notifications wrote the customer an e-mail (into its own store). */
 export const CustomerNotified = defineEvent('shop.CustomerNotified', {
   version: 1,

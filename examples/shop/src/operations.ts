@@ -1,10 +1,11 @@
 /**
  * The operations the browser follows: placing an order (started by `OrderPlaced`, v2 or the legacy
- * v1) and a quote queued by the gateway's plan B (started by the `RequestQuote` command).
+ * v1), which fails on `OrderRejected` or `OrderCancelled` (the payment timeout), and a quote queued by the gateway's plan B (started by the `RequestQuote` command).
  */
 import type { AnyContract, EventContract } from '@mailroom/core';
 import { defineOperation, type OperationDefinition } from '@mailroom/http';
 import {
+  OrderCancelled,
   OrderCompleted,
   OrderPlaced,
   OrderRejected,
@@ -34,7 +35,7 @@ function placeOrder<S extends AnyContract>(startedBy: S, timeoutMs: number): Ope
     startedBy,
     steps: ORDER_STEPS,
     completesOn: OrderCompleted as EventContract,
-    failsOn: OrderRejected as EventContract,
+    failsOn: [OrderRejected as EventContract, OrderCancelled as EventContract],
     timeout: timeoutMs,
   });
 }

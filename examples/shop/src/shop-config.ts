@@ -37,6 +37,8 @@ export interface ShopConfig {
   readonly retryDelayMs: number;
   /** How long an order may stay pending before its operation times out. */
   readonly orderTimeoutMs: number;
+  /** How long the order saga waits for the payment before it cancels the order (`SHOP_PAYMENT_TIMEOUT_MS`). */
+  readonly paymentTimeoutMs: number;
   /** How long the gateway's breaker to inventory stays open before a probe call. */
   readonly breakerHalfOpenMs: number;
   /** The first delay before the supervisor restarts a crashed process (doubles up to 30 s). */
@@ -143,6 +145,7 @@ export function readShopConfig(env: NodeJS.ProcessEnv = process.env): ShopConfig
     delayedRetries: integer(env, 'SHOP_DELAYED_RETRIES', 2, 0, 10),
     retryDelayMs: integer(env, 'SHOP_RETRY_DELAY_MS', 1000, 10, 600_000),
     orderTimeoutMs: integer(env, 'SHOP_ORDER_TIMEOUT_MS', 30 * 60_000, 1000),
+    paymentTimeoutMs: integer(env, 'SHOP_PAYMENT_TIMEOUT_MS', 30_000, 100, 24 * 60 * 60_000),
     breakerHalfOpenMs: integer(env, 'SHOP_BREAKER_HALF_OPEN_MS', 5000, 100, 600_000),
     restartDelayMs: integer(env, 'SHOP_RESTART_DELAY_MS', 500, 10, 60_000),
     poisonFault: flag(env, 'SHOP_POISON_FAULT', true),

@@ -5,6 +5,7 @@
 import { defineSystem } from '@mailroom/core';
 import {
   CustomerNotified,
+  OrderCancelled,
   OrderCompleted,
   OrderPlaced,
   OrderRejected,
@@ -34,6 +35,7 @@ export const TRACKED = [
   ShipmentScheduled,
   OrderCompleted,
   OrderRejected,
+  OrderCancelled,
   QuoteReady,
 ] as const;
 
@@ -52,28 +54,28 @@ export const shopSystem = defineSystem({
     { name: TRACKER_ENDPOINT, description: "The gateway's operation tracker: records each step of an order for the browser", consumes: [...TRACKED] },
     {
       name: 'orders',
-      description: 'Owns the order: completes it once shipped, rejects it after a declined payment or a refund',
+      description: 'Owns the order (a saga): completes it once shipped, rejects it after a declined payment or a refund, cancels it when the payment times out',
       consumes: [OrderPlaced, PaymentAuthorized, StockReserved, PaymentDeclined, PaymentRefunded, ShipmentScheduled],
-      publishes: [OrderCompleted, OrderRejected],
+      publishes: [OrderCompleted, OrderRejected, OrderCancelled],
     },
     {
       name: 'payments',
-      description: 'Authorizes the amount of an order; refunds it when the stock is short',
-      consumes: [OrderPlaced, OutOfStock],
+      description: 'Authorizes the amount of an order; refunds it when the stock is short or the order was cancelled',
+      consumes: [OrderPlaced, OutOfStock, OrderCancelled],
       publishes: [PaymentAuthorized, PaymentDeclined, PaymentRefunded],
     },
     {
       name: 'inventory',
       description:
         'Owns products, prices and stock: reserves paid orders, answers the catalog and quotes over RPC (gRPC, catalog v1 and v2) and from the queue',
-      consumes: [OrderPlaced, PaymentAuthorized, RequestQuote],
+      consumes: [OrderPlaced, PaymentAuthorized, OrderCancelled, RequestQuote],
       publishes: [StockReserved, OutOfStock, QuoteReady],
     },
     { name: 'shipping', description: 'Books a carrier for reserved orders', consumes: [StockReserved], publishes: [ShipmentScheduled] },
     {
       name: 'notifications',
-      description: 'Writes the customer an e-mail when an order completes or fails',
-      consumes: [OrderPlaced, OrderCompleted, OrderRejected],
+      description: 'Writes the customer an e-mail when an order completes, fails or is cancelled',
+      consumes: [OrderPlaced, OrderCompleted, OrderRejected, OrderCancelled],
       publishes: [CustomerNotified],
     },
   ],

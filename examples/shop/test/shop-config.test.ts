@@ -7,7 +7,16 @@ describe('readShopConfig', () => {
     expect(config.dataDir).toBe(DEFAULT_DATA_DIR);
     expect(DEFAULT_DATA_DIR).toMatch(/[\\/]\.mailroom[\\/]shop$/);
     expect(config.transportUrl).toBe(`${DEFAULT_DATA_DIR}/broker.db`);
-    expect(config).toMatchObject({ transportKind: 'sqlite', pgUrl: undefined, port: 3000, namespace: undefined, poisonFault: true, opsHost: '127.0.0.1' });
+    expect(config).toMatchObject({
+      transportKind: 'sqlite',
+      pgUrl: undefined,
+      port: 3000,
+      namespace: undefined,
+      poisonFault: true,
+      opsHost: '127.0.0.1',
+      paymentTimeoutMs: 30_000,
+    });
+    expect(readShopConfig({ SHOP_PAYMENT_TIMEOUT_MS: '3000' }).paymentTimeoutMs).toBe(3000);
     expect(readShopConfig({ SHOP_OPS_HOST: '0.0.0.0' }).opsHost).toBe('0.0.0.0');
   });
 
@@ -28,6 +37,8 @@ describe('readShopConfig', () => {
     [{ SHOP_PG_URL: 'postgres://postgres:secret@localhost/orders' }, /names a database \(orders\): give the server only/],
     [{ SHOP_NAMESPACE: 'Shop!' }, /SHOP_NAMESPACE="Shop!" is not valid/],
     [{ SHOP_POISON_FAULT: 'maybe' }, /set it to on or off/],
+    [{ SHOP_PAYMENT_TIMEOUT_MS: 'soon' }, /SHOP_PAYMENT_TIMEOUT_MS="soon" is not valid/],
+    [{ SHOP_PAYMENT_TIMEOUT_MS: '50' }, /between 100 and 86400000/],
     [{ SHOP_RETRY_DELAY_MS: '1' }, /between 10 and 600000/],
     [{ SHOP_OPS_HOST: 'any host; rm -rf' }, /SHOP_OPS_HOST=.* is not valid: set it to an IP address/],
   ])('fails fast on %j, saying what to set', (env, message) => {

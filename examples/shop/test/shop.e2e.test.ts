@@ -184,6 +184,32 @@ async function screenshot(page: Page, variant: Variant, name: string, fullPage =
   await page.screenshot({ path: join(screenshots, name), fullPage });
 }
 
+/** The stock of `sku` as the gateway's catalog reports it (inventory answers over RPC). */
+async function stockOf(shop: RunningShop, sku: string): Promise<number> {
+  const response = await fetch(`${shop.url}/api/products`);
+  const { products } = (await response.json()) as { products: { sku: string; stock: number }[] };
+  return products.find((p) => p.sku === sku)?.stock as number;
+}
+
+/** The status of an order's payment in the payments service's own database (SQLite file or PostgreSQL database). */
+async function paymentStatusOf(env: NodeJS.ProcessEnv, orderId: string): Promise<string | undefined> {
+  if (env.SHOP_PG_URL) {
+    const client = new pg.Client({ connectionString: `${PG_URL}/${env.SHOP_PG_DATABASE_PREFIX}payments` });
+    await client.connect();
+    try {
+      return (await client.query('SELECT status FROM payments WHERE order_id = $1', [orderId])).rows[0]?.status;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new BetterSqlite3(join(env.SHOP_DATA_DIR as string, 'payments.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT status FROM payments WHERE order_id = ?').get(orderId) as { status: string } | undefined)?.status;
+  } finally {
+    db.close();
+  }
+}
+
 describe.runIf(hasChromium)('examples/shop in Chromium', () => {
   let browser: Browser;
   let uiDir: string;
@@ -213,7 +239,8 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
     beforeAll(async () => {
       if (!variant.enabled) return;
       dir = mkdtempSync(join(tmpdir(), 'mailroom-shop-'));
-      env = { ...variant.setup(dir), SHOP_UI_DIR: uiDir };
+      // A long payment timeout: these tests stop payments and expect the waiting orders to complete.
+      env = { ...variant.setup(dir), SHOP_UI_DIR: uiDir, SHOP_PAYMENT_TIMEOUT_MS: '600000' };
       shop = await startShop(env);
       // A context of its own, so a second page (another site) shares the browser's cookies as it would for a user.
       page = await (await browser.newContext({ viewport: { width: 1360, height: 1000 } })).newPage();
@@ -428,6 +455,67 @@ describe.runIf(hasChromium)('examples/shop in Chromium', () => {
         expect(shop?.logs()).toMatch(/supervisor +\| stopped/);
       },
       60_000,
+    );
+  });
+  // The order saga's payment timeout, on a shop of its own with a short SHOP_PAYMENT_TIMEOUT_MS: on
+  // the embedded default and on RabbitMQ + a PostgreSQL database per service.
+  describe.each(variants.slice(0, 2))('payment timeout, $name', (variant) => {
+    let dir: string;
+    let env: NodeJS.ProcessEnv;
+    let shop: RunningShop | undefined;
+    let page: Page;
+
+    beforeAll(async () => {
+      if (!variant.enabled) return;
+      dir = mkdtempSync(join(tmpdir(), 'mailroom-shop-timeout-'));
+      env = { ...variant.setup(dir), SHOP_UI_DIR: uiDir, SHOP_ADMIN_TOKEN: ADMIN_TOKEN, SHOP_WORKERS: '', SHOP_PAYMENT_TIMEOUT_MS: '3000' };
+      shop = await startShop(env);
+      page = await (await browser.newContext({ viewport: { width: 1360, height: 1000 } })).newPage();
+      await page.goto(`${shop.url}/login?token=${encodeURIComponent(ADMIN_TOKEN)}`);
+      await page.waitForSelector('[data-testid=service-payments][data-state=running]', { timeout: STEP_MS });
+      await page.waitForSelector('[data-testid=product-hoodie]', { timeout: STEP_MS });
+    }, 180_000);
+
+    afterEach(({ task }) => {
+      if (task.result?.state === 'fail' && shop)
+        console.error(`shop logs (payment timeout, ${variant.name}), last 6000 characters:\n${shop.logs().slice(-6000)}`);
+    });
+
+    afterAll(async () => {
+      if (!variant.enabled) return;
+      await page?.context().close();
+      await shop?.stop();
+      await variant.cleanup(env);
+      rmSync(dir, { recursive: true, force: true });
+    }, 60_000);
+
+    it.runIf(variant.enabled)(
+      'cancels an order whose payment does not come in time, shows it on the timeline, refunds the late payment and keeps the stock',
+      async () => {
+        const before = await stockOf(shop as RunningShop, 'hoodie');
+        await setService(page, 'payments', 'stop');
+        const id = await placeOrder(page, ['hoodie']);
+        await waitForStatus(page, id, 'failed');
+        expect(await stageStates(page, id)).toEqual(['placed:done', 'payment:failed', 'stock:skipped', 'shipment:skipped', 'result:failed']);
+        expect(await page.textContent(order(id))).toContain('Payment timed out');
+        expect(await page.textContent(order(id))).toContain('payment timeout');
+        await screenshot(page, variant, 'shop-payment-timeout.png');
+
+        // Payments comes back and handles the queued order: the payment it authorizes is refunded (or none is authorized).
+        await setService(page, 'payments', 'start');
+        const deadline = Date.now() + STEP_MS;
+        let status = await paymentStatusOf(env, id);
+        while (status !== 'refunded' && status !== 'cancelled' && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 200));
+          status = await paymentStatusOf(env, id);
+        }
+        expect(['refunded', 'cancelled']).toContain(status);
+        // A later order of the same product completes, and the stock lost only its quantity: the cancelled order reserved none.
+        const after = await placeOrder(page, ['hoodie']);
+        await waitForStatus(page, after, 'completed');
+        expect(await stockOf(shop as RunningShop, 'hoodie')).toBe(before - 1);
+      },
+      120_000,
     );
   });
 });

@@ -9,7 +9,7 @@ function operation(status: OperationSnapshot['status'], events: [string, unknown
     { seq: 1, kind: 'started', type: 'shop.OrderPlaced', messageId: 'm0', at: START, recordedAt: START },
     ...events.map(([type, data], i): OperationEntry => {
       const at = new Date(Date.parse(START) + (i + 1) * 100).toISOString();
-      const kind = type === 'OrderCompleted' ? 'completed' : type === 'OrderRejected' ? 'failed' : 'step';
+      const kind = type === 'OrderCompleted' ? 'completed' : type === 'OrderRejected' || type === 'OrderCancelled' ? 'failed' : 'step';
       return { seq: i + 2, kind, type: `shop.${type}`, messageId: `m${i + 1}`, at, recordedAt: at, data };
     }),
   ];
@@ -40,6 +40,15 @@ describe('orderStages', () => {
       'Parcel Pigeon, arriving 2026-01-04',
       undefined,
     ]);
+    expect(waitingStage(op)).toBeUndefined();
+  });
+
+  it("fails the payment stage when the order saga's payment timeout cancelled the order, and shows the cancellation", () => {
+    const op = operation('failed', [['OrderCancelled', { reason: 'payment-timeout', detail: 'Cancelled: no payment within 3 s (payment timeout)' }]]);
+    expect(states(op)).toEqual(['placed:done', 'payment:failed', 'stock:skipped', 'shipment:skipped', 'result:failed']);
+    const stages = orderStages(op);
+    expect(stages[1]?.label).toBe('Payment timed out');
+    expect(stages[4]).toMatchObject({ label: 'Cancelled', detail: 'Cancelled: no payment within 3 s (payment timeout)' });
     expect(waitingStage(op)).toBeUndefined();
   });
 

@@ -94,7 +94,7 @@ export const ErrorCodes = {
   SAGA_CONFLICT: 'MAILROOM_ERR_SAGA_CONFLICT',
   /**
    * A message correlates to no saga instance and does not start one. Dead-lettered by default;
-   * a saga defined with `onNotStarted: 'ignore'` acknowledges such messages with a debug log.
+   * a saga defined with `onNotStarted: 'ignore'` acknowledges such messages with a debug log, one with `onNotStarted: 'retry'` retries them (a message that overtook the one starting its instance).
    */
   SAGA_NOT_STARTED: 'MAILROOM_ERR_SAGA_NOT_STARTED',
   /** A saga's state failed its state schema when loaded or saved (the change is rolled back and the message dead-lettered). */

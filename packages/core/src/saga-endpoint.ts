@@ -114,8 +114,8 @@ class SagaRuntime<S, Tx> {
       }
       throw new MailroomError(
         ErrorCodes.SAGA_NOT_STARTED,
-        `${contract.type} correlates to no instance of saga ${this.saga.name} (key ${JSON.stringify(key)}) and does not start one`,
-        { unrecoverable: true, details: { saga: this.saga.name, key } },
+        `${contract.type} correlates to no instance of saga ${this.saga.name} (key ${JSON.stringify(key)}) and does not start one${this.saga.onNotStarted === 'retry' ? ' (yet); retrying' : ''}`,
+        { unrecoverable: this.saga.onNotStarted !== 'retry', details: { saga: this.saga.name, key } },
       );
     }
     const instance: Instance<S> = running

@@ -86,6 +86,32 @@ describe('sagas on the memory transport', () => {
     expect(harness.deadLettered).toEqual([]);
   });
 
+  it("with onNotStarted: 'retry', a message that overtook its instance's start is retried and applies once the instance started", async () => {
+    const store = createMemorySagaStore();
+    harness = createTestHarness();
+    const orders = await harness.endpoint({ name: 'patient', recoverability: { immediateRetries: 0, delayedRetries: 5, initialDelayMs: 50 } });
+    orders.saga(defineSaga({ ...orderSagaDefinition(), name: 'patient-test', onNotStarted: 'retry' }), { store });
+    let failed: (code: unknown) => void = () => undefined;
+    const firstFailure = new Promise<unknown>((resolve) => {
+      failed = resolve;
+    });
+    orders.use({
+      incoming: async (_ctx, next) => {
+        await next().catch((error: unknown) => {
+          failed((error as { code?: unknown }).code);
+          throw error;
+        });
+      },
+    });
+    await harness.start();
+    await orders.publish(ItemAdded, { orderId: 'early', sku: 'tea' });
+    expect(await firstFailure).toBe(ErrorCodes.SAGA_NOT_STARTED);
+    await orders.publish(OrderPlaced, { orderId: 'early', total: 1 });
+    await harness.waitFor(ItemAdded, { on: 'handled', endpoint: 'patient' });
+    expect((await store.load(undefined, 'patient-test', 'early'))?.version).toBe(2);
+    expect(harness.deadLettered).toEqual([]);
+  });
+
   it('two messages for one instance at once: one commits, the other gets MAILROOM_ERR_SAGA_CONFLICT, is retried and applies on the fresh state', async () => {
     const store = createMemorySagaStore();
     // Both handlers load version 1 before either saves: the barrier opens once two loads happened.

@@ -60,7 +60,7 @@ type Handlers<S, C extends AnyContract, Tx> = { [T in C['type']]: (state: S, mes
 type Correlations<C extends AnyContract> = { [T in C['type']]: (message: OfType<C, T>, envelope: Envelope) => string };
 
 /** What to do with a message that correlates to no saga instance and does not start one. */
-export type NotStartedAction = 'dead-letter' | 'ignore';
+export type NotStartedAction = 'dead-letter' | 'ignore' | 'retry';
 
 /** The definition given to {@link defineSaga}. */
 export interface SagaDefinition<S, Start extends readonly AnyContract[], Handles extends readonly AnyContract[], Tx = any> {
@@ -82,7 +82,12 @@ export interface SagaDefinition<S, Start extends readonly AnyContract[], Handles
   timeouts?: Record<string, SagaTimeout<S, Tx>>;
   /** The compensation steps handlers can record, by name. */
   compensations?: Record<string, SagaCompensation<S, Tx>>;
-  /** A message that correlates to no instance and does not start one: `dead-letter` (default, `MAILROOM_ERR_SAGA_NOT_STARTED`) or `ignore` (debug log). */
+  /**
+   * A message that correlates to no instance and does not start one: `dead-letter` (default,
+   * `MAILROOM_ERR_SAGA_NOT_STARTED` at once), `ignore` (debug log), or `retry` (the same error,
+   * retryable: the endpoint's recoverability retries the message, for a message that may overtake
+   * the one starting its instance, and dead-letters it once the retries are spent).
+   */
   onNotStarted?: NotStartedAction;
 }
 
@@ -144,8 +149,8 @@ export function defineSaga<S, const Start extends readonly AnyContract[], const 
   const compensations = definition.compensations ?? {};
   for (const [step, fn] of Object.entries(compensations)) if (typeof fn !== 'function') throw definitionError(name, `compensations.${step} must be a function`);
   const onNotStarted = definition.onNotStarted ?? 'dead-letter';
-  if (onNotStarted !== 'dead-letter' && onNotStarted !== 'ignore') {
-    throw definitionError(name, `onNotStarted must be 'dead-letter' or 'ignore', got ${JSON.stringify(onNotStarted)}`);
+  if (onNotStarted !== 'dead-letter' && onNotStarted !== 'ignore' && onNotStarted !== 'retry') {
+    throw definitionError(name, `onNotStarted must be 'dead-letter', 'ignore' or 'retry', got ${JSON.stringify(onNotStarted)}`);
   }
   return Object.freeze({
     name,

@@ -1,9 +1,10 @@
 // The inventory service: owns products, prices and stock. It remembers each order's lines, reserves
 // them once the payment is authorized (or reports the order out of stock), answers the catalog and
 // quotes over RPC (the gateway's one synchronous question: gRPC, v1 and v2 side by side) and
-// quotes from its queue (the gateway's plan B).
+// quotes from its queue (the gateway's plan B). A cancelled order (payment timeout) gets its
+// reserved stock back, or is never reserved when its late payment arrives after the cancellation.
 import { createRpcServer } from '@mailroom/rpc';
-import { OrderPlaced, OutOfStock, PaymentAuthorized, QuoteReady, RequestQuote, StockReserved } from '../contracts.js';
+import { OrderCancelled, OrderPlaced, OutOfStock, PaymentAuthorized, QuoteReady, RequestQuote, StockReserved } from '../contracts.js';
 import { runService } from '../runtime/run-service.js';
 import { catalogRpcRoutes, PRODUCT_COLUMNS, quote } from './catalog-rpc.js';
 import { POISON_SKU, SEED_PRODUCTS } from './inventory-catalog.js';
@@ -97,6 +98,23 @@ await runService('inventory', async ({ db, endpoint, faults, log, worker }) => {
     await sql.run('INSERT INTO reservations (order_id, outcome, decided_at) VALUES (?, ?, ?)', [orderId, 'reserved', now]);
     await ctx.publish(StockReserved, { orderId, lines: lines.map(({ sku, quantity }) => ({ sku, quantity })) }, { orderingKey: orderId });
     ctx.log.debug({}, `order ${orderId} reserved: ${lines.map((l) => `${l.quantity} x ${l.sku}`).join(', ')}`);
+  });
+
+  endpoint.on(OrderCancelled, async ({ orderId }, ctx) => {
+    const sql = db.sql(ctx.tx);
+    const now = new Date().toISOString();
+    const [decided] = await sql.all<{ outcome: string }>('SELECT outcome FROM reservations WHERE order_id = ?', [orderId]);
+    if (!decided) {
+      // Not reserved yet: a payment authorized later finds the order decided and reserves nothing.
+      await sql.run('INSERT INTO reservations (order_id, outcome, decided_at) VALUES (?, ?, ?)', [orderId, 'cancelled', now]);
+      ctx.log.debug({}, `order ${orderId} cancelled before any reservation`);
+      return;
+    }
+    if (decided.outcome !== 'reserved') return; // out of stock, or released already
+    const lines = await sql.all<LineRow>('SELECT sku, quantity FROM order_lines WHERE order_id = ? ORDER BY sku', [orderId]);
+    for (const line of lines) await sql.run('UPDATE products SET stock = stock + ? WHERE sku = ?', [line.quantity, line.sku]);
+    await sql.run('UPDATE reservations SET outcome = ?, decided_at = ? WHERE order_id = ?', ['released', now, orderId]);
+    ctx.log.debug({}, `order ${orderId} cancelled: released ${lines.map((l) => `${l.quantity} x ${l.sku}`).join(', ')}`);
   });
 
   endpoint.on(RequestQuote, async ({ sku, quantity }, ctx) => {

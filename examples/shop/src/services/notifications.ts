@@ -1,7 +1,8 @@
-// The notifications service: "sends" the customer an e-mail when an order completes or fails, by
+// The notifications service: "sends" the customer an e-mail when an order completes, fails or is cancelled, by
 // writing it to its own outgoing mail table (a real service would hand it to an SMTP relay from there).
 import { randomUUID } from 'node:crypto';
-import { CustomerNotified, OrderCompleted, OrderPlaced, OrderRejected } from '../contracts.js';
+import type { HandlerContext } from '@mailroom/core';
+import { CustomerNotified, OrderCancelled, OrderCompleted, OrderPlaced, OrderRejected } from '../contracts.js';
 import { formatCents } from '../money.js';
 import { runService } from '../runtime/run-service.js';
 import type { Sql } from '../runtime/service-database.js';
@@ -63,12 +64,22 @@ await runService('notifications', async ({ db, endpoint }) => {
     ctx.log.debug({}, `e-mail to ${sent.to}: "${subject}"`);
   });
 
-  endpoint.on(OrderRejected, async ({ orderId, detail }, ctx) => {
-    const subject = 'We could not complete your order';
-    const sent = await write(ctx.tx, orderId, 'rejected', subject, (name) => `Hello ${name}, order ${orderId} failed: ${detail}`);
-    if (!sent) return;
-    await ctx.publish(CustomerNotified, { orderId, emailId: sent.emailId, to: sent.to, subject });
-    ctx.log.debug({}, `e-mail to ${sent.to}: "${subject}"`);
-  });
+  const failed =
+    (kind: 'rejected' | 'cancelled') =>
+    async ({ orderId, detail }: { orderId: string; detail: string }, ctx: HandlerContext<unknown>) => {
+      const subject = kind === 'rejected' ? 'We could not complete your order' : 'Your order was cancelled';
+      const sent = await write(
+        ctx.tx,
+        orderId,
+        kind,
+        subject,
+        (name) => `Hello ${name}, order ${orderId} ${kind === 'rejected' ? 'failed' : 'was cancelled'}: ${detail}`,
+      );
+      if (!sent) return;
+      await ctx.publish(CustomerNotified, { orderId, emailId: sent.emailId, to: sent.to, subject });
+      ctx.log.debug({}, `e-mail to ${sent.to}: "${subject}"`);
+    };
+  endpoint.on(OrderRejected, failed('rejected'));
+  endpoint.on(OrderCancelled, failed('cancelled'));
   return undefined;
 });

@@ -1,6 +1,11 @@
-// The orders service: owns the order's lifecycle. It completes an order once it is shipped and
-// rejects it after a declined payment or after the refund of an order that ran out of stock.
+// The orders service: owns the order's lifecycle as a saga (one instance per order id, its state in
+// the service's own database). It completes an order once it is shipped, rejects it after a declined
+// payment or after the refund of an order that ran out of stock, and cancels it when the payment has
+// not arrived within the payment timeout (SHOP_PAYMENT_TIMEOUT_MS).
+import { defineSaga } from '@mailroom/core';
+import { z } from 'zod';
 import {
+  OrderCancelled,
   OrderCompleted,
   OrderPlaced,
   OrderRejected,
@@ -12,28 +17,106 @@ import {
 } from '../contracts.js';
 import { formatCents } from '../money.js';
 import { runService } from '../runtime/run-service.js';
-import type { Sql } from '../runtime/service-database.js';
+import type { ServiceDatabase } from '../runtime/service-database.js';
 
-interface OrderRow {
-  order_id: string;
-  total_cents: number;
-  status: string;
+/** Where an order stands, as the saga keeps it. */
+const OrderState = z.object({
+  orderId: z.string(),
+  totalCents: z.number().int().nonnegative(),
+  status: z.enum(['placed', 'paid', 'reserved', 'completed', 'rejected', 'cancelled']),
+});
+type OrderState = z.infer<typeof OrderState>;
+
+const byOrderId = (message: { orderId: string }) => message.orderId;
+
+/**
+ * The order saga: started by `OrderPlaced`, correlated by order id. It asks for the `payment`
+ * timeout when the order is placed; the timeout cancels the order (`OrderCancelled`: inventory
+ * releases the stock, payments refunds a payment that arrives later) unless the payment arrived
+ * first. Messages for a finished order (a late payment, its refund) are ignored by the saga; an event
+ * that overtook its `OrderPlaced` is retried. The `orders` table mirrors each order's status.
+ */
+function orderSaga(db: ServiceDatabase, paymentTimeoutMs: number | undefined) {
+  const setStatus = async (tx: unknown, state: OrderState, status: OrderState['status']) => {
+    state.status = status;
+    await db.sql(tx).run('UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ?', [status, new Date().toISOString(), state.orderId]);
+  };
+  return defineSaga({
+    name: 'order',
+    startedBy: [OrderPlaced],
+    handles: [PaymentAuthorized, StockReserved, PaymentDeclined, PaymentRefunded, ShipmentScheduled],
+    correlateBy: {
+      'shop.OrderPlaced': byOrderId,
+      'shop.PaymentAuthorized': byOrderId,
+      'shop.StockReserved': byOrderId,
+      'shop.PaymentDeclined': byOrderId,
+      'shop.PaymentRefunded': byOrderId,
+      'shop.ShipmentScheduled': byOrderId,
+    },
+    state: OrderState,
+    initial: (order): OrderState => ({ orderId: order.orderId, totalCents: order.totalCents, status: 'placed' }),
+    onNotStarted: 'retry',
+    handlers: {
+      'shop.OrderPlaced': async (_state, order, ctx) => {
+        const now = new Date().toISOString();
+        await db
+          .sql(ctx.tx)
+          .run(
+            'INSERT INTO orders (order_id, customer_email, total_cents, status, placed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING',
+            [order.orderId, order.customer.email, order.totalCents, 'placed', now, now],
+          );
+        if (paymentTimeoutMs !== undefined) await ctx.requestTimeout('payment', { delayMs: paymentTimeoutMs });
+        ctx.log.debug(
+          {},
+          `order ${order.orderId} placed by ${order.customer.email}: ${formatCents(order.totalCents)} (received as v${ctx.envelope.dataversion})`,
+        );
+      },
+      'shop.PaymentAuthorized': async (state, _payment, ctx) => {
+        if (state.status === 'placed') await setStatus(ctx.tx, state, 'paid');
+      },
+      'shop.StockReserved': async (state, _reserved, ctx) => {
+        await setStatus(ctx.tx, state, 'reserved');
+      },
+      'shop.PaymentDeclined': async (state, { reason }, ctx) => {
+        await setStatus(ctx.tx, state, 'rejected');
+        await ctx.publish(OrderRejected, { orderId: state.orderId, reason: 'payment-declined', detail: reason }, { orderingKey: state.orderId });
+        ctx.complete();
+        ctx.log.debug({}, `order ${state.orderId} rejected: ${reason}`);
+      },
+      'shop.PaymentRefunded': async (state, { amountCents }, ctx) => {
+        await setStatus(ctx.tx, state, 'rejected');
+        const detail = `Out of stock; the payment of ${formatCents(amountCents)} was refunded`;
+        await ctx.publish(OrderRejected, { orderId: state.orderId, reason: 'out-of-stock', detail }, { orderingKey: state.orderId });
+        ctx.complete();
+        ctx.log.debug({}, `order ${state.orderId} rejected: ${detail}`);
+      },
+      'shop.ShipmentScheduled': async (state, { shipmentId, estimatedDelivery }, ctx) => {
+        await setStatus(ctx.tx, state, 'completed');
+        await ctx.publish(
+          OrderCompleted,
+          { orderId: state.orderId, totalCents: state.totalCents, shipmentId, estimatedDelivery },
+          { orderingKey: state.orderId },
+        );
+        ctx.complete();
+        ctx.log.debug({}, `order ${state.orderId} completed`);
+      },
+    },
+    timeouts: {
+      payment: {
+        handler: async (state, _data, ctx) => {
+          if (state.status !== 'placed') return; // the payment arrived in time
+          await setStatus(ctx.tx, state, 'cancelled');
+          const detail = `Cancelled: no payment within ${(paymentTimeoutMs ?? 0) / 1000} s (payment timeout); any reserved stock is released`;
+          await ctx.publish(OrderCancelled, { orderId: state.orderId, reason: 'payment-timeout', detail }, { orderingKey: state.orderId });
+          ctx.complete();
+          ctx.log.info({}, `order ${state.orderId} cancelled: no payment within ${paymentTimeoutMs} ms`);
+        },
+      },
+    },
+  });
 }
 
-const FINAL = new Set(['completed', 'rejected']);
-
-/** The order, which must be known: an event that overtook its OrderPlaced fails and is retried. */
-async function knownOrder(sql: Sql, orderId: string): Promise<OrderRow> {
-  const [order] = await sql.all<OrderRow>('SELECT order_id, total_cents, status FROM orders WHERE order_id = ?', [orderId]);
-  if (!order) throw new Error(`order ${orderId} is not known yet (its OrderPlaced has not been handled); retrying`);
-  return order;
-}
-
-async function setStatus(sql: Sql, orderId: string, status: string): Promise<void> {
-  await sql.run('UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ?', [status, new Date().toISOString(), orderId]);
-}
-
-await runService('orders', async ({ db, endpoint, log }) => {
+await runService('orders', async ({ config, db, endpoint, log, transport }) => {
   await db.migrate([
     `CREATE TABLE IF NOT EXISTS orders (
        order_id TEXT PRIMARY KEY,
@@ -44,58 +127,10 @@ await runService('orders', async ({ db, endpoint, log }) => {
        updated_at TEXT NOT NULL
      )`,
   ]);
-
-  endpoint.on(OrderPlaced, async (order, ctx) => {
-    const now = new Date().toISOString();
-    await db
-      .sql(ctx.tx)
-      .run(
-        'INSERT INTO orders (order_id, customer_email, total_cents, status, placed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING',
-        [order.orderId, order.customer.email, order.totalCents, 'placed', now, now],
-      );
-    ctx.log.debug({}, `order ${order.orderId} placed by ${order.customer.email}: ${formatCents(order.totalCents)} (received as v${ctx.envelope.dataversion})`);
-  });
-
-  endpoint.on(PaymentAuthorized, async ({ orderId }, ctx) => {
-    const sql = db.sql(ctx.tx);
-    const order = await knownOrder(sql, orderId);
-    if (order.status === 'placed') await setStatus(sql, orderId, 'paid');
-  });
-
-  endpoint.on(StockReserved, async ({ orderId }, ctx) => {
-    const sql = db.sql(ctx.tx);
-    const order = await knownOrder(sql, orderId);
-    if (!FINAL.has(order.status)) await setStatus(sql, orderId, 'reserved');
-  });
-
-  endpoint.on(PaymentDeclined, async ({ orderId, reason }, ctx) => {
-    const sql = db.sql(ctx.tx);
-    const order = await knownOrder(sql, orderId);
-    if (FINAL.has(order.status)) return;
-    await setStatus(sql, orderId, 'rejected');
-    await ctx.publish(OrderRejected, { orderId, reason: 'payment-declined', detail: reason }, { orderingKey: orderId });
-    ctx.log.debug({}, `order ${orderId} rejected: ${reason}`);
-  });
-
-  endpoint.on(PaymentRefunded, async ({ orderId, amountCents }, ctx) => {
-    const sql = db.sql(ctx.tx);
-    const order = await knownOrder(sql, orderId);
-    if (FINAL.has(order.status)) return;
-    await setStatus(sql, orderId, 'rejected');
-    const detail = `Out of stock; the payment of ${formatCents(amountCents)} was refunded`;
-    await ctx.publish(OrderRejected, { orderId, reason: 'out-of-stock', detail }, { orderingKey: orderId });
-    ctx.log.debug({}, `order ${orderId} rejected: ${detail}`);
-  });
-
-  endpoint.on(ShipmentScheduled, async ({ orderId, shipmentId, estimatedDelivery }, ctx) => {
-    const sql = db.sql(ctx.tx);
-    const order = await knownOrder(sql, orderId);
-    if (FINAL.has(order.status)) return;
-    await setStatus(sql, orderId, 'completed');
-    await ctx.publish(OrderCompleted, { orderId, totalCents: order.total_cents, shipmentId, estimatedDelivery }, { orderingKey: orderId });
-    ctx.log.debug({}, `order ${orderId} completed`);
-  });
-
-  log.debug({}, 'orders handlers registered');
+  // The payment timeout is a scheduled message: on a transport that cannot schedule (NATS), orders wait for their payment without one.
+  const canSchedule = transport.capabilities.maxScheduleDelayMs !== undefined;
+  if (!canSchedule) log.warn({}, `the ${config.transportKind} transport cannot schedule messages: orders run without the payment timeout`);
+  endpoint.saga(orderSaga(db, canSchedule ? config.paymentTimeoutMs : undefined));
+  log.debug({}, `order saga registered (payment timeout ${canSchedule ? `${config.paymentTimeoutMs} ms` : 'off'})`);
   return undefined;
 });

@@ -1,7 +1,10 @@
 // The payments service: authorizes the amount of each order (declining those over the demo card
-// limit) and refunds an authorized payment when inventory reports the order out of stock.
+// limit) and refunds an authorized payment when inventory reports the order out of stock or when
+// orders cancelled it (payment timeout); a payment that comes after the cancellation is refunded, and
+// an order cancelled before its payment was decided is never authorized.
 import { randomUUID } from 'node:crypto';
-import { OrderPlaced, OutOfStock, PaymentAuthorized, PaymentDeclined, PaymentRefunded } from '../contracts.js';
+import type { HandlerContext } from '@mailroom/core';
+import { OrderCancelled, OrderPlaced, OutOfStock, PaymentAuthorized, PaymentDeclined, PaymentRefunded } from '../contracts.js';
 import { formatCents } from '../money.js';
 import { runService } from '../runtime/run-service.js';
 
@@ -46,14 +49,35 @@ await runService('payments', async ({ db, endpoint }) => {
     }
   });
 
-  endpoint.on(OutOfStock, async ({ orderId }, ctx) => {
+  /** Refunds the order's payment when it is authorized; resolves with false when there is no payment yet. */
+  const refund = async (ctx: HandlerContext<unknown>, orderId: string, why: string): Promise<boolean> => {
     const sql = db.sql(ctx.tx);
     const [payment] = await sql.all<PaymentRow>('SELECT payment_id, amount_cents, status FROM payments WHERE order_id = ?', [orderId]);
-    if (!payment) throw new Error(`no payment for order ${orderId} yet; retrying`);
-    if (payment.status !== 'authorized') return; // refunded already
+    if (!payment) return false;
+    if (payment.status !== 'authorized') return true; // declined, refunded or cancelled already
     await sql.run('UPDATE payments SET status = ?, updated_at = ? WHERE payment_id = ?', ['refunded', new Date().toISOString(), payment.payment_id]);
     await ctx.publish(PaymentRefunded, { orderId, paymentId: payment.payment_id, amountCents: payment.amount_cents }, { orderingKey: orderId });
-    ctx.log.debug({}, `order ${orderId}: ${formatCents(payment.amount_cents)} refunded (out of stock)`);
+    ctx.log.debug({}, `order ${orderId}: ${formatCents(payment.amount_cents)} refunded (${why})`);
+    return true;
+  };
+
+  endpoint.on(OutOfStock, async ({ orderId }, ctx) => {
+    if (!(await refund(ctx, orderId, 'out of stock'))) throw new Error(`no payment for order ${orderId} yet; retrying`);
+  });
+
+  endpoint.on(OrderCancelled, async ({ orderId }, ctx) => {
+    if (await refund(ctx, orderId, 'order cancelled')) return;
+    // No payment decided yet: record the cancellation, so the OrderPlaced still queued authorizes nothing.
+    const now = new Date().toISOString();
+    const inserted = await db
+      .sql(ctx.tx)
+      .run(
+        'INSERT INTO payments (payment_id, order_id, amount_cents, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING',
+        [randomUUID(), orderId, 0, 'cancelled', now, now],
+      );
+    // Another worker decided the payment meanwhile: retry, which then refunds it.
+    if (inserted === 0) throw new Error(`the payment of order ${orderId} was decided while cancelling it; retrying`);
+    ctx.log.debug({}, `order ${orderId} cancelled before its payment: nothing will be authorized`);
   });
   return undefined;
 });

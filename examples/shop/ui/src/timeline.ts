@@ -1,6 +1,6 @@
 /**
  * What an order's operation means for the page: its stages (placed, payment, stock, refund,
- * shipment, result), each done, failed, compensated, waiting, to come or skipped, and which service
+ * shipment, result; the payment stage fails when the order saga's payment timeout cancelled the order), each done, failed, compensated, waiting, to come or skipped, and which service
  * the order waits for. Pure functions of the operation snapshot.
  */
 import type { OperationEntry, OperationSnapshot } from '@mailroom/http/browser';
@@ -41,6 +41,9 @@ export function orderStages(operation: OperationSnapshot): Stage[] {
   const scheduled = entryOf(operation, 'ShipmentScheduled');
   const completed = entryOf(operation, 'OrderCompleted');
   const rejected = entryOf(operation, 'OrderRejected');
+  // The order saga cancelled the order: no payment before its payment timeout.
+  const cancelled = entryOf(operation, 'OrderCancelled');
+  const timedOut = cancelled && !authorized && !declined ? cancelled : undefined;
 
   const stages: (Omit<Stage, 'state'> & { state?: StageState })[] = [];
   const add = (stage: Omit<Stage, 'state'>, state: StageState | undefined) => stages.push({ ...stage, ...(state && { state }) });
@@ -49,13 +52,14 @@ export function orderStages(operation: OperationSnapshot): Stage[] {
   add(
     {
       key: 'payment',
-      label: declined ? 'Payment declined' : 'Payment',
+      label: declined ? 'Payment declined' : timedOut ? 'Payment timed out' : 'Payment',
       service: 'payments',
-      ...((authorized ?? declined) && { at: (authorized ?? declined)?.at }),
+      ...((authorized ?? declined ?? timedOut) && { at: (authorized ?? declined ?? timedOut)?.at }),
       ...(authorized && { detail: `${formatCents(data<{ amountCents: number }>(authorized).amountCents)} authorized` }),
       ...(declined && { detail: data<{ reason: string }>(declined).reason }),
+      ...(timedOut && { detail: 'No payment before the payment timeout: the order saga cancelled the order' }),
     },
-    authorized ? 'done' : declined ? 'failed' : undefined,
+    authorized ? 'done' : declined || timedOut ? 'failed' : undefined,
   );
   const missing = data<{ missing?: { sku: string; requested: number; available: number }[] }>(short).missing ?? [];
   add(
@@ -67,7 +71,7 @@ export function orderStages(operation: OperationSnapshot): Stage[] {
       ...(reserved && { detail: `${data<{ lines: { quantity: number }[] }>(reserved).lines.reduce((n, line) => n + line.quantity, 0)} item(s) reserved` }),
       ...(short && { detail: missing.map((m) => `${m.sku}: ${m.available} left, ${m.requested} wanted`).join('; ') }),
     },
-    declined ? 'skipped' : reserved ? 'done' : short ? 'failed' : undefined,
+    declined || timedOut ? 'skipped' : reserved ? 'done' : short ? 'failed' : undefined,
   );
   if (short) {
     add(
@@ -88,19 +92,19 @@ export function orderStages(operation: OperationSnapshot): Stage[] {
       service: 'shipping',
       ...(scheduled && { at: scheduled.at, detail: `${shipment.carrier}, arriving ${shipment.estimatedDelivery}` }),
     },
-    declined || short ? 'skipped' : scheduled ? 'done' : undefined,
+    declined || short || cancelled ? 'skipped' : scheduled ? 'done' : undefined,
   );
-  const resultLabel = { pending: 'Completed', completed: 'Completed', failed: 'Failed', 'timed-out': 'Timed out' }[operation.status];
+  const resultLabel = cancelled ? 'Cancelled' : { pending: 'Completed', completed: 'Completed', failed: 'Failed', 'timed-out': 'Timed out' }[operation.status];
   add(
     {
       key: 'result',
       label: resultLabel,
       service: 'orders',
-      ...((completed ?? rejected) && { at: (completed ?? rejected)?.at }),
-      ...(rejected && { detail: data<{ detail: string }>(rejected).detail }),
+      ...((completed ?? rejected ?? cancelled) && { at: (completed ?? rejected ?? cancelled)?.at }),
+      ...((rejected ?? cancelled) && { detail: data<{ detail: string }>(rejected ?? cancelled).detail }),
       ...(operation.status === 'timed-out' && { detail: 'No answer before the deadline' }),
     },
-    completed ? 'done' : rejected || operation.status === 'timed-out' ? 'failed' : undefined,
+    completed ? 'done' : rejected || cancelled || operation.status === 'timed-out' ? 'failed' : undefined,
   );
 
   // The first stage without an outcome is the one the order waits for; the rest are to come.
