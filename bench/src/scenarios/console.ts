@@ -171,8 +171,8 @@ export const consoleScenario: Scenario = {
   title: 'Mailroom console: first page in the browser with 100,000 dead letters (SQLite, PostgreSQL)',
   description:
     'A broker holding 100,000 dead letters of 3 kinds (written straight into its dead-letter table: the SQLite file, then a PostgreSQL database of its own), the console on it, Chromium (headless) logged in. ' +
-    '"groups, from the snapshot": navigation to the failures view until its 3 group rows are drawn, the groups served from the console\'s snapshot (at most 2 s old; grouped at start). ' +
-    '"groups, grouped afresh": the same with the snapshot forgotten first, so the console reads and groups every dead letter. ' +
+    '"groups, from the snapshot": navigation to the failures view until its 3 group rows are drawn, the groups served from the console\'s snapshot (grouped at start; when older than 2 s it is served while the console groups again in the background, as it is on every visit after the first). ' +
+    '"groups, grouped afresh": the same with the snapshot forgotten first (as after an action, or a click on Refresh), so the page waits while the console reads and groups every dead letter. ' +
     '"letters of a group": a click on a group until its first page of letters (newest first, 20) is drawn. Target: under 300 ms.',
   async run(context) {
     const recorder = new Recorder();
@@ -212,8 +212,8 @@ export const consoleScenario: Scenario = {
               }
             }
           };
-          // A young snapshot, as when the console grouped within the last 2 s (another tab, the previous page).
-          await measure('from the snapshot', () => running.context.groups.get({}, true));
+          // A visit: the snapshot as it is (young or old; an old one is regrouped in the background, as on every visit).
+          await measure('from the snapshot', () => running.context.groups.get({}));
           await measure('grouped afresh', async () => running.context.groups.invalidate());
         } finally {
           await running.close();
@@ -230,8 +230,7 @@ export const consoleScenario: Scenario = {
       settings: { deadLetters: count, kinds: KINDS.length, browser: 'Chromium headless' },
       recorder,
       notes: [
-        'Measured on a 2-core machine shared with other work (the load average above). The letters page met the 300 ms target on both. The groups page did not: grouping 100,000 letters afresh takes 2-3 s, and under this load the 2 s snapshot had usually expired by the time the page asked for it (PostgreSQL rounds that found it fresh drew in 204-222 ms; an earlier SQLite-only run at load 1.4 drew from the snapshot in 203 ms).',
-        `The snapshot of the groups is at most 2 s old (GroupsCache); "grouped afresh" reads all ${count} dead letters page by page (1000 a page).`,
+        `GroupsCache serves a snapshot younger than 2 s as it is and an older one at once while it groups again in the background (stale-while-revalidate; the page says when it was grouped and reads again when the new one is ready); "grouped afresh" reads all ${count} dead letters page by page (1000 a page).`,
       ],
     };
   },

@@ -1,5 +1,5 @@
 import { waitUntil } from '@mailroom/conformance';
-import { createEndpoint, createEnvelope, createMemoryTransport, defineEvent, encodeJson, envelopeToHeaders, UnrecoverableError } from '@mailroom/core';
+import { createEndpoint, createEnvelope, type DeadLetterFilter, createMemoryTransport, defineEvent, encodeJson, envelopeToHeaders, UnrecoverableError } from '@mailroom/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { GroupsCache } from './groups-cache.js';
@@ -23,7 +23,7 @@ async function poisonedMemoryTransport() {
 }
 
 describe('GroupsCache', () => {
-  it('serves one snapshot within maxAgeMs, groups afresh when asked, when older, or after invalidate', async () => {
+  it('serves one snapshot within maxAgeMs, groups afresh when asked or after invalidate', async () => {
     const { transport, endpoint, poison } = await poisonedMemoryTransport();
     let now = 1_000;
     const cache = new GroupsCache(transport.deadLetters, 2_000, () => now);
@@ -33,18 +33,58 @@ describe('GroupsCache', () => {
     await poison(2);
     await waitUntil(async () => (await transport.deadLetters.list()).length === 2, 5_000);
     now += 1_999;
-    expect((await cache.get({})).groups[0]?.count).toBe(1);
+    const young = await cache.get({});
+    expect([young.groups[0]?.count, young.refreshing]).toEqual([1, false]);
     expect((await cache.get({}, true)).groups[0]?.count).toBe(2);
     await poison(3);
     await waitUntil(async () => (await transport.deadLetters.list()).length === 3, 5_000);
     cache.invalidate();
-    expect((await cache.get({})).groups[0]?.count).toBe(3);
-    await poison(4);
-    await waitUntil(async () => (await transport.deadLetters.list()).length === 4, 5_000);
+    const afterAction = await cache.get({});
+    expect([afterAction.groups[0]?.count, afterAction.refreshing]).toEqual([3, false]);
+    await endpoint.stop();
+    await transport.close();
+  });
+
+  it('serves an old snapshot at once while one new computation runs, then the new one', async () => {
+    const { transport, endpoint, poison } = await poisonedMemoryTransport();
+    let now = 1_000;
+    // Counts the grouping passes: each starts with a page read without a cursor.
+    let passes = 0;
+    const counting = {
+      page: (filter: DeadLetterFilter) => {
+        if (filter.cursor === undefined) passes++;
+        return transport.deadLetters.page(filter);
+      },
+    };
+    const cache = new GroupsCache(counting, 2_000, () => now);
+    await poison(1);
+    await waitUntil(async () => (await transport.deadLetters.list()).length === 1, 5_000);
+    await cache.get({});
+    await poison(2);
+    await waitUntil(async () => (await transport.deadLetters.list()).length === 2, 5_000);
     now += 2_000;
-    const snapshot = await cache.get({});
-    expect(snapshot.groups[0]?.count).toBe(4);
-    expect(snapshot.computedAt.getTime()).toBe(now);
+    const [a, b] = await Promise.all([cache.get({}), cache.get({})]);
+    for (const old of [a, b]) expect([old.groups[0]?.count, old.refreshing, old.computedAt.getTime()]).toEqual([1, true, 1_000]);
+    await waitUntil(async () => (await cache.get({})).groups[0]?.count === 2, 5_000);
+    const renewed = await cache.get({});
+    expect([renewed.refreshing, renewed.computedAt.getTime()]).toEqual([false, 3_000]);
+    // The first computation and one background computation for both stale reads.
+    expect(passes).toBe(2);
+    await endpoint.stop();
+    await transport.close();
+  });
+
+  it('does not keep a snapshot computed before an invalidate', async () => {
+    const { transport, endpoint, poison } = await poisonedMemoryTransport();
+    const cache = new GroupsCache(transport.deadLetters, 60_000);
+    await poison(1);
+    await waitUntil(async () => (await transport.deadLetters.list()).length === 1, 5_000);
+    const before = cache.get({});
+    cache.invalidate();
+    await poison(2);
+    await waitUntil(async () => (await transport.deadLetters.list()).length === 2, 5_000);
+    await before;
+    expect((await cache.get({})).groups[0]?.count).toBe(2);
     await endpoint.stop();
     await transport.close();
   });

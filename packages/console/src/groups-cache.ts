@@ -4,39 +4,76 @@ import { type DeadLetterGroup, type DeadLetterQueue, groupDeadLetterQueue } from
 export interface GroupsSnapshot {
   readonly groups: DeadLetterGroup[];
   readonly computedAt: Date;
+  /** True when this snapshot is older than `maxAgeMs` and a newer one is being computed: ask again shortly. */
+  readonly refreshing: boolean;
+}
+
+interface Entry {
+  /** The last snapshot computed, while no action has changed the dead letters since. */
+  settled?: { groups: DeadLetterGroup[]; at: number };
+  /** The computation under way, shared by every request that needs it. */
+  pending?: Promise<{ groups: DeadLetterGroup[]; at: number }>;
 }
 
 /**
- * Failure groups, computed at most once per `maxAgeMs` per filter: grouping reads every dead
- * letter (about a second per 100,000 on SQLite), so the console serves a snapshot no older than
- * `maxAgeMs`, shares one computation between concurrent requests, and forgets every snapshot
- * when an action changes the dead letters ({@link invalidate}).
+ * Failure groups, computed at most once per `maxAgeMs` per filter and served stale-while-revalidate.
+ * Grouping reads every dead letter (about a second per 100,000 on SQLite), so:
+ * - a snapshot younger than `maxAgeMs` is served as it is;
+ * - an older one is served at once, marked `refreshing`, while one new computation runs in the
+ *   background (so a page never waits for grouping because time passed);
+ * - after {@link invalidate} (an action changed the dead letters) or with `fresh`, the caller waits
+ *   for a new computation: what an action changed is never hidden behind an old snapshot;
+ * - concurrent requests share one computation; a failed computation is not kept.
  */
 export class GroupsCache {
-  private readonly entries = new Map<string, { at: number; snapshot: Promise<GroupsSnapshot> }>();
+  private readonly entries = new Map<string, Entry>();
 
   constructor(
-    private readonly queue: DeadLetterQueue,
+    private readonly queue: Pick<DeadLetterQueue, 'page'>,
     private readonly maxAgeMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The groups matching `endpoint`/`type`: the snapshot when it is young enough (and `fresh` is not set), else a new one. */
-  get(filter: { endpoint?: string; type?: string }, fresh = false): Promise<GroupsSnapshot> {
+  /** The groups matching `endpoint`/`type` (see the class for when the snapshot is served and when a new one is awaited). */
+  async get(filter: { endpoint?: string; type?: string }, fresh = false): Promise<GroupsSnapshot> {
     const key = JSON.stringify([filter.endpoint ?? null, filter.type ?? null]);
-    const entry = this.entries.get(key);
-    if (!fresh && entry && this.now() - entry.at < this.maxAgeMs) return entry.snapshot;
-    const at = this.now();
-    const snapshot = groupDeadLetterQueue(this.queue, filter).then((groups) => ({ groups, computedAt: new Date(at) }));
-    this.entries.set(key, { at, snapshot });
-    snapshot.catch(() => {
-      if (this.entries.get(key)?.snapshot === snapshot) this.entries.delete(key);
-    });
-    return snapshot;
+    const entry = this.entries.get(key) ?? {};
+    this.entries.set(key, entry);
+    const settled = entry.settled;
+    if (!fresh && settled) {
+      const young = this.now() - settled.at < this.maxAgeMs;
+      if (!young) this.compute(key, entry).catch(() => undefined);
+      return { groups: settled.groups, computedAt: new Date(settled.at), refreshing: !young };
+    }
+    const { groups, at } = await (fresh ? this.compute(key, entry, true) : (entry.pending ?? this.compute(key, entry)));
+    return { groups, computedAt: new Date(at), refreshing: false };
   }
 
-  /** Forgets every snapshot: the next read groups again. */
+  /** Forgets every snapshot: the next read of each filter waits for a new computation. */
   invalidate(): void {
     this.entries.clear();
   }
+
+  /** One computation per entry at a time (unless `restart`: a fresh read must not get one started before it was asked). */
+  private compute(key: string, entry: Entry, restart = false): Promise<{ groups: DeadLetterGroup[]; at: number }> {
+    if (entry.pending && !restart) return entry.pending;
+    const at = this.now();
+    const pending = groupDeadLetterQueue(this.queue, filterOf(key)).then((groups) => {
+      // Kept only while this entry is still the cache's (no invalidate since) and nothing newer settled.
+      if (this.entries.get(key) === entry && (entry.settled?.at ?? -Infinity) <= at) entry.settled = { groups, at };
+      return { groups, at };
+    });
+    entry.pending = pending;
+    pending
+      .finally(() => {
+        if (entry.pending === pending) entry.pending = undefined;
+      })
+      .catch(() => undefined);
+    return pending;
+  }
+}
+
+function filterOf(key: string): { endpoint?: string; type?: string } {
+  const [endpoint, type] = JSON.parse(key) as [string | null, string | null];
+  return { ...(endpoint !== null && { endpoint }), ...(type !== null && { type }) };
 }

@@ -18,7 +18,7 @@ export async function letterRoutes(app: FastifyInstance, ctx: ConsoleContext): P
 
   app.get<{ Querystring: { cursor?: string; limit?: string; endpoint?: string; type?: string; fresh?: string } }>('/api/groups', async (request) => {
     const { endpoint, type } = request.query;
-    const { groups, computedAt } = await ctx.groups.get({ ...(endpoint && { endpoint }), ...(type && { type }) }, request.query.fresh === '1');
+    const { groups, computedAt, refreshing } = await ctx.groups.get({ ...(endpoint && { endpoint }), ...(type && { type }) }, request.query.fresh === '1');
     const start = Number(request.query.cursor ?? 0) || 0;
     const limit = limitOf(request.query.limit, 50);
     const page = groups.slice(start, start + limit);
@@ -27,6 +27,7 @@ export async function letterRoutes(app: FastifyInstance, ctx: ConsoleContext): P
       total: groups.length,
       letters: groups.reduce((sum, group) => sum + group.count, 0),
       computedAt: computedAt.toISOString(),
+      refreshing,
       nextCursor: start + limit < groups.length ? String(start + limit) : undefined,
     };
   });

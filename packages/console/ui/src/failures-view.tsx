@@ -9,13 +9,15 @@ interface GroupsPage {
   groups: Group[];
   total: number;
   letters: number;
+  computedAt: string;
+  refreshing: boolean;
   nextCursor?: string;
 }
 
 /** Failure groups, newest first, with a cursor to load more; a group opens to its letters. */
 export function FailuresView({ onJob }: { onJob: () => void }) {
   const [groups, setGroups] = useState<Group[]>([]);
-  const [meta, setMeta] = useState<{ total: number; letters: number; nextCursor?: string }>();
+  const [meta, setMeta] = useState<{ total: number; letters: number; computedAt: string; nextCursor?: string }>();
   const [open, setOpen] = useState<string>();
   const [error, setError] = useState<string>();
   const [version, setVersion] = useState(0);
@@ -26,13 +28,15 @@ export function FailuresView({ onJob }: { onJob: () => void }) {
     try {
       const page = await api<GroupsPage>(`/api/groups?limit=${PAGE_SIZE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}${fresh ? '&fresh=1' : ''}`);
       setGroups((previous) => (cursor ? [...previous, ...page.groups] : page.groups));
-      setMeta({ total: page.total, letters: page.letters, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) });
+      setMeta({ total: page.total, letters: page.letters, computedAt: page.computedAt, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) });
       setError(undefined);
+      // An old snapshot was served while the server groups again: read the new one shortly.
+      if (page.refreshing && !cursor) setTimeout(() => void load(), 1000);
     } catch (e) {
       setError((e as Error).message);
     }
   };
-  // The first load may be served from the server's snapshot of the groups; Refresh and actions ask for fresh ones.
+  // The first load may be served from the server's snapshot of the groups (an old one while it groups again); Refresh and actions ask for fresh ones.
   useEffect(() => {
     void load(undefined, version > 0);
   }, [version]);
@@ -61,7 +65,10 @@ export function FailuresView({ onJob }: { onJob: () => void }) {
           Failure groups{' '}
           {meta && (
             <small data-testid="groups-summary">
-              {meta.total} groups · {meta.letters} dead letters
+              {meta.total} groups · {meta.letters} dead letters ·{' '}
+              <span title={when(meta.computedAt)} data-testid="groups-computed-at">
+                grouped {ago(meta.computedAt)}
+              </span>
             </small>
           )}
         </h2>
