@@ -28,4 +28,4 @@ export { checkNumberOption, NON_NEGATIVE, type NumberRule, POSITIVE, WHOLE_FROM_
 export { STORED_HEADERS_TEXT, storedHeaders } from './stored-headers.js';
 export { backoff, exponentialDelay, settleWithin, sleep, withTimeout } from './timing.js';
 export { type BatchFlush, type BatchResults, type ItemFailure, itemFailed, TurnBatcher, type TurnBatcherOptions } from './turn-batcher.js';
-export { Waker } from './waker.js';
+export { Waker, type WakerOptions } from './waker.js';

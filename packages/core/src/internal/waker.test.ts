@@ -39,6 +39,13 @@ describe('Waker', () => {
     expect(timers()).toBe(before);
     waker.wake();
     await waiting;
+    // Unless asked to: a loop alone in its process must keep it running.
+    const keeping = new Waker({ keepAlive: true });
+    const kept = keeping.wait(60_000);
+    expect(timers()).toBe(before + 1);
+    keeping.close();
+    await kept;
+    expect(timers()).toBe(before);
   });
 
   it('clears the timer of a wait a wake ended, so it cannot end a later wait', async () => {

@@ -1,10 +1,19 @@
+/** Options of a {@link Waker}. */
+export interface WakerOptions {
+  /**
+   * The timer of a wait keeps the process alive, as a running loop must when nothing else does (a
+   * relay alone in its process). Default false.
+   */
+  readonly keepAlive?: boolean;
+}
+
 /**
  * A wake-up signal one loop awaits between rounds of work, with a timeout (the safety-net poll).
  *
  * Guarantees: a {@link wake} while the loop does not wait is kept, so its next {@link wait} returns
  * at once (a wake-up is never lost between the loop's look at its work and its wait); any number
- * of wakes before a wait count as one; the timer of a wait never keeps the process alive and is
- * cleared when a wake ends the wait; {@link close} releases the waiter and makes later waits
+ * of wakes before a wait count as one; the timer of a wait never keeps the process alive (unless
+ * {@link WakerOptions.keepAlive}) and is cleared when a wake ends the wait; {@link close} releases the waiter and makes later waits
  * return at once. A wait allocates its promise (and a timer when `ms` is finite); a wake allocates
  * nothing. One wait at a time: it belongs to one loop.
  */
@@ -14,6 +23,8 @@ export class Waker {
   private waiter: ((woken: boolean) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly timedOut = () => this.release(false);
+
+  constructor(private readonly options: WakerOptions = {}) {}
 
   /** Whether {@link close} was called. */
   get closed(): boolean {
@@ -42,7 +53,7 @@ export class Waker {
       this.waiter = resolve;
       if (Number.isFinite(ms)) {
         this.timer = setTimeout(this.timedOut, Math.max(0, ms));
-        this.timer.unref();
+        if (this.options.keepAlive !== true) this.timer.unref();
       }
     });
   }
