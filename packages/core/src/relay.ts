@@ -1,5 +1,6 @@
 import { ErrorCodes, errorMessage, MailroomError } from './errors.js';
 import { exponentialDelay } from './internal/timing.js';
+import { Waker } from './internal/waker.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import type { OutboxClaim, OutboxFailure, OutboxRecord, OutboxStore } from './outbox.js';
 import { assertNonNegative, assertPositiveInteger } from './persistence-config.js';
@@ -150,8 +151,10 @@ export class Relay {
   private running = false;
   /** Counts starts: a loop runs only while its start is the latest one. */
   private generation = 0;
-  private woken = false;
-  private wakeUp: (() => void) | undefined;
+  /** Ends the poll sleep: `wake()` and `stop()`. Its timer keeps the process alive, as a relay alone in its process must. */
+  private readonly wakes = new Waker({ keepAlive: true });
+  /** Ends an error backoff, which ignores wakes: closed by `stop()`, a new one per `start()`. */
+  private halt = new Waker({ keepAlive: true });
   private nextCleanupAt = 0;
   /** What the loop was doing when an error came: the phase reported by `onError`. */
   private phase: 'claim' | 'complete' = 'claim';
@@ -180,7 +183,7 @@ export class Relay {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.woken = true;
+    this.halt = new Waker({ keepAlive: true });
     const generation = ++this.generation;
     // A stop still in progress ends its loop first: one loop at a time.
     const previous = this.loop;
@@ -193,7 +196,8 @@ export class Relay {
   /** Stops after the batch in progress (its publishes finish and are marked sent). Idempotent. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wakeUp?.();
+    this.wakes.wake();
+    this.halt.close();
     const loop = this.loop;
     await loop;
     if (this.loop === loop) this.loop = undefined;
@@ -202,8 +206,7 @@ export class Relay {
   /** Makes the relay look for rows now instead of at its next poll; call it after committing outbox rows. */
   wake(): void {
     this.stats.wakes += 1;
-    this.woken = true;
-    this.wakeUp?.();
+    this.wakes.wake();
   }
 
   /** Calls `listener` after the transport confirmed a batch and before it is marked sent. */
@@ -280,7 +283,8 @@ export class Relay {
   private async run(generation: number): Promise<void> {
     let failures = 0;
     while (this.running && generation === this.generation) {
-      this.woken = false;
+      // The batch about to be claimed sees what a wake before it announced.
+      this.wakes.take();
       let batch: RelayBatchEvent | undefined;
       try {
         batch = await this.runOnce();
@@ -288,12 +292,13 @@ export class Relay {
       } catch (error) {
         failures += 1;
         this.recordError(this.phase, error, failures);
-        await this.pause(exponentialDelay(failures + 1, 50, this.settings.maxErrorBackoffMs), true);
+        // A dead database is not hammered: the backoff ignores wakes, only stop() ends it early.
+        if (this.running) await this.halt.wait(exponentialDelay(failures + 1, 50, this.settings.maxErrorBackoffMs));
         continue;
       }
       if (Date.now() >= this.nextCleanupAt) await this.cleanupQuietly();
       // After a batch, look again at once: more rows may be due. Sleep only when the outbox had nothing.
-      if (!batch) await this.pause(this.settings.pollIntervalMs, false);
+      if (!batch && this.running) await this.wakes.wait(this.settings.pollIntervalMs);
     }
   }
 
@@ -311,20 +316,6 @@ export class Relay {
     this.stats.errors += 1;
     this.log.warn({ err: error, phase, failures }, 'outbox relay error; retrying');
     this.emit(this.listeners.error, { error, phase });
-  }
-
-  /** Sleeps until `ms` passed or `wake()`; an error backoff ignores wakes so a dead database is not hammered. */
-  private pause(ms: number, ignoreWakes: boolean): Promise<void> {
-    if (!this.running || (this.woken && !ignoreWakes)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = ignoreWakes ? () => (this.running ? undefined : done()) : done;
-    });
   }
 
   private async complete(claim: OutboxClaim, sent: string[], failed: OutboxFailure[]): Promise<void> {

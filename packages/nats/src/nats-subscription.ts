@@ -8,7 +8,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@mailroom/core';
-import { deliveryLimitRequest, exponentialDelay } from '@mailroom/core/internal';
+import { deliveryLimitRequest, exponentialDelay, TurnBatcher, Waker } from '@mailroom/core/internal';
 import {
   type Consumer,
   type ConsumerMessages,
@@ -23,9 +23,15 @@ import { decodeHeaders, deliverAtOf } from './header-codec.js';
 import { type ConsumerSpec, consumerSpecs, ensureConsumer } from './nats-consumers.js';
 import { createNatsDelivery, type DeliveryContext, type TrackedMessage } from './nats-delivery.js';
 import type { NatsNames } from './nats-names.js';
+import { PullBudget } from './pull-budget.js';
 import type { RetryStateStore } from './retry-state.js';
 import { Slots } from './slots.js';
-import { TurnBatch } from './turn-batch.js';
+
+/** An acknowledgement waiting for the end of the turn, and what runs once the server read it. */
+interface PendingAck {
+  readonly msg: JsMsg;
+  readonly afterwards: (() => void) | undefined;
+}
 
 /** What a subscription needs from its transport. */
 export interface SubscriptionContext {
@@ -80,30 +86,31 @@ function isGone(error: unknown): boolean {
 
 /**
  * One pull loop over one durable consumer, feeding the subscription's shared slots. It keeps up to
- * two pull requests (`fetch`) open, asking for no more than the subscription's prefetch budget
- * minus the messages the subscription holds and those already asked for, and hands each message
- * to the subscription as it arrives, so no message sits untracked in a client buffer: every
- * received message is kept alive and given back on `pause()` / `close()`. A second pull is sent
- * once a quarter of the budget is free, so the next messages travel while handlers run.
+ * two pull requests (`fetch`) open, asking for what its {@link PullBudget} allows (the
+ * subscription's prefetch budget minus the messages the subscription holds and those already asked
+ * for), and hands each message to the subscription as it arrives, so no message sits untracked in
+ * a client buffer: every received message is kept alive and given back on `pause()` / `close()`.
+ * A second pull is sent once a quarter of the budget is free, so the next messages travel while
+ * handlers run.
  */
 class ConsumerLoop {
-  /** Messages asked for by the open pull requests and not received yet. */
-  private outstanding = 0;
-  private openPulls = 0;
+  private readonly pulls: PullBudget;
   private failures = 0;
   private stopped = false;
   /** Set while the loop waits after a failed pull (and recovers the consumer). */
   private holding: Promise<void> | undefined;
-  /** Resolves the loop's wait for budget. */
-  private wake: (() => void) | undefined;
-  /** Ends the loop's sleeps early when it stops. */
-  private readonly sleepers = new Set<() => void>();
+  /** What the loop waits on for budget (and, while disconnected, for its next look): {@link nudge}, closed by {@link stop}. */
+  private readonly nudges = new Waker();
+  /** Ends the pause after a failed pull (which nudges do not end) when the loop stops. */
+  private readonly halt = new Waker();
 
   constructor(
     private readonly subscription: NatsSubscription,
     private readonly spec: ConsumerSpec,
     private readonly context: SubscriptionContext,
-  ) {}
+  ) {
+    this.pulls = new PullBudget(subscription.budget, MAX_OPEN_PULLS, MAX_PULL);
+  }
 
   async start(): Promise<void> {
     const consumer = await this.context.js.consumers.get(this.spec.stream, this.spec.name);
@@ -117,40 +124,32 @@ class ConsumerLoop {
    */
   stop(): void {
     this.stopped = true;
-    this.nudge();
-    for (const done of [...this.sleepers]) done();
+    this.nudges.close();
+    this.halt.close();
   }
 
   /** Wakes the loop to look at its budget again (a message was settled or given back, a pull ended). */
   nudge(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    this.nudges.wake();
   }
 
   private async run(consumer: Consumer): Promise<void> {
-    const { budget } = this.subscription;
-    const refillAt = Math.max(1, Math.floor(budget / 4));
     while (!this.stopped) {
       if (this.holding) {
         await this.holding;
         continue;
       }
-      const credit = budget - this.subscription.held - this.outstanding;
-      const pull = this.openPulls === 0 ? credit >= 1 : this.openPulls < MAX_OPEN_PULLS && credit >= refillAt;
-      if (!pull) {
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-        });
+      const wanted = this.pulls.wanted(this.subscription.held);
+      if (wanted === 0) {
+        await this.nudges.wait(Number.POSITIVE_INFINITY);
         continue;
       }
       // A pull sent while disconnected would be replayed on reconnect to an inbox given up by then.
       if (!this.context.connected()) {
         if (this.context.nc.isClosed()) return;
-        await this.sleep(100);
+        await this.nudges.wait(100);
         continue;
       }
-      const wanted = Math.min(credit, MAX_PULL);
       let messages: ConsumerMessages;
       try {
         messages = await consumer.fetch({ max_messages: wanted, expires: PULL_EXPIRES_MS });
@@ -163,8 +162,7 @@ class ConsumerLoop {
         messages.stop();
         return;
       }
-      this.outstanding += wanted;
-      this.openPulls += 1;
+      this.pulls.opened(wanted);
       void this.drain(messages, wanted);
     }
   }
@@ -177,15 +175,13 @@ class ConsumerLoop {
     try {
       for await (const msg of messages) {
         received += 1;
-        // After a reconnect the client asks again for the whole batch: never count more than asked.
-        if (received <= wanted) this.outstanding -= 1;
+        this.pulls.arrived(received, wanted);
         this.subscription.receive(msg, this.spec);
       }
     } catch (error) {
       failure = { error };
     }
-    this.outstanding -= Math.max(0, wanted - received);
-    this.openPulls -= 1;
+    this.pulls.closed(wanted, received);
     if (failure) this.failed(failure.error);
     else if (received > 0 || performance.now() - sent >= PULL_EXPIRES_MS / 2) this.failures = 0;
     // Ended early and empty without an error: never spin on such answers.
@@ -205,7 +201,8 @@ class ConsumerLoop {
     const pause = exponentialDelay(this.failures + 1, 50, MAX_RETRY_PAUSE_MS);
     this.holding = (async () => {
       if (error !== undefined) await this.recover(error);
-      await this.sleep(pause);
+      // stop() ends the pause; none starts after it (a recovery may end after stop()).
+      await this.halt.wait(pause);
     })().finally(() => {
       this.holding = undefined;
       this.nudge();
@@ -229,21 +226,6 @@ class ConsumerLoop {
       this.context.log.warn({ err: recreateError, consumer: this.spec.name }, 'could not recreate the consumer yet; trying again on the next pull');
     }
   }
-
-  /** Waits `ms`, or less when the loop stops. */
-  private sleep(ms: number): Promise<void> {
-    // stop() ends the sleeps already running; none starts after it (a recovery may end after stop()).
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.sleepers.add(done);
-    });
-  }
 }
 
 /**
@@ -262,10 +244,8 @@ export class NatsSubscription implements Subscription {
   /** Most messages a consumer loop has asked for and the subscription holds, together. */
   readonly budget: number;
   private readonly deliveryContext: DeliveryContext;
-  /** Acknowledgements not sent yet: those of one turn of the event loop go out together. */
-  private readonly acks = new TurnBatch();
-  /** What waits for the server to have read this turn's acks (see {@link afterAcksRead}). */
-  private ackedCallbacks: (() => void)[] = [];
+  /** Acknowledgements not sent yet: those of one turn of the event loop go out together (see {@link sendAcks}). */
+  private readonly acks = new TurnBatcher<PendingAck>((batch) => this.sendAcks(batch), { when: 'tick' });
   private readonly tracked = new Set<TrackedMessage>();
   private readonly loops: ConsumerLoop[];
   private readonly heartbeat: NodeJS.Timeout;
@@ -438,32 +418,33 @@ export class NatsSubscription implements Subscription {
         'The NATS connection is closed; the acknowledgement was not sent and the message will be delivered again',
       );
     }
-    this.acks.add(() => {
+    this.acks.add({ msg, afterwards });
+  }
+
+  /**
+   * Writes the acknowledgements of one turn (at its end: `process.nextTick` queued from a promise
+   * job runs once the microtask queue is empty, before the client flushes its buffer), then, when
+   * some wait for it, one flush (a ping) that follows them all: what waits runs once it is answered.
+   */
+  private sendAcks(batch: readonly PendingAck[]): void {
+    let confirmed: (() => void)[] | undefined;
+    for (const { msg, afterwards } of batch) {
       try {
         msg.ack();
       } catch (error) {
         this.context.log.warn({ err: error, subject: msg.subject }, 'could not send an acknowledgement; the message will be delivered again');
-        return;
+        continue;
       }
-      if (afterwards) this.afterAcksRead(afterwards);
-    });
-  }
-
-  /** Runs `callback` once the server has read the acks written in this turn: one flush (a ping) for all of them. */
-  private afterAcksRead(callback: () => void): void {
-    this.ackedCallbacks.push(callback);
-    if (this.ackedCallbacks.length > 1) return;
-    // After the other acks of this turn were written: the ping follows them.
-    process.nextTick(() => {
-      const callbacks = this.ackedCallbacks;
-      this.ackedCallbacks = [];
-      this.context.nc.flush().then(
-        () => {
-          for (const run of callbacks) run();
-        },
-        (error) => this.context.log.debug({ err: error }, 'acknowledgements not confirmed by a flush; their retry state expires on its own'),
-      );
-    });
+      if (afterwards) (confirmed ??= []).push(afterwards);
+    }
+    if (confirmed === undefined) return;
+    const callbacks = confirmed;
+    this.context.nc.flush().then(
+      () => {
+        for (const run of callbacks) run();
+      },
+      (error) => this.context.log.debug({ err: error }, 'acknowledgements not confirmed by a flush; their retry state expires on its own'),
+    );
   }
 
   /** The messages received and not yet settled or given back (waiting for a slot or with a handler). */
@@ -503,7 +484,7 @@ export class NatsSubscription implements Subscription {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.acks.run();
+    this.acks.flush();
     await this.pause();
     for (const tracked of [...this.tracked]) this.giveBack(tracked);
     clearInterval(this.heartbeat);

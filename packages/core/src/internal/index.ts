@@ -27,3 +27,5 @@ export { headersFrom, headerValueString } from './header-values.js';
 export { checkNumberOption, NON_NEGATIVE, type NumberRule, POSITIVE, WHOLE_FROM_1 } from './number-option.js';
 export { STORED_HEADERS_TEXT, storedHeaders } from './stored-headers.js';
 export { backoff, exponentialDelay, settleWithin, sleep, withTimeout } from './timing.js';
+export { type BatchFlush, type BatchResults, type ItemFailure, itemFailed, TurnBatcher, type TurnBatcherOptions } from './turn-batcher.js';
+export { Waker, type WakerOptions } from './waker.js';
