@@ -17,7 +17,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@mailroom/core';
-import { checkNumberOption, POSITIVE } from '@mailroom/core/internal';
+import { checkNumberOption, POSITIVE, TurnBatcher } from '@mailroom/core/internal';
 import pg from 'pg';
 import { migrateBroker } from './broker-schema.js';
 import { BrokerStatements } from './broker-statements.js';
@@ -176,21 +176,12 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
   // Wake-ups asked for by callers that wrote in their own transactions (the same-database outbox):
   // one NOTIFY statement at a time, the endpoints asked for meanwhile sent together by the next,
   // since every notifying commit takes PostgreSQL's global notify lock.
-  let toWake = new Set<string>();
-  let notifying = false;
-  const flushWakes = () => {
-    if (notifying || toWake.size === 0 || closed) return;
-    const endpoints = [...toWake];
-    toWake = new Set();
-    notifying = true;
-    pool
-      .query(statements.notify(endpoints))
-      .catch((error: unknown) => log.warn({ err: error }, 'NOTIFY failed; consumers find the messages at their next poll'))
-      .finally(() => {
-        notifying = false;
-        flushWakes();
-      });
-  };
+  const wakes = new TurnBatcher<string>(
+    async (endpoints) => {
+      if (!closed) await pool.query(statements.notify([...new Set(endpoints)]));
+    },
+    { maxInFlight: 1, when: 'tick', onError: (error) => log.warn({ err: error }, 'NOTIFY failed; consumers find the messages at their next poll') },
+  );
 
   const deadLetters: DeadLetterQueue = createPostgresDeadLetterQueue(pool, tables, assertOpen);
   const connection = { pool, statements, settles, leaseMs, pollIntervalMs, log };
@@ -236,9 +227,7 @@ export async function createPostgresTransport(options: PostgresTransportOptions)
     },
 
     wake(endpoints: Iterable<string>) {
-      const first = toWake.size === 0;
-      for (const endpoint of endpoints) toWake.add(endpoint);
-      if (first && toWake.size > 0) process.nextTick(flushWakes);
+      for (const endpoint of endpoints) wakes.add(endpoint);
     },
 
     async subscribe(subscribeOptions: SubscribeOptions, handler: DeliveryHandler): Promise<Subscription> {
