@@ -1,8 +1,8 @@
 import { ErrorCodes, errorMessage, MailroomError } from './errors.js';
+import { assertNonNegative, assertPositiveInteger } from './internal/persistence-config.js';
 import { exponentialDelay } from './internal/timing.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import type { OutboxClaim, OutboxFailure, OutboxRecord, OutboxStore } from './outbox.js';
-import { assertNonNegative, assertPositiveInteger } from './persistence-config.js';
 import { sendTraced } from './telemetry/endpoint-telemetry.js';
 import { MessagingAttributes } from './telemetry/messaging-attributes.js';
 import type { Telemetry } from './telemetry/telemetry.js';
