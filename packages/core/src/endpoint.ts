@@ -24,7 +24,7 @@ import { registerSaga, type SagaOptions } from './saga-endpoint.js';
 import { type Clock, resolveDeliverAt } from './schedule.js';
 import { EndpointTelemetry, type ProcessTrace, type ProducerOperation, type ProducerTrace } from './telemetry/endpoint-telemetry.js';
 import { defaultTelemetry, type StopObserving, type Telemetry } from './telemetry/telemetry.js';
-import type { Delivery, OutgoingMessage, Route, Subscription, Transport } from './transport.js';
+import type { Delivery, MessageTransport, OutgoingMessage, Route, Subscription } from './transport.js';
 
 export type { Bus, Handler, HandlerContext, HandlerOptions, PublishOptions, SendOptions } from './handler.js';
 
@@ -32,7 +32,12 @@ export type { Bus, Handler, HandlerContext, HandlerOptions, PublishOptions, Send
 export interface EndpointOptions<Tx = undefined> {
   /** The endpoint's name: its queue / consumer group. Many processes with one name share the work. */
   name: string;
-  transport: Transport;
+  /**
+   * Where messages go and come from. Only the message-moving part is needed; a transport with the
+   * management part too (`Transport`, every Mailroom transport) also reports its queue depth
+   * as metrics.
+   */
+  transport: MessageTransport;
   /** Most messages handled at once by this process (the transport's prefetch). Default 8. */
   concurrency?: number;
   /** Retry settings for every handler of this endpoint (a handler can override them). */
@@ -120,7 +125,8 @@ const ABORT_GRACE_MS = 1000;
  */
 export class Endpoint<Tx = undefined> {
   readonly name: string;
-  readonly transport: Transport;
+  /** The transport given in the options (see `transportAdmin(endpoint.transport)` for its management part). */
+  readonly transport: MessageTransport;
   readonly concurrency: number;
   readonly log: Logger;
   private readonly source: string;

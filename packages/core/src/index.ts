@@ -168,14 +168,17 @@ export type {
   Delivery,
   DeliveryHandler,
   FailureInfo,
+  MessageTransport,
   OutgoingMessage,
   QueueInfo,
   Route,
   SubscribeOptions,
   Subscription,
   Transport,
+  TransportAdmin,
   TransportCapabilities,
   TransportHealth,
 } from './transport.js';
 export { DEFAULT_DEAD_LETTER_PAGE_SIZE, DEFAULT_MAX_DELIVERIES, MAX_DEAD_LETTER_PAGE_SIZE } from './transport.js';
+export { hasTransportAdmin, transportAdmin } from './transport-admin.js';
 export { type ValidationIssue, validateWith } from './validate.js';

@@ -6,7 +6,7 @@ import type { OutboxClaim, OutboxFailure, OutboxRecord, OutboxStore } from './ou
 import { sendTraced } from './telemetry/endpoint-telemetry.js';
 import { MessagingAttributes } from './telemetry/messaging-attributes.js';
 import type { Telemetry } from './telemetry/telemetry.js';
-import type { OutgoingMessage, Transport } from './transport.js';
+import type { MessageTransport, OutgoingMessage } from './transport.js';
 
 /** Tuning of a relay; every field is optional and has a default. */
 export interface RelayTuning {
@@ -33,7 +33,7 @@ export interface RelayOptions extends RelayTuning {
   /** The outbox to drain. */
   store: OutboxStore<any>;
   /** Where the messages go; the relay marks a row sent only after `transport.publish` resolved (broker confirm). */
-  transport: Transport;
+  transport: MessageTransport;
   logger?: Logger;
   /**
    * Traces each publish in a "send" span, child of the context the message was created in (stored
@@ -136,7 +136,7 @@ export class Relay {
   /** Counters for metrics; see {@link RelayStats}. */
   readonly stats: RelayStats = { claims: 0, batches: 0, claimed: 0, sent: 0, failed: 0, errors: 0, purged: 0, wakes: 0 };
   private readonly store: OutboxStore<any>;
-  private readonly transport: Transport;
+  private readonly transport: MessageTransport;
   private readonly log: Logger;
   private readonly settings: RelaySettings;
   private readonly telemetry: Telemetry | undefined;
