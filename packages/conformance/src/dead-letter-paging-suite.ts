@@ -80,7 +80,7 @@ function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<void> 
 
 /** Pages both ways: sizes, order by time, every letter once, `list` and `page` agree. */
 export async function runPagingOrder(scope: Scope, context: PagingSuiteContext): Promise<void> {
-  const transport = await scope.connect();
+  const transport = await scope.connectAdmin();
   const type = uniqueName('Paged');
   const poisoned = await poisonedEndpoint(transport, [type], context);
   const all = await poisoned.add(
@@ -111,7 +111,7 @@ export async function runPagingOrder(scope: Scope, context: PagingSuiteContext):
 
 /** A cursor walk returns every letter that was there at the start exactly once while letters are added between pages. */
 export async function runPagingUnderInserts(scope: Scope, context: PagingSuiteContext): Promise<void> {
-  const transport = await scope.connect();
+  const transport = await scope.connectAdmin();
   const type = uniqueName('Growing');
   const poisoned = await poisonedEndpoint(transport, [type], context);
   let count = 6;
@@ -134,7 +134,7 @@ export async function runPagingUnderInserts(scope: Scope, context: PagingSuiteCo
 
 /** Endpoint, type, since, before and ids combine, in `page`, `list` and `purge` alike. */
 export async function runPagingFilters(scope: Scope, context: PagingSuiteContext): Promise<void> {
-  const transport = await scope.connect();
+  const transport = await scope.connectAdmin();
   const red = uniqueName('Red');
   const blue = uniqueName('Blue');
   const poisoned = await poisonedEndpoint(transport, [red, blue], context);
@@ -179,7 +179,7 @@ export async function runPagingFilters(scope: Scope, context: PagingSuiteContext
 
 /** A malformed or foreign cursor and invalid filter values throw typed errors. */
 export async function runPagingErrors(scope: Scope, context: PagingSuiteContext): Promise<void> {
-  const transport = await scope.connect();
+  const transport = await scope.connectAdmin();
   const type = uniqueName('Bad');
   const poisoned = await poisonedEndpoint(transport, [type], context);
   await poisoned.add([type, type], 2);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Transport } from '@mailroom/core';
+import { hasTransportAdmin, type MessageTransport, type Transport } from '@mailroom/core';
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -22,20 +22,33 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, tim
 
 /** The connections and clean-up steps of one test; disposed after it (clean-ups first, newest first). */
 export interface Scope {
-  connect(): Promise<Transport>;
+  /** A new connection to the transport under test: its message-moving part, all every transport has. */
+  connect(): Promise<MessageTransport>;
+  /**
+   * A new connection for a test that needs the management part too (`deadLetters`, `queues()`):
+   * the test is skipped (through the test context's `skip`) when the transport has no
+   * `TransportAdmin`, so the suite checks the management part only where a transport declares it.
+   */
+  connectAdmin(): Promise<Transport>;
   onDispose(step: () => Promise<void> | void): void;
   dispose(): Promise<void>;
 }
 
-/** Creates a {@link Scope} over a connection factory. */
-export function createScope(connect: () => Promise<Transport>): Scope {
-  const transports: Transport[] = [];
+/** Creates a {@link Scope} over a connection factory, for the test whose context is `ctx`. */
+export function createScope(connect: () => Promise<MessageTransport>, ctx: { skip(note?: string): never }): Scope {
+  const transports: MessageTransport[] = [];
   const steps: (() => Promise<void> | void)[] = [];
+  const open = async () => {
+    const transport = await connect();
+    transports.push(transport);
+    return transport;
+  };
   return {
-    async connect() {
-      const transport = await connect();
-      transports.push(transport);
-      return transport;
+    connect: open,
+    async connectAdmin() {
+      const transport = await open();
+      if (hasTransportAdmin(transport)) return transport;
+      return ctx.skip(`${transport.name} has no TransportAdmin (deadLetters, queues)`);
     },
     onDispose(step) {
       steps.push(step);

@@ -209,7 +209,7 @@ function strictContract(type: string) {
  */
 export async function runHostileCorpus(scope: Scope, context: HostileSuiteContext): Promise<void> {
   const { raw, ms } = context;
-  const transport = await scope.connect();
+  const transport = await scope.connectAdmin();
   const type = uniqueName('Hostile');
   const contract = strictContract(type);
   const name = uniqueName('hostile');
@@ -294,7 +294,7 @@ function validHeaders(type: string): Record<string, string> {
  * headers and body intact.
  */
 export async function runRetryLoopBound(scope: Scope, context: HostileSuiteContext, message: OutgoingMessage): Promise<void> {
-  const transport = await scope.connect();
+  const transport = await scope.connectAdmin();
   const endpoint = message.route.kind === 'command' ? message.route.destination : '';
   const attempts: number[] = [];
   await transport.subscribe({ endpoint, events: [], commands: [message.route.type], concurrency: 1, maxDeliveries: 3 }, async (delivery) => {
@@ -337,7 +337,7 @@ export async function runCrashLoopBound(scope: Scope, context: HostileSuiteConte
     );
     await doomed.close();
   }
-  const survivor = await scope.connect();
+  const survivor = await scope.connectAdmin();
   const late: Delivery[] = [];
   await survivor.subscribe(options, async (delivery) => {
     late.push(delivery);

@@ -1,4 +1,13 @@
-import { createEndpoint, type Delivery, defineEvent, ErrorCodes, HeaderNames, isMailroomError, type OutgoingMessage, type Transport } from '@mailroom/core';
+import {
+  createEndpoint,
+  type Delivery,
+  defineEvent,
+  ErrorCodes,
+  HeaderNames,
+  isMailroomError,
+  type MessageTransport,
+  type OutgoingMessage,
+} from '@mailroom/core';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { createScope, numberSchema, type Scope, uniqueName, waitUntil } from './helpers.js';
 import { testMessage } from './test-message.js';
@@ -6,7 +15,7 @@ import { testMessage } from './test-message.js';
 /** How the schedule suite reaches the transport under test. */
 export interface ScheduleSuiteOptions {
   /** Opens a new, independent connection to the broker under test (as a separate process would). */
-  connect: () => Promise<Transport>;
+  connect: () => Promise<MessageTransport>;
   /** Multiplies the suite's waiting times, for slow brokers. Default 1. */
   timeScale?: number;
   /**
@@ -36,9 +45,9 @@ export function describeScheduling(options: ScheduleSuiteOptions): void {
   const scale = options.timeScale ?? 1;
   const ms = (n: number) => Math.round(n * scale);
   const slack = options.deliverySlackMs ?? 1000;
-  const test = (name: string, body: (scope: Scope, transport: Transport, ctx: TestContext) => Promise<void>) =>
+  const test = (name: string, body: (scope: Scope, transport: MessageTransport, ctx: TestContext) => Promise<void>) =>
     it(name, async (ctx) => {
-      const scope = createScope(options.connect);
+      const scope = createScope(options.connect, ctx);
       try {
         const transport = await scope.connect();
         if (!((transport.capabilities.maxScheduleDelayMs ?? 0) > 0)) ctx.skip();
@@ -49,7 +58,7 @@ export function describeScheduling(options: ScheduleSuiteOptions): void {
     });
 
   /** Subscribes `endpoint` to `type`, acknowledging every delivery and recording when it came. */
-  const record = async (transport: Transport, endpoint: string, type: string, arrivals: Arrival[]) =>
+  const record = async (transport: MessageTransport, endpoint: string, type: string, arrivals: Arrival[]) =>
     transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 8 }, async (delivery: Delivery) => {
       arrivals.push({ id: delivery.headers[HeaderNames.id] as string, at: Date.now() });
       await delivery.ack();

@@ -5,9 +5,10 @@ import {
   defineEvent,
   ErrorCodes,
   HeaderNames,
+  hasTransportAdmin,
   isMailroomError,
+  type MessageTransport,
   type OutgoingMessage,
-  type Transport,
   UnrecoverableError,
 } from '@mailroom/core';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
@@ -25,7 +26,7 @@ export interface TransportSuiteOptions {
   /** Shown in test names. */
   name: string;
   /** Opens a new, independent connection to the broker under test (as a separate process would). */
-  connect: () => Promise<Transport>;
+  connect: () => Promise<MessageTransport>;
   /**
    * Reaches the broker without the transport: the hostile-message tests put raw messages into
    * endpoint queues through it, as a foreign or hostile producer could.
@@ -86,7 +87,7 @@ function registerTests(options: TransportSuiteOptions): void {
     it(
       name,
       async (ctx) => {
-        const scope = createScope(options.connect);
+        const scope = createScope(options.connect, ctx);
         try {
           await body(scope, ctx);
         } finally {
@@ -103,6 +104,12 @@ function registerTests(options: TransportSuiteOptions): void {
       expect(typeof transport.name).toBe('string');
       for (const key of ['durable', 'crossProcess', 'delayedRetry', 'deadLetterQueue'] as const) expect(typeof capabilities[key]).toBe('boolean');
       expect(capabilities.delayPrecisionMs).toBeGreaterThanOrEqual(0);
+    });
+
+    test('has the management part (TransportAdmin: deadLetters, queues) when it declares deadLetterQueue', async (scope, ctx) => {
+      const transport = await scope.connect();
+      if (!transport.capabilities.deadLetterQueue) ctx.skip('declares no deadLetterQueue: the management part is optional');
+      expect(hasTransportAdmin(transport)).toBe(true);
     });
 
     test('round-trips 100 messages with headers, unicode and binary bodies intact', async (scope) => {
@@ -231,7 +238,7 @@ function registerTests(options: TransportSuiteOptions): void {
       await transport.publish(testMessage(type, json({})));
       await waitUntil(() => deliveries === 1, ms(10_000));
       await subscription.close();
-      const again = await scope.connect();
+      const again = await scope.connectAdmin();
       await again.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
         deliveries += 1;
         await d.ack();
@@ -300,7 +307,7 @@ function registerTests(options: TransportSuiteOptions): void {
     });
 
     test('dead-letters a message keeping id, headers and body byte for byte, and replays it as it was', async (scope, ctx) => {
-      const transport = await scope.connect();
+      const transport = await scope.connectAdmin();
       if (!transport.capabilities.deadLetterQueue) ctx.skip();
       const endpoint = uniqueName('dlq');
       const type = uniqueName('Poison');
@@ -363,7 +370,7 @@ function registerTests(options: TransportSuiteOptions): void {
     });
 
     test('purges dead letters by filter', async (scope, ctx) => {
-      const transport = await scope.connect();
+      const transport = await scope.connectAdmin();
       if (!transport.capabilities.deadLetterQueue) ctx.skip();
       const endpoint = uniqueName('purge');
       const type = uniqueName('Purged');
@@ -522,7 +529,7 @@ function registerTests(options: TransportSuiteOptions): void {
     });
 
     test('reports queue depth', async (scope) => {
-      const transport = await scope.connect();
+      const transport = await scope.connectAdmin();
       const endpoint = uniqueName('depth');
       const type = uniqueName('Counted');
       const subscription = await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, (d) => d.ack());
@@ -614,7 +621,7 @@ function registerTests(options: TransportSuiteOptions): void {
       const Poison = (type: string) => defineEvent(type, { version: 2, schema: numberSchema(), upcast: { 1: (v: { n: number }) => ({ n: v.n }) } });
 
       test('dead-letters a failing message after exactly 1 + immediate + delayed attempts', async (scope) => {
-        const transport = await scope.connect();
+        const transport = await scope.connectAdmin();
         const type = uniqueName('AlwaysFails');
         const contract = Poison(type);
         const name = uniqueName('poisoned');
@@ -649,7 +656,7 @@ function registerTests(options: TransportSuiteOptions): void {
       });
 
       test('dead-letters undecodable, invalid, unknown-version and unrecoverable messages at once, with their reasons', async (scope) => {
-        const transport = await scope.connect();
+        const transport = await scope.connectAdmin();
         const type = uniqueName('Strict');
         const contract = Poison(type);
         const name = uniqueName('strict');

@@ -1,6 +1,6 @@
 import { errorMessage } from './errors.js';
 import type { Persistence } from './persistence.js';
-import type { Transport } from './transport.js';
+import type { MessageTransport } from './transport.js';
 
 /** One check of an {@link EndpointHealth}. */
 export interface HealthCheck {
@@ -27,7 +27,7 @@ export interface HealthOptions {
 /** What {@link checkEndpointHealth} looks at. */
 export interface HealthSubject {
   readonly endpoint: string;
-  readonly transport: Transport;
+  readonly transport: MessageTransport;
   readonly persistence: Persistence<any> | undefined;
   /** The endpoint is started. */
   readonly running: boolean;

@@ -1,17 +1,9 @@
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeJson, encodeJson } from './codec.js';
-import {
-  type AnyContract,
-  assertEndpointName,
-  type CommandContract,
-  type EventContract,
-  type MessageOf,
-  type PayloadOf,
-  readIncoming,
-  validateOutgoing,
-} from './contract.js';
+import { type AnyContract, assertEndpointName, type CommandContract, type EventContract, type PayloadOf, readIncoming, validateOutgoing } from './contract.js';
 import { checkEndpointHealth, type EndpointHealth, type HealthOptions } from './endpoint-health.js';
 import { createEnvelope, type Envelope, envelopeToHeaders, HeaderNames, type Headers, readEnvelope } from './envelope.js';
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from './errors.js';
+import type { Bus, Handler, HandlerOptions, PublishOptions, SendOptions } from './handler.js';
 import { type HeartbeatOptions, HeartbeatSender, resolveHeartbeat } from './heartbeat-sender.js';
 import { deliveryLimitRequest, safeDeadLetterRequest } from './internal/dead-letter-request.js';
 import { checkNumberOption, NON_NEGATIVE, WHOLE_FROM_1 } from './internal/number-option.js';
@@ -29,16 +21,23 @@ import {
 } from './recoverability.js';
 import type { Saga } from './saga.js';
 import { registerSaga, type SagaOptions } from './saga-endpoint.js';
-import { type Clock, resolveDeliverAt, type ScheduleOptions } from './schedule.js';
+import { type Clock, resolveDeliverAt } from './schedule.js';
 import { EndpointTelemetry, type ProcessTrace, type ProducerOperation, type ProducerTrace } from './telemetry/endpoint-telemetry.js';
 import { defaultTelemetry, type StopObserving, type Telemetry } from './telemetry/telemetry.js';
-import type { Delivery, OutgoingMessage, Route, Subscription, Transport } from './transport.js';
+import type { Delivery, MessageTransport, OutgoingMessage, Route, Subscription } from './transport.js';
+
+export type { Bus, Handler, HandlerContext, HandlerOptions, PublishOptions, SendOptions } from './handler.js';
 
 /** Options of {@link createEndpoint}. */
 export interface EndpointOptions<Tx = undefined> {
   /** The endpoint's name: its queue / consumer group. Many processes with one name share the work. */
   name: string;
-  transport: Transport;
+  /**
+   * Where messages go and come from. Only the message-moving part is needed; a transport with the
+   * management part too (`Transport`, every Mailroom transport) also reports its queue depth
+   * as metrics.
+   */
+  transport: MessageTransport;
   /** Most messages handled at once by this process (the transport's prefetch). Default 8. */
   concurrency?: number;
   /** Retry settings for every handler of this endpoint (a handler can override them). */
@@ -90,33 +89,6 @@ export interface EndpointOptions<Tx = undefined> {
 }
 
 /**
- * Options when publishing or sending. `deliverAt` or `delayMs` (from {@link ScheduleOptions})
- * schedule the message: the transport delivers it no sooner than that (see docs/scheduling.md).
- */
-export interface PublishOptions extends ScheduleOptions {
-  /** Joins an existing process; default: a new one (the message id). */
-  correlationId?: string;
-  causationId?: string;
-  /**
-   * The W3C trace context to continue when no span is active (an HTTP request's `traceparent`);
-   * the message then carries a producer span of that trace (or, without an SDK, this value as it is).
-   */
-  traceparent?: string;
-  /** The `tracestate` that goes with `traceparent`. */
-  tracestate?: string;
-  /** Choose the message id (for idempotent re-publishing); default a UUIDv7. */
-  id?: string;
-  /** Extra headers carried with the message. */
-  headers?: Headers;
-  /**
-   * Messages with the same ordering key (an aggregate id such as an order id) leave the outbox one
-   * after another, in the order they were written. Applies to messages written to the outbox (in a
-   * transaction, in a handler with persistence, or with `tx`); at most 200 characters.
-   */
-  orderingKey?: string;
-}
-
-/**
  * Options of `endpoint.publish` and `endpoint.send` outside a handler: with `tx`, the message is
  * written to the outbox inside that open transaction of yours instead of being published now.
  */
@@ -126,47 +98,6 @@ export interface TransactionalOptions<Tx> {
    * leaves if and only if you commit it. Requires `persistence`.
    */
   tx?: Tx;
-}
-
-/** Options of `send`: where the command goes when not to its contract's owner. */
-export interface SendOptions extends PublishOptions {
-  to?: string;
-}
-
-/** The publishing half of a handler or transaction scope. */
-export interface Bus {
-  /** Validates and queues an event; it leaves only when the surrounding handler or transaction succeeds. Resolves with its envelope. */
-  publish<C extends EventContract>(contract: C, data: PayloadOf<C>, options?: PublishOptions): Promise<Envelope>;
-  /** Validates and queues a command for its owner; it leaves only when the surrounding handler or transaction succeeds. */
-  send<C extends CommandContract>(contract: C, data: PayloadOf<C>, options?: SendOptions): Promise<Envelope>;
-}
-
-/** What a handler receives besides the message. */
-export interface HandlerContext<Tx = undefined> extends Bus {
-  readonly endpoint: string;
-  /** CloudEvents attributes of the message being handled. */
-  readonly envelope: Envelope;
-  readonly headers: Readonly<Headers>;
-  /** 1 on the first delivery. */
-  readonly attempt: number;
-  /** Aborted when the endpoint stops and its deadline has passed. */
-  readonly signal: AbortSignal;
-  /** A logger bound to the message id, type, correlation id and attempt. */
-  readonly log: Logger;
-  /**
-   * The transaction of the service's database, when the endpoint has persistence: write your
-   * rows with it and they commit together with the inbox record and the outgoing messages.
-   */
-  readonly tx: Tx;
-}
-
-/** A message handler. Throw to fail; the recoverability policy decides what happens next. */
-export type Handler<C extends AnyContract, Tx = undefined> = (message: MessageOf<C>, ctx: HandlerContext<Tx>) => unknown;
-
-/** Options of one handler registration. */
-export interface HandlerOptions {
-  /** Retry settings for this contract, over the endpoint's. */
-  recoverability?: Partial<RecoverabilityConfig>;
 }
 
 /** Options of {@link Endpoint.stop}. */
@@ -194,7 +125,8 @@ const ABORT_GRACE_MS = 1000;
  */
 export class Endpoint<Tx = undefined> {
   readonly name: string;
-  readonly transport: Transport;
+  /** The transport given in the options (see `transportAdmin(endpoint.transport)` for its management part). */
+  readonly transport: MessageTransport;
   readonly concurrency: number;
   readonly log: Logger;
   private readonly source: string;

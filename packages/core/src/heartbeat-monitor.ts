@@ -3,11 +3,11 @@ import { ErrorCodes, MailroomError } from './errors.js';
 import { type HeartbeatData, MailroomHeartbeat } from './heartbeat.js';
 import { checkNumberOption, POSITIVE } from './internal/number-option.js';
 import type { Logger } from './logger.js';
-import type { Transport } from './transport.js';
+import type { MessageTransport } from './transport.js';
 
 /** Options of {@link HeartbeatMonitor}. */
 export interface HeartbeatMonitorOptions {
-  transport: Transport;
+  transport: MessageTransport;
   /** The monitor's own endpoint (its queue). Default `mailroom-console`. */
   name?: string;
   /** An instance whose last heartbeat is older than this is forgotten. Default 3 600 000 ms (1 h). */

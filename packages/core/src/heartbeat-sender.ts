@@ -7,7 +7,7 @@ import { type HeartbeatData, MailroomHeartbeat } from './heartbeat.js';
 import { checkNumberOption } from './internal/number-option.js';
 import { settleWithin } from './internal/timing.js';
 import type { Logger } from './logger.js';
-import type { Transport } from './transport.js';
+import type { MessageTransport } from './transport.js';
 
 /** The `heartbeat` option of an endpoint (see {@link EndpointOptions.heartbeat}). */
 export interface HeartbeatOptions {
@@ -73,7 +73,7 @@ export class HeartbeatSender {
 
   constructor(
     private readonly subject: HeartbeatSubject,
-    private readonly transport: Transport,
+    private readonly transport: MessageTransport,
     private readonly settings: HeartbeatSettings,
     private readonly log: Logger,
   ) {}

@@ -24,7 +24,6 @@ export {
   type UpcastStep,
   validateOutgoing,
 } from './contract.js';
-export { matchesFilter } from './dead-letter-filter.js';
 export { type DeadLetterGroup, DeadLetterGrouper, groupDeadLetterQueue, groupDeadLetters } from './dead-letter-groups.js';
 export type { TransactionalOptions } from './endpoint.js';
 export {
@@ -77,24 +76,18 @@ export { DEFAULT_HEARTBEAT_INTERVAL_MS, type HeartbeatOptions, MIN_HEARTBEAT_INT
 export { createDefaultLogger, type Logger } from './logger.js';
 export { createMemoryTransport, MEMORY_MAX_SCHEDULE_DELAY_MS, MemoryBroker, type MemoryTransportOptions } from './memory-transport.js';
 export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
-export {
-  type InboxStore,
-  type MessageDatabase,
-  type OutboxClaim,
-  type OutboxCounts,
-  type OutboxFailure,
-  type OutboxMessage,
-  type OutboxOutcome,
-  type OutboxRecord,
-  type OutboxRow,
-  type OutboxStore,
-  orderingKeysOf,
-  outboxRecordFromRow,
-  selectInKeyOrder,
-  unsentIdsByKey,
+export type {
+  InboxStore,
+  MessageDatabase,
+  OutboxClaim,
+  OutboxCounts,
+  OutboxFailure,
+  OutboxMessage,
+  OutboxOutcome,
+  OutboxRecord,
+  OutboxStore,
 } from './outbox.js';
 export type { OutboxHealth, Persistence, PersistenceContext } from './persistence.js';
-export { assertNonNegative, assertPositiveInteger, assertSqlIdentifier } from './persistence-config.js';
 export {
   backoffDelay,
   defaultRecoverabilityConfig,
@@ -175,14 +168,17 @@ export type {
   Delivery,
   DeliveryHandler,
   FailureInfo,
+  MessageTransport,
   OutgoingMessage,
   QueueInfo,
   Route,
   SubscribeOptions,
   Subscription,
   Transport,
+  TransportAdmin,
   TransportCapabilities,
   TransportHealth,
 } from './transport.js';
 export { DEFAULT_DEAD_LETTER_PAGE_SIZE, DEFAULT_MAX_DELIVERIES, MAX_DEAD_LETTER_PAGE_SIZE } from './transport.js';
+export { hasTransportAdmin, transportAdmin } from './transport-admin.js';
 export { type ValidationIssue, validateWith } from './validate.js';

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { defineEvent } from './contract.js';
 import { createEndpoint } from './endpoint.js';
 import { ErrorCodes, isMailroomError } from './errors.js';
+import { outboxRecordFromRow, selectInKeyOrder, unsentIdsByKey } from './internal/outbox-rows.js';
 import { createMemoryTransport } from './memory-transport.js';
-import { type OutboxRecord, type OutboxStore, outboxRecordFromRow, selectInKeyOrder, unsentIdsByKey } from './outbox.js';
+import type { OutboxRecord, OutboxStore } from './outbox.js';
 import { createRelay, resolveRelaySettings } from './relay.js';
 
 const record = (id: number, key: string | undefined): OutboxRecord => ({

@@ -2,7 +2,7 @@ import type { Logger } from './logger.js';
 import type { OutboxMessage } from './outbox.js';
 import type { SagaStore } from './saga-store.js';
 import type { Telemetry } from './telemetry/telemetry.js';
-import type { Transport } from './transport.js';
+import type { MessageTransport } from './transport.js';
 
 /**
  * A service's own database as an endpoint uses it: transactions, the inbox and the outbox.
@@ -53,7 +53,7 @@ export interface OutboxHealth {
 /** What an endpoint hands its persistence on start. */
 export interface PersistenceContext {
   readonly endpoint: string;
-  readonly transport: Transport;
+  readonly transport: MessageTransport;
   readonly logger: Logger;
   /** The endpoint's telemetry, for the relay's spans and the outbox metrics; undefined when it is off. */
   readonly telemetry?: Telemetry | undefined;

@@ -1,13 +1,13 @@
 import { ErrorCodes, errorMessage, MailroomError } from './errors.js';
+import { assertNonNegative, assertPositiveInteger } from './internal/persistence-config.js';
 import { exponentialDelay } from './internal/timing.js';
 import { Waker } from './internal/waker.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import type { OutboxClaim, OutboxFailure, OutboxRecord, OutboxStore } from './outbox.js';
-import { assertNonNegative, assertPositiveInteger } from './persistence-config.js';
 import { sendTraced } from './telemetry/endpoint-telemetry.js';
 import { MessagingAttributes } from './telemetry/messaging-attributes.js';
 import type { Telemetry } from './telemetry/telemetry.js';
-import type { OutgoingMessage, Transport } from './transport.js';
+import type { MessageTransport, OutgoingMessage } from './transport.js';
 
 /** Tuning of a relay; every field is optional and has a default. */
 export interface RelayTuning {
@@ -34,7 +34,7 @@ export interface RelayOptions extends RelayTuning {
   /** The outbox to drain. */
   store: OutboxStore<any>;
   /** Where the messages go; the relay marks a row sent only after `transport.publish` resolved (broker confirm). */
-  transport: Transport;
+  transport: MessageTransport;
   logger?: Logger;
   /**
    * Traces each publish in a "send" span, child of the context the message was created in (stored
@@ -137,7 +137,7 @@ export class Relay {
   /** Counters for metrics; see {@link RelayStats}. */
   readonly stats: RelayStats = { claims: 0, batches: 0, claimed: 0, sent: 0, failed: 0, errors: 0, purged: 0, wakes: 0 };
   private readonly store: OutboxStore<any>;
-  private readonly transport: Transport;
+  private readonly transport: MessageTransport;
   private readonly log: Logger;
   private readonly settings: RelaySettings;
   private readonly telemetry: Telemetry | undefined;

@@ -1,9 +1,9 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { v7 as uuidv7 } from 'uuid';
 import { type AnyContract, type CommandContract, defineCommand } from './contract.js';
-import type { Endpoint, HandlerContext } from './endpoint.js';
 import type { Envelope } from './envelope.js';
 import { ErrorCodes, MailroomError } from './errors.js';
+import type { Handler, HandlerContext } from './handler.js';
 import { definitionError, type Saga, type SagaContext, type TimeoutWhen } from './saga.js';
 import type { CompensationStep, SagaStore, StoredSaga } from './saga-store.js';
 import { validateWith } from './validate.js';
@@ -47,6 +47,12 @@ const timeoutJsonSchema = {
   properties: { key: { type: 'string' }, instanceId: { type: 'string' }, timeout: { type: 'string' }, data: {} },
 };
 
+/** What a saga registers its handlers on: an `Endpoint` (kept narrow so this module does not import the endpoint). */
+export interface SagaHost<Tx> {
+  readonly name: string;
+  on<C extends AnyContract>(contract: C, handler: Handler<C, Tx>): unknown;
+}
+
 /**
  * Registers a saga's handlers on an endpoint: one per contract of `startedBy` and `handles`, and
  * one for its timeout command when it has timeouts. Each loads the instance in the handler's
@@ -54,7 +60,7 @@ const timeoutJsonSchema = {
  * change, the inbox record and the outgoing messages (timeouts included) commit together.
  * Throws `MAILROOM_ERR_SAGA_DEFINITION` when there is no saga store.
  */
-export function registerSaga<S, Tx>(endpoint: Endpoint<Tx>, defaultStore: SagaStore<Tx> | undefined, saga: Saga<S, any>, options: SagaOptions<Tx> = {}): void {
+export function registerSaga<S, Tx>(endpoint: SagaHost<Tx>, defaultStore: SagaStore<Tx> | undefined, saga: Saga<S, any>, options: SagaOptions<Tx> = {}): void {
   if (typeof saga?.handlers !== 'object' || typeof saga.name !== 'string')
     throw definitionError(String(saga?.name), 'endpoint.saga() takes a saga made by defineSaga');
   const store = options.store ?? defaultStore;

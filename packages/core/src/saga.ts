@@ -1,8 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { type AnyContract, isContract, type MessageOf } from './contract.js';
-import type { HandlerContext } from './endpoint.js';
 import type { Envelope } from './envelope.js';
 import { ErrorCodes, MailroomError } from './errors.js';
+import type { HandlerContext } from './handler.js';
 
 /** When a saga timeout fires: after a delay from now, or at a point in time. */
 export type TimeoutWhen = { readonly delayMs: number; readonly deliverAt?: never } | { readonly deliverAt: Date; readonly delayMs?: never };

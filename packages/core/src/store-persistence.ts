@@ -1,8 +1,8 @@
 import { ErrorCodes, MailroomError } from './errors.js';
+import { assertNonNegative, assertPositiveInteger } from './internal/persistence-config.js';
 import type { Logger } from './logger.js';
 import type { InboxStore, MessageDatabase, OutboxMessage, OutboxStore } from './outbox.js';
 import type { OutboxHealth, Persistence, PersistenceContext } from './persistence.js';
-import { assertNonNegative, assertPositiveInteger } from './persistence-config.js';
 import { createRelay, type Relay, type RelayTuning, resolveRelaySettings } from './relay.js';
 import type { SagaStore } from './saga-store.js';
 import { MessagingAttributes } from './telemetry/messaging-attributes.js';

@@ -240,10 +240,12 @@ export interface TransportHealth {
 }
 
 /**
- * The seam between endpoints and a broker: moves bytes and headers, settles deliveries.
- * It never decides retry policy; the endpoint does.
+ * The message-moving part of a transport: what endpoints, the relay and the heartbeat use.
+ * It moves bytes and headers and settles deliveries; it never decides retry policy (the
+ * endpoint does). A transport that implements only this works with endpoints; its management
+ * part, {@link TransportAdmin}, is optional (see {@link transportAdmin}).
  */
-export interface Transport {
+export interface MessageTransport {
   /** A short name such as `sqlite`, `rabbitmq`, `nats`, `memory`. */
   readonly name: string;
   readonly capabilities: TransportCapabilities;
@@ -262,9 +264,6 @@ export interface Transport {
   cancelScheduled?(messageId: string): Promise<boolean>;
   /** Declares the endpoint's queue and bindings, then consumes. */
   subscribe(options: SubscribeOptions, handler: DeliveryHandler): Promise<Subscription>;
-  readonly deadLetters: DeadLetterQueue;
-  /** Queues known to the broker, with depth; for `mailroom topology` and the reference system's UI. */
-  queues(): Promise<QueueInfo[]>;
   /**
    * The connection state as last observed, without I/O: what readiness probes read. Every Mailroom
    * transport has it; it is optional for transports written against older versions of this interface.
@@ -273,3 +272,21 @@ export interface Transport {
   /** Closes connections; unsettled deliveries return to their queues. Idempotent; never waits for handlers. */
   close(): Promise<void>;
 }
+
+/**
+ * The management part of a transport: its dead letters and its queues, for the console, the
+ * `mailroom` CLI and queue metrics. A transport may leave it out; one that declares the
+ * `deadLetterQueue` capability must have it (the conformance suite checks both parts).
+ */
+export interface TransportAdmin {
+  readonly deadLetters: DeadLetterQueue;
+  /** Queues known to the broker, with depth; for `mailroom topology` and the reference system's UI. */
+  queues(): Promise<QueueInfo[]>;
+}
+
+/**
+ * A transport with both parts, message moving and management: what every Mailroom transport
+ * (memory, SQLite, PostgreSQL, RabbitMQ, NATS) is, what `connectTransport` returns and what the
+ * console and the CLI take. Endpoints need only its {@link MessageTransport} part.
+ */
+export interface Transport extends MessageTransport, TransportAdmin {}

@@ -1,5 +1,5 @@
-import { type DeadLetter, type DeadLetterFilter, type DeadLetterQueue, ErrorCodes, HeaderNames, MailroomError, matchesFilter } from '@mailroom/core';
-import { checkDeadLetterFilter, checkPageFilter, headersFrom, pageDeadLetters, selectDeadLetters } from '@mailroom/core/internal';
+import { type DeadLetter, type DeadLetterFilter, type DeadLetterQueue, ErrorCodes, HeaderNames, MailroomError } from '@mailroom/core';
+import { checkDeadLetterFilter, checkPageFilter, headersFrom, matchesFilter, pageDeadLetters, selectDeadLetters } from '@mailroom/core/internal';
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/nats-core';
 import type { DeadLetterObjects } from './dead-letter-objects.js';

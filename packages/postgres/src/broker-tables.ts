@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { assertSqlIdentifier, ErrorCodes } from '@mailroom/core';
+import { ErrorCodes } from '@mailroom/core';
+import { assertSqlIdentifier } from '@mailroom/core/internal';
 import type { PostgresTableOptions } from './postgres-tables.js';
 
 /** The qualified names of the PostgreSQL transport's tables, checked to be plain identifiers (safe to put in SQL). */

@@ -1,17 +1,5 @@
-import {
-  assertPositiveInteger,
-  type OutboxClaim,
-  type OutboxCounts,
-  type OutboxMessage,
-  type OutboxOutcome,
-  type OutboxRecord,
-  type OutboxRow,
-  type OutboxStore,
-  orderingKeysOf,
-  outboxRecordFromRow,
-  selectInKeyOrder,
-  unsentIdsByKey,
-} from '@mailroom/core';
+import type { OutboxClaim, OutboxCounts, OutboxMessage, OutboxOutcome, OutboxRecord, OutboxStore } from '@mailroom/core';
+import { assertPositiveInteger, type OutboxRow, orderingKeysOf, outboxRecordFromRow, selectInKeyOrder, unsentIdsByKey } from '@mailroom/core/internal';
 import { lockOrderingKeys } from './ordering-locks.js';
 import type { PgPool, PgPoolClient, PgQueryable } from './pg-client.js';
 import { checkout, releaseClient, rollback } from './pg-transaction.js';

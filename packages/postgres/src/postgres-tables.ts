@@ -1,4 +1,4 @@
-import { assertSqlIdentifier } from '@mailroom/core';
+import { assertSqlIdentifier } from '@mailroom/core/internal';
 
 /** Where the Mailroom tables live in the service's PostgreSQL database. */
 export interface PostgresTableOptions {

@@ -91,9 +91,10 @@ function describeRestartTest(): void {
       };
       const producerPersistence = createPostgresPersistence<pg.PoolClient>({ pool, schema, relay: { pollIntervalMs: 50, maxErrorBackoffMs: 300 } });
       const producer = createEndpoint({ name: 'restart-producer', transport: connect(), persistence: producerPersistence });
+      const consumerTransport = connect();
       const consumer = createEndpoint({
         name: 'restart-consumer',
-        transport: connect(),
+        transport: consumerTransport,
         concurrency: 4,
         recoverability: { immediateRetries: 3, delayedRetries: 10, initialDelayMs: 100, factor: 1.5, jitter: 0 },
         persistence: createPostgresPersistence<pg.PoolClient>({ pool, schema, relay: false }),
@@ -166,7 +167,7 @@ function describeRestartTest(): void {
       expect([...committed].filter((id) => !delivered.has(id))).toEqual([]);
       expect([...delivered].filter((id) => !committed.has(id) && !inDoubt.has(id))).toEqual([]);
       expect(rows.filter((row) => Number(row.n) !== 1)).toEqual([]);
-      expect(await consumer.transport.deadLetters.list({ endpoint: 'restart-consumer' })).toEqual([]);
+      expect(await consumerTransport.deadLetters.list({ endpoint: 'restart-consumer' })).toEqual([]);
     }, 90_000);
   });
 }

@@ -9,13 +9,13 @@ import {
   HeaderNames,
   type Headers,
   MailroomError,
-  matchesFilter,
 } from '@mailroom/core';
 import {
   boundedText,
   checkDeadLetterFilter,
   checkPageFilter,
   compareDeadLetters,
+  matchesFilter,
   pageDeadLetters,
   safeDeadLetterRequest,
   selectDeadLetters,

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  assertPositiveInteger,
   ErrorCodes,
   MailroomError,
   type OutboxClaim,
@@ -8,13 +7,9 @@ import {
   type OutboxMessage,
   type OutboxOutcome,
   type OutboxRecord,
-  type OutboxRow,
   type OutboxStore,
-  orderingKeysOf,
-  outboxRecordFromRow,
-  selectInKeyOrder,
-  unsentIdsByKey,
 } from '@mailroom/core';
+import { assertPositiveInteger, type OutboxRow, orderingKeysOf, outboxRecordFromRow, selectInKeyOrder, unsentIdsByKey } from '@mailroom/core/internal';
 import type { Database, Statement } from 'better-sqlite3';
 import { connectionLock } from './sqlite-connection-lock.js';
 import type { SqliteTables } from './sqlite-tables.js';

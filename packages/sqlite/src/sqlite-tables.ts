@@ -1,4 +1,4 @@
-import { assertSqlIdentifier } from '@mailroom/core';
+import { assertSqlIdentifier } from '@mailroom/core/internal';
 
 /** Names of the Mailroom tables in the service's SQLite database. */
 export interface SqliteTables {

@@ -1,4 +1,3 @@
-import { matchesFilter } from '../dead-letter-filter.js';
 import { ErrorCodes, MailroomError } from '../errors.js';
 import {
   DEFAULT_DEAD_LETTER_PAGE_SIZE,
@@ -8,6 +7,7 @@ import {
   type DeadLetterPage,
   MAX_DEAD_LETTER_PAGE_SIZE,
 } from '../transport.js';
+import { matchesFilter } from './dead-letter-filter.js';
 
 /**
  * A keyset position in a dead-letter queue: the (dead-lettered time, id) of the last letter of a

@@ -4,6 +4,7 @@
  */
 
 export { resolveDeliverAt, scheduledDelayMs } from '../schedule.js';
+export { matchesFilter } from './dead-letter-filter.js';
 export {
   checkDeadLetterFilter,
   checkPageFilter,
@@ -25,6 +26,8 @@ export {
 } from './dead-letter-request.js';
 export { headersFrom, headerValueString } from './header-values.js';
 export { checkNumberOption, NON_NEGATIVE, type NumberRule, POSITIVE, WHOLE_FROM_1 } from './number-option.js';
+export { type OutboxRow, orderingKeysOf, outboxRecordFromRow, selectInKeyOrder, unsentIdsByKey } from './outbox-rows.js';
+export { assertNonNegative, assertPositiveInteger, assertSqlIdentifier } from './persistence-config.js';
 export { STORED_HEADERS_TEXT, storedHeaders } from './stored-headers.js';
 export { backoff, exponentialDelay, settleWithin, sleep, withTimeout } from './timing.js';
 export { type BatchFlush, type BatchResults, type ItemFailure, itemFailed, TurnBatcher, type TurnBatcherOptions } from './turn-batcher.js';

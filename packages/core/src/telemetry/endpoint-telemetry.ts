@@ -1,7 +1,8 @@
 import { type Attributes, context, type Link, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Envelope, HeaderNames } from '../envelope.js';
 import { errorMessage } from '../errors.js';
-import type { Delivery, OutgoingMessage, Route, Transport } from '../transport.js';
+import type { Delivery, MessageTransport, OutgoingMessage, Route, TransportAdmin } from '../transport.js';
+import { transportAdmin } from '../transport-admin.js';
 import { MessagingAttributes as A, MessagingEvents } from './messaging-attributes.js';
 import type { StopObserving, Telemetry } from './telemetry.js';
 import { extractCreationContext, injectTraceHeaders, parseTraceparent, type TraceHeaders } from './trace-headers.js';
@@ -189,16 +190,18 @@ export class EndpointTelemetry {
   /**
    * Reports this endpoint's queue as observable gauges (`mailroom.queue.depth`,
    * `mailroom.queue.oldest_message.age` where the transport tells it, `mailroom.queue.dead_letters`),
-   * read from `transport.queues()` at each metrics collection. Returns how to stop.
+   * read from `transport.queues()` at each metrics collection. Returns how to stop; undefined
+   * (nothing observed) without telemetry or when the transport has no management part ({@link TransportAdmin}).
    */
-  observeQueue(transport: Transport): StopObserving | undefined {
+  observeQueue(transport: MessageTransport): StopObserving | undefined {
     const telemetry = this.telemetry;
-    if (!telemetry) return undefined;
+    const admin = transportAdmin(transport);
+    if (!telemetry || !admin) return undefined;
     const attributes: Attributes = { [A.system]: this.system, [A.endpoint]: this.endpoint };
     return telemetry.observe(
       (instruments) => [instruments.queueDepth, instruments.queueOldestAge, instruments.queueDeadLetters],
       async (record) => {
-        const queue = (await transport.queues()).find((info) => info.endpoint === this.endpoint);
+        const queue = (await admin.queues()).find((info) => info.endpoint === this.endpoint);
         if (!queue) return;
         const instruments = telemetry.instruments();
         record(instruments.queueDepth, queue.depth, attributes);

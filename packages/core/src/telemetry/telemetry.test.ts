@@ -6,6 +6,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { messageOnly } from '../../test/message-only.js';
 import { installOtelSdk, parentOf } from '../../test/otel-sdk.js';
 import { defineEvent } from '../contract.js';
 import { createEndpoint, type Endpoint, type EndpointOptions } from '../endpoint.js';
@@ -13,8 +14,9 @@ import { type Envelope, HeaderNames } from '../envelope.js';
 import { ErrorCodes } from '../errors.js';
 import { createMemoryTransport, MemoryBroker } from '../memory-transport.js';
 import type { Delivery } from '../transport.js';
+import { EndpointTelemetry } from './endpoint-telemetry.js';
 import { MessagingAttributes as A, MessagingEvents, MessagingMetrics } from './messaging-attributes.js';
-import { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION } from './telemetry.js';
+import { createTelemetry, INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION } from './telemetry.js';
 
 const sdk = installOtelSdk();
 afterAll(() => sdk.shutdown());
@@ -227,6 +229,36 @@ describe('telemetry', () => {
       (await sdk.points(name)).find((point) => point.attributes[A.endpoint] === 'gauged' && point.attributes[A.system] === 'memory')?.value;
     expect(await gauge(MessagingMetrics.queueDeadLetters)).toBe(1);
     expect(await gauge(MessagingMetrics.queueDepth)).toBe(0);
+  });
+
+  it('reports no queue gauges for an endpoint whose transport has no management part, and counts its dead letters as usual', async () => {
+    const broker = new MemoryBroker();
+    const transport = createMemoryTransport({ broker });
+    const failing = createEndpoint({ name: 'ungauged', transport: messageOnly(transport), recoverability: { immediateRetries: 0, delayedRetries: 0 } });
+    failing.on(Poison, () => {
+      throw new Error('no');
+    });
+    cleanups.push(async () => {
+      await failing.stop({ timeoutMs: 200 });
+      await transport.close();
+    });
+    await failing.start();
+    const producer = createEndpoint({ name: 'producer', transport });
+    cleanups.push(() => producer.stop({ timeoutMs: 200 }));
+    await producer.publish(Poison, { n: 3 });
+    await until(() => sdk.spans().find(named('dead_letter otel.Poison')));
+    const ours = async (name: string) => (await sdk.points(name)).filter((point) => point.attributes[A.endpoint] === 'ungauged');
+    expect(await ours(MessagingMetrics.queueDepth)).toEqual([]);
+    expect(await ours(MessagingMetrics.queueDeadLetters)).toEqual([]);
+    expect(
+      (await sdk.points(MessagingMetrics.deadLetters)).filter((point) => point.attributes[A.consumerGroup] === 'ungauged').map((point) => point.value),
+    ).toEqual([1]);
+    // Nothing is observed at all (no callback that would fail at each collection), unlike on the full transport.
+    const telemetry = new EndpointTelemetry(createTelemetry(), 'ungauged', 'memory', (type) => type);
+    expect(telemetry.observeQueue(messageOnly(transport))).toBeUndefined();
+    const stop = telemetry.observeQueue(transport);
+    expect(stop).toBeTypeOf('function');
+    stop?.();
   });
 
   it('reports health: the transport connected, the consumer running', async () => {

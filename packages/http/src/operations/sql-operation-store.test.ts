@@ -1,4 +1,5 @@
-import { assertSqlIdentifier, isMailroomError } from '@mailroom/core';
+import { isMailroomError } from '@mailroom/core';
+import { assertSqlIdentifier } from '@mailroom/core/internal';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { HttpErrorCodes } from '../errors.js';

@@ -1,4 +1,5 @@
-import { assertSqlIdentifier, MailroomError } from '@mailroom/core';
+import { MailroomError } from '@mailroom/core';
+import { assertSqlIdentifier } from '@mailroom/core/internal';
 import { HttpErrorCodes } from '../errors.js';
 import type { OperationStore } from './operation-store.js';
 import { type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from './sql-operation-store.js';

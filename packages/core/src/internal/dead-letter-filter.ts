@@ -1,4 +1,4 @@
-import type { DeadLetter, DeadLetterFilter } from './transport.js';
+import type { DeadLetter, DeadLetterFilter } from '../transport.js';
 
 /** True when a dead letter matches every criterion of the filter (order, limit and cursor aside). */
 export function matchesFilter(letter: DeadLetter, filter: DeadLetterFilter): boolean {

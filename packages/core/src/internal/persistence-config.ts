@@ -1,5 +1,5 @@
-import { type ErrorCode, ErrorCodes, MailroomError } from './errors.js';
-import { checkNumberOption, NON_NEGATIVE, WHOLE_FROM_1 } from './internal/number-option.js';
+import { type ErrorCode, ErrorCodes, MailroomError } from '../errors.js';
+import { checkNumberOption, NON_NEGATIVE, WHOLE_FROM_1 } from './number-option.js';
 
 /**
  * Checks a persistence option is a whole number >= 1 and returns it; otherwise throws
