@@ -1,5 +1,14 @@
 import { waitUntil } from '@mailroom/conformance';
-import { createEndpoint, createEnvelope, type DeadLetterFilter, createMemoryTransport, defineEvent, encodeJson, envelopeToHeaders, UnrecoverableError } from '@mailroom/core';
+import {
+  createEndpoint,
+  createEnvelope,
+  createMemoryTransport,
+  type DeadLetterFilter,
+  defineEvent,
+  encodeJson,
+  envelopeToHeaders,
+  UnrecoverableError,
+} from '@mailroom/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { GroupsCache } from './groups-cache.js';
