@@ -171,7 +171,7 @@ export const consoleScenario: Scenario = {
   title: 'Mailroom console: first page in the browser with 100,000 dead letters (SQLite, PostgreSQL)',
   description:
     'A broker holding 100,000 dead letters of 3 kinds (written straight into its dead-letter table: the SQLite file, then a PostgreSQL database of its own), the console on it, Chromium (headless) logged in. ' +
-    '"groups, from the snapshot": navigation to the failures view until its 3 group rows are drawn, the groups served from the console\'s snapshot (grouped at start; when older than 2 s it is served while the console groups again in the background, as it is on every visit after the first). ' +
+    '"groups, from the snapshot": navigation to the failures view until its 3 group rows are drawn, the groups served from the console\'s snapshot (grouped at start; when older than 2 s it is served at once and the console groups again in the background a second later, as on every visit after the first). ' +
     '"groups, grouped afresh": the same with the snapshot forgotten first (as after an action, or a click on Refresh), so the page waits while the console reads and groups every dead letter. ' +
     '"letters of a group": a click on a group until its first page of letters (newest first, 20) is drawn. Target: under 300 ms.',
   async run(context) {
@@ -230,7 +230,7 @@ export const consoleScenario: Scenario = {
       settings: { deadLetters: count, kinds: KINDS.length, browser: 'Chromium headless' },
       recorder,
       notes: [
-        `GroupsCache serves a snapshot younger than 2 s as it is and an older one at once while it groups again in the background (stale-while-revalidate; the page says when it was grouped and reads again when the new one is ready); "grouped afresh" reads all ${count} dead letters page by page (1000 a page).`,
+        `GroupsCache serves a snapshot younger than 2 s as it is and an older one at once, regrouping in the background 1 s later (stale-while-revalidate; the page says when it was grouped and reads again when the new one is ready); the rounds follow each other within a second, so a visit's letters page often overlaps the regrouping the previous visit started; "grouped afresh" reads all ${count} dead letters page by page (1000 a page).`,
       ],
     };
   },

@@ -54,7 +54,7 @@ describe('GroupsCache', () => {
     await transport.close();
   });
 
-  it('serves an old snapshot at once while one new computation runs, then the new one', async () => {
+  it('serves an old snapshot at once and starts one new computation in the background, then serves the new one', async () => {
     const { transport, endpoint, poison } = await poisonedMemoryTransport();
     let now = 1_000;
     // Counts the grouping passes: each starts with a page read without a cursor.

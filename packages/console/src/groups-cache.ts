@@ -13,14 +13,18 @@ interface Entry {
   settled?: { groups: DeadLetterGroup[]; at: number };
   /** The computation under way, shared by every request that needs it. */
   pending?: Promise<{ groups: DeadLetterGroup[]; at: number }>;
+  /** A background computation asked for and not started yet. */
+  scheduled?: NodeJS.Timeout;
 }
 
 /**
  * Failure groups, computed at most once per `maxAgeMs` per filter and served stale-while-revalidate.
  * Grouping reads every dead letter (about a second per 100,000 on SQLite), so:
  * - a snapshot younger than `maxAgeMs` is served as it is;
- * - an older one is served at once, marked `refreshing`, while one new computation runs in the
- *   background (so a page never waits for grouping because time passed);
+ * - an older one is served at once, marked `refreshing`, and one new computation starts in the
+ *   background `revalidateDelayMs` later (default 1 s), so a page never waits for grouping because
+ *   time passed, and the page that asked is drawn (and its next click answered) before the grouping
+ *   takes the CPU;
  * - after {@link invalidate} (an action changed the dead letters) or with `fresh`, the caller waits
  *   for a new computation: what an action changed is never hidden behind an old snapshot;
  * - concurrent requests share one computation; a failed computation is not kept.
@@ -32,6 +36,7 @@ export class GroupsCache {
     private readonly queue: Pick<DeadLetterQueue, 'page'>,
     private readonly maxAgeMs: number,
     private readonly now: () => number = Date.now,
+    private readonly revalidateDelayMs = 1000,
   ) {}
 
   /** The groups matching `endpoint`/`type` (see the class for when the snapshot is served and when a new one is awaited). */
@@ -42,21 +47,33 @@ export class GroupsCache {
     const settled = entry.settled;
     if (!fresh && settled) {
       const young = this.now() - settled.at < this.maxAgeMs;
-      if (!young) this.compute(key, entry).catch(() => undefined);
+      if (!young) this.scheduleRefresh(key, entry);
       return { groups: settled.groups, computedAt: new Date(settled.at), refreshing: !young };
     }
     const { groups, at } = await (fresh ? this.compute(key, entry, true) : (entry.pending ?? this.compute(key, entry)));
     return { groups, computedAt: new Date(at), refreshing: false };
   }
 
-  /** Forgets every snapshot: the next read of each filter waits for a new computation. */
+  /** Forgets every snapshot (and the background computations not started): the next read of each filter waits for a new computation. */
   invalidate(): void {
+    for (const entry of this.entries.values()) clearTimeout(entry.scheduled);
     this.entries.clear();
+  }
+
+  private scheduleRefresh(key: string, entry: Entry): void {
+    if (entry.pending || entry.scheduled) return;
+    entry.scheduled = setTimeout(() => {
+      entry.scheduled = undefined;
+      this.compute(key, entry).catch(() => undefined);
+    }, this.revalidateDelayMs);
+    entry.scheduled.unref();
   }
 
   /** One computation per entry at a time (unless `restart`: a fresh read must not get one started before it was asked). */
   private compute(key: string, entry: Entry, restart = false): Promise<{ groups: DeadLetterGroup[]; at: number }> {
     if (entry.pending && !restart) return entry.pending;
+    clearTimeout(entry.scheduled);
+    entry.scheduled = undefined;
     const at = this.now();
     const pending = groupDeadLetterQueue(this.queue, filterOf(key)).then((groups) => {
       // Kept only while this entry is still the cache's (no invalidate since) and nothing newer settled.

@@ -98,4 +98,23 @@ describe('grouping dead letters', () => {
       }),
     );
   });
+
+  it('lets the event loop run between pages, even over a store that answers synchronously', async () => {
+    const all = Array.from({ length: 30 }, (_, i) => letter(i, i % 3, 1_700_000_000_000 + i, 'orders', 'shop.OrderPlaced'));
+    let pagesRead = 0;
+    const queue = {
+      page: async (filter: DeadLetterFilter) => {
+        pagesRead += 1;
+        return pageDeadLetters(all, { ...filter, limit: 10 }, 'test');
+      },
+    };
+    let pagesReadWhenOtherWorkRan: number | undefined;
+    setImmediate(() => {
+      pagesReadWhenOtherWorkRan = pagesRead;
+    });
+    await groupDeadLetterQueue(queue);
+    expect(pagesRead).toBe(3);
+    // The callback waiting in the event loop ran while the grouping was between pages, not after it.
+    expect(pagesReadWhenOtherWorkRan).toBeLessThan(3);
+  });
 });

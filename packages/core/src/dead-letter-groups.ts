@@ -76,6 +76,8 @@ export function groupDeadLetters(letters: Iterable<DeadLetter>): DeadLetterGroup
  * Groups the dead letters of a queue matching `filter` (its cursor, limit and order aside),
  * reading them page by page ({@link MAX_DEAD_LETTER_PAGE_SIZE} at a time), so memory stays bounded
  * by the number of groups, not of letters. Letters added while it reads may or may not be counted.
+ * It yields to the event loop after every page, so a server grouping a large queue (a synchronous
+ * store such as SQLite included) keeps answering its other requests meanwhile.
  */
 export async function groupDeadLetterQueue(queue: Pick<DeadLetterQueue, 'page'>, filter: DeadLetterFilter = {}): Promise<DeadLetterGroup[]> {
   const { cursor: _cursor, limit: _limit, order: _order, ...matching } = filter;
@@ -85,6 +87,12 @@ export async function groupDeadLetterQueue(queue: Pick<DeadLetterQueue, 'page'>,
     const page = await queue.page({ ...matching, limit: MAX_DEAD_LETTER_PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) });
     for (const letter of page.letters) grouper.add(letter);
     cursor = page.nextCursor;
+    if (cursor !== undefined) await yieldToEventLoop();
   } while (cursor !== undefined);
   return grouper.result();
+}
+
+/** Resolves after the I/O callbacks waiting now have run (a `setImmediate`). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
