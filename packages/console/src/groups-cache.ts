@@ -9,12 +9,21 @@ export interface GroupsSnapshot {
 }
 
 interface Entry {
+  readonly filter: GroupsFilter;
   /** The last snapshot computed, while no action has changed the dead letters since. */
   settled?: { groups: DeadLetterGroup[]; at: number };
   /** The computation under way, shared by every request that needs it. */
   pending?: Promise<{ groups: DeadLetterGroup[]; at: number }>;
   /** A background computation asked for and not started yet. */
   scheduled?: NodeJS.Timeout;
+  /** Set by {@link GroupsCache.invalidate}: what this entry's computations find is not kept. */
+  dropped?: boolean;
+}
+
+/** Which dead letters are grouped. */
+export interface GroupsFilter {
+  readonly endpoint?: string;
+  readonly type?: string;
 }
 
 /**
@@ -40,44 +49,50 @@ export class GroupsCache {
   ) {}
 
   /** The groups matching `endpoint`/`type` (see the class for when the snapshot is served and when a new one is awaited). */
-  async get(filter: { endpoint?: string; type?: string }, fresh = false): Promise<GroupsSnapshot> {
+  async get(filter: GroupsFilter, fresh = false): Promise<GroupsSnapshot> {
     const key = JSON.stringify([filter.endpoint ?? null, filter.type ?? null]);
-    const entry = this.entries.get(key) ?? {};
-    this.entries.set(key, entry);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { filter };
+      this.entries.set(key, entry);
+    }
     const settled = entry.settled;
     if (!fresh && settled) {
       const young = this.now() - settled.at < this.maxAgeMs;
-      if (!young) this.scheduleRefresh(key, entry);
+      if (!young) this.scheduleRefresh(entry);
       return { groups: settled.groups, computedAt: new Date(settled.at), refreshing: !young };
     }
-    const { groups, at } = await (fresh ? this.compute(key, entry, true) : (entry.pending ?? this.compute(key, entry)));
+    const { groups, at } = await this.compute(entry, fresh);
     return { groups, computedAt: new Date(at), refreshing: false };
   }
 
   /** Forgets every snapshot (and the background computations not started): the next read of each filter waits for a new computation. */
   invalidate(): void {
-    for (const entry of this.entries.values()) clearTimeout(entry.scheduled);
+    for (const entry of this.entries.values()) {
+      entry.dropped = true;
+      clearTimeout(entry.scheduled);
+    }
     this.entries.clear();
   }
 
-  private scheduleRefresh(key: string, entry: Entry): void {
+  private scheduleRefresh(entry: Entry): void {
     if (entry.pending || entry.scheduled) return;
     entry.scheduled = setTimeout(() => {
       entry.scheduled = undefined;
-      this.compute(key, entry).catch(() => undefined);
+      this.compute(entry).catch(() => undefined);
     }, this.revalidateDelayMs);
     entry.scheduled.unref();
   }
 
-  /** One computation per entry at a time (unless `restart`: a fresh read must not get one started before it was asked). */
-  private compute(key: string, entry: Entry, restart = false): Promise<{ groups: DeadLetterGroup[]; at: number }> {
+  /** One computation per entry at a time, unless `restart` (a fresh read must not get one started before it was asked). */
+  private compute(entry: Entry, restart = false): Promise<{ groups: DeadLetterGroup[]; at: number }> {
     if (entry.pending && !restart) return entry.pending;
     clearTimeout(entry.scheduled);
     entry.scheduled = undefined;
     const at = this.now();
-    const pending = groupDeadLetterQueue(this.queue, filterOf(key)).then((groups) => {
-      // Kept only while this entry is still the cache's (no invalidate since) and nothing newer settled.
-      if (this.entries.get(key) === entry && (entry.settled?.at ?? -Infinity) <= at) entry.settled = { groups, at };
+    const pending = groupDeadLetterQueue(this.queue, entry.filter).then((groups) => {
+      // Kept only while no invalidate came since and nothing newer settled.
+      if (!entry.dropped && (entry.settled?.at ?? -Infinity) <= at) entry.settled = { groups, at };
       return { groups, at };
     });
     entry.pending = pending;
@@ -88,9 +103,4 @@ export class GroupsCache {
       .catch(() => undefined);
     return pending;
   }
-}
-
-function filterOf(key: string): { endpoint?: string; type?: string } {
-  const [endpoint, type] = JSON.parse(key) as [string | null, string | null];
-  return { ...(endpoint !== null && { endpoint }), ...(type !== null && { type }) };
 }

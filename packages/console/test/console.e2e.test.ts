@@ -133,7 +133,6 @@ for (const transportCase of cases) {
       await page.locator('[data-testid=graph]').waitFor();
       expect(await page.locator('[data-testid=graph] g[data-kind=endpoint]').count()).toBe(1);
       expect(await page.locator('[data-testid=graph] path.edge').count()).toBe(3);
-      await shot('console-graph');
     });
   });
 }

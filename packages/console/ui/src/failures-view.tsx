@@ -21,6 +21,8 @@ export function FailuresView({ onJob }: { onJob: () => void }) {
   const [open, setOpen] = useState<string>();
   const [error, setError] = useState<string>();
   const [version, setVersion] = useState(0);
+  /** Counts the answers served from an old snapshot in a row (0: the last one was current). */
+  const [refreshing, setRefreshing] = useState(0);
   const [cutoff, setCutoff] = useState('');
   const ask = useConfirm();
 
@@ -30,8 +32,7 @@ export function FailuresView({ onJob }: { onJob: () => void }) {
       setGroups((previous) => (cursor ? [...previous, ...page.groups] : page.groups));
       setMeta({ total: page.total, letters: page.letters, computedAt: page.computedAt, ...(page.nextCursor !== undefined && { nextCursor: page.nextCursor }) });
       setError(undefined);
-      // An old snapshot was served while the server groups again: read the new one shortly.
-      if (page.refreshing && !cursor) setTimeout(() => void load(), 1000);
+      if (!cursor) setRefreshing(page.refreshing ? (n) => n + 1 : 0);
     } catch (e) {
       setError((e as Error).message);
     }
@@ -40,6 +41,12 @@ export function FailuresView({ onJob }: { onJob: () => void }) {
   useEffect(() => {
     void load(undefined, version > 0);
   }, [version]);
+  // An old snapshot was served while the server groups again: read the first page again shortly (each such answer asks once more).
+  useEffect(() => {
+    if (refreshing === 0) return;
+    const timer = setTimeout(() => void load(), 1000);
+    return () => clearTimeout(timer);
+  }, [refreshing]);
   // New failures show up on their own: the first page is read again every 5 s (not once more pages are loaded).
   const morePages = groups.length > PAGE_SIZE;
   useEffect(() => {
