@@ -139,6 +139,30 @@ describe('outbox options', () => {
     expect(relay.started).toBe(false);
   });
 
+  it('backs off after a failing claim whatever wake() says, so a dead database is not hammered', async () => {
+    let claims = 0;
+    const store: OutboxStore<unknown> = {
+      add: async () => undefined,
+      claim: async () => {
+        claims += 1;
+        throw new Error('database unavailable');
+      },
+      purgeSent: async () => 0,
+      counts: async () => ({ unsent: 0, sent: 0 }),
+    };
+    const relay = createRelay({ store, transport: createMemoryTransport(), pollIntervalMs: 1, maxErrorBackoffMs: 60_000 });
+    relay.onError(() => undefined);
+    relay.start();
+    // 60 wakes over about 300 ms: a backoff they ended would claim about once per wake.
+    for (let i = 0; i < 60; i++) {
+      relay.wake();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // 100 + 200 + 400 ms of backoff after the first failures: a few claims at most.
+    expect(claims).toBeLessThanOrEqual(6);
+    await relay.stop();
+  });
+
   it('starts no publish in the last quarter of a claim and releases the rows it did not reach, so they never go out while another relay may hold them', async () => {
     const outcomes: { sent: readonly string[]; failed: readonly unknown[] }[] = [];
     let expiresAt = 0;
