@@ -50,6 +50,8 @@ const timeoutJsonSchema = {
 /** What a saga registers its handlers on: an `Endpoint` (kept narrow so this module does not import the endpoint). */
 export interface SagaHost<Tx> {
   readonly name: string;
+  /** What it runs on: a saga with timeouts needs a transport that can schedule messages. */
+  readonly transport: { readonly name: string; readonly capabilities: { readonly maxScheduleDelayMs?: number } };
   on<C extends AnyContract>(contract: C, handler: Handler<C, Tx>): unknown;
 }
 
@@ -58,7 +60,9 @@ export interface SagaHost<Tx> {
  * one for its timeout command when it has timeouts. Each loads the instance in the handler's
  * transaction, runs the saga handler, and saves the state with the version check, so the state
  * change, the inbox record and the outgoing messages (timeouts included) commit together.
- * Throws `MAILROOM_ERR_SAGA_DEFINITION` when there is no saga store.
+ * Throws `MAILROOM_ERR_SAGA_DEFINITION` when there is no saga store, and when the saga has timeouts
+ * but the endpoint's transport cannot schedule messages (so the saga fails at registration, not at
+ * its first `requestTimeout`).
  */
 export function registerSaga<S, Tx>(endpoint: SagaHost<Tx>, defaultStore: SagaStore<Tx> | undefined, saga: Saga<S, any>, options: SagaOptions<Tx> = {}): void {
   if (typeof saga?.handlers !== 'object' || typeof saga.name !== 'string')
@@ -70,16 +74,22 @@ export function registerSaga<S, Tx>(endpoint: SagaHost<Tx>, defaultStore: SagaSt
       `endpoint ${endpoint.name} has no saga store: give it SQLite or PostgreSQL persistence, or pass { store } (createMemorySagaStore() in tests)`,
     );
   }
-  const timeoutContract =
-    Object.keys(saga.timeouts).length > 0
-      ? defineCommand(sagaTimeoutType(saga.name), {
-          version: 1,
-          owner: endpoint.name,
-          schema: timeoutPayloadSchema,
-          jsonSchema: timeoutJsonSchema,
-          description: `A timeout of saga ${saga.name}, sent by ${endpoint.name} to itself`,
-        })
-      : undefined;
+  const hasTimeouts = Object.keys(saga.timeouts).length > 0;
+  if (hasTimeouts && !((endpoint.transport.capabilities.maxScheduleDelayMs ?? 0) > 0)) {
+    throw definitionError(
+      saga.name,
+      `its timeouts are scheduled messages, and the ${endpoint.transport.name} transport of endpoint ${endpoint.name} cannot schedule messages (it declares no maxScheduleDelayMs)`,
+    );
+  }
+  const timeoutContract = hasTimeouts
+    ? defineCommand(sagaTimeoutType(saga.name), {
+        version: 1,
+        owner: endpoint.name,
+        schema: timeoutPayloadSchema,
+        jsonSchema: timeoutJsonSchema,
+        description: `A timeout of saga ${saga.name}, sent by ${endpoint.name} to itself`,
+      })
+    : undefined;
   const runtime = new SagaRuntime(endpoint.name, saga, store, timeoutContract);
   for (const contract of [...saga.startedBy, ...saga.handles]) endpoint.on(contract, (message, ctx) => runtime.handleMessage(contract, message, ctx));
   if (timeoutContract) endpoint.on(timeoutContract, (payload, ctx) => runtime.handleTimeout(payload, ctx));

@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineCommand, defineEvent } from './contract.js';
+import { createEndpoint } from './endpoint.js';
 import { ErrorCodes, isMailroomError } from './errors.js';
+import { createMemoryTransport } from './memory-transport.js';
 import { defineSaga } from './saga.js';
 import { createMemorySagaStore, type SagaStore } from './saga-store.js';
 import { createTestHarness, type TestHarness } from './testing/harness.js';
+import type { MessageTransport } from './transport.js';
 
 const OrderPlaced = defineEvent('saga-test.OrderPlaced', { version: 1, schema: z.object({ orderId: z.string(), total: z.number() }) });
 const PaymentSucceeded = defineEvent('saga-test.PaymentSucceeded', { version: 1, schema: z.object({ orderId: z.string() }) });
@@ -218,6 +221,21 @@ describe('sagas on the memory transport', () => {
     harness = createTestHarness();
     const bare = await harness.endpoint({ name: 'bare' });
     expect(() => bare.saga(orderSaga)).toThrow(expect.toSatisfy(definitionError));
+    // A saga with timeouts on a transport that cannot schedule fails at registration, not at its first timeout.
+    const memory = createMemoryTransport();
+    const { maxScheduleDelayMs: _schedules, ...unscheduled } = memory.capabilities;
+    const transport: MessageTransport = {
+      name: 'unscheduled',
+      capabilities: unscheduled,
+      publish: (message) => memory.publish(message),
+      subscribe: (options, handler) => memory.subscribe(options, handler),
+      close: () => memory.close(),
+    };
+    const timed = defineSaga({ ...orderSagaDefinition(), name: 'timed-test', timeouts: { late: { handler: () => undefined } } } as never);
+    const endpoint = createEndpoint({ name: 'timed', transport, heartbeat: false });
+    expect(() => endpoint.saga(timed, { store: createMemorySagaStore() })).toThrow(expect.toSatisfy(definitionError));
+    expect(() => endpoint.saga(defineSaga(orderSagaDefinition()), { store: createMemorySagaStore() })).not.toThrow();
+    await memory.close();
   });
 });
 

@@ -36,7 +36,7 @@ const byOrderId = (message: { orderId: string }) => message.orderId;
  * first. Messages for a finished order (a late payment, its refund) are ignored by the saga; an event
  * that overtook its `OrderPlaced` is retried. The `orders` table mirrors each order's status.
  */
-function orderSaga(db: ServiceDatabase, paymentTimeoutMs: number | undefined) {
+function orderSaga(db: ServiceDatabase, paymentTimeoutMs: number) {
   const setStatus = async (tx: unknown, state: OrderState, status: OrderState['status']) => {
     state.status = status;
     await db.sql(tx).run('UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ?', [status, new Date().toISOString(), state.orderId]);
@@ -65,7 +65,7 @@ function orderSaga(db: ServiceDatabase, paymentTimeoutMs: number | undefined) {
             'INSERT INTO orders (order_id, customer_email, total_cents, status, placed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING',
             [order.orderId, order.customer.email, order.totalCents, 'placed', now, now],
           );
-        if (paymentTimeoutMs !== undefined) await ctx.requestTimeout('payment', { delayMs: paymentTimeoutMs });
+        await ctx.requestTimeout('payment', { delayMs: paymentTimeoutMs });
         ctx.log.debug(
           {},
           `order ${order.orderId} placed by ${order.customer.email}: ${formatCents(order.totalCents)} (received as v${ctx.envelope.dataversion})`,
@@ -106,7 +106,7 @@ function orderSaga(db: ServiceDatabase, paymentTimeoutMs: number | undefined) {
         handler: async (state, _data, ctx) => {
           if (state.status !== 'placed') return; // the payment arrived in time
           await setStatus(ctx.tx, state, 'cancelled');
-          const detail = `Cancelled: no payment within ${(paymentTimeoutMs ?? 0) / 1000} s (payment timeout); any reserved stock is released`;
+          const detail = `Cancelled: no payment within ${paymentTimeoutMs / 1000} s (payment timeout); any reserved stock is released`;
           await ctx.publish(OrderCancelled, { orderId: state.orderId, reason: 'payment-timeout', detail }, { orderingKey: state.orderId });
           ctx.complete();
           ctx.log.info({}, `order ${state.orderId} cancelled: no payment within ${paymentTimeoutMs} ms`);
@@ -116,7 +116,7 @@ function orderSaga(db: ServiceDatabase, paymentTimeoutMs: number | undefined) {
   });
 }
 
-await runService('orders', async ({ config, db, endpoint, log, transport }) => {
+await runService('orders', async ({ config, db, endpoint, log }) => {
   await db.migrate([
     `CREATE TABLE IF NOT EXISTS orders (
        order_id TEXT PRIMARY KEY,
@@ -127,10 +127,7 @@ await runService('orders', async ({ config, db, endpoint, log, transport }) => {
        updated_at TEXT NOT NULL
      )`,
   ]);
-  // The payment timeout is a scheduled message: on a transport that cannot schedule (NATS), orders wait for their payment without one.
-  const canSchedule = transport.capabilities.maxScheduleDelayMs !== undefined;
-  if (!canSchedule) log.warn({}, `the ${config.transportKind} transport cannot schedule messages: orders run without the payment timeout`);
-  endpoint.saga(orderSaga(db, canSchedule ? config.paymentTimeoutMs : undefined));
-  log.debug({}, `order saga registered (payment timeout ${canSchedule ? `${config.paymentTimeoutMs} ms` : 'off'})`);
+  endpoint.saga(orderSaga(db, config.paymentTimeoutMs));
+  log.debug({}, `order saga registered (payment timeout ${config.paymentTimeoutMs} ms)`);
   return undefined;
 });
