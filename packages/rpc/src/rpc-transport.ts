@@ -3,7 +3,15 @@ import { MethodOptions_IdempotencyLevel } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError, type ContextValues, type StreamResponse, type Transport, type UnaryResponse } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import { createDefaultLogger, type Logger, MailroomError, redactUrl } from '@mailroom/core';
-import { type BreakerState, type BreakerStateChange, CORRELATION_HEADER, childTraceparent, currentCorrelation, type Disposable } from '@mailroom/http';
+import {
+  type BreakerState,
+  type BreakerStateChange,
+  CORRELATION_HEADER,
+  type CorrelationContext,
+  childTraceparent,
+  currentCorrelation,
+  type Disposable,
+} from '@mailroom/http';
 import { contextOf, createResiliencePolicies, isTaskCancelled, type PolicyOptions, parentContext, resolvePolicyOptions } from '@mailroom/http/internal';
 import { propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
@@ -197,8 +205,8 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
   );
   const retryListeners = new Set<(event: RpcRetryEvent) => void>();
 
-  /** The call's headers: the transport's, the call's, then the correlation id unless set. */
-  function callHeaders(header: CallHeaders): Record<string, string> {
+  /** The call's headers: the transport's, the call's, then the correlation id of `ambient` unless set. */
+  function callHeaders(header: CallHeaders, ambient: CorrelationContext | undefined): Record<string, string> {
     const headers: Record<string, string> = { ...fixedHeaders };
     if (header instanceof Headers) {
       header.forEach((value, key) => {
@@ -211,7 +219,6 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
         headers[key.toLowerCase()] = typeof value === 'string' ? value : value.join(', ');
       }
     }
-    const ambient = currentCorrelation();
     if (headers[CORRELATION_HEADER] === undefined && ambient !== undefined) headers[CORRELATION_HEADER] = ambient.correlationId;
     return headers;
   }
@@ -222,9 +229,8 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
    * propagator; without one, a child traceparent of the parent is made up. A `traceparent` header
    * the caller set is sent as it is, and is the span's parent.
    */
-  function startClientSpan(method: DescMethodUnary<DescMessage, DescMessage>, headers: Record<string, string>): Span {
+  function startClientSpan(method: DescMethodUnary<DescMessage, DescMessage>, headers: Record<string, string>, ambient: string | undefined): Span {
     const explicit = headers.traceparent;
-    const ambient = currentCorrelation()?.traceparent;
     const parent = explicit !== undefined ? contextOf(explicit) : parentContext(undefined, ambient);
     const span = rpcTracer.startSpan(`${method.parent.typeName}/${method.name}`, { kind: SpanKind.CLIENT, attributes: spanAttributes(method) }, parent);
     if (explicit === undefined) {
@@ -234,7 +240,11 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     return span;
   }
 
-  function spanAttributes(method: DescMethodUnary<DescMessage, DescMessage>): Record<string, string | number> {
+  /** The span attributes of a method's calls, built once per method (they only name the method and target). */
+  const attributesByMethod = new WeakMap<object, Readonly<Record<string, string | number>>>();
+  function spanAttributes(method: DescMethodUnary<DescMessage, DescMessage>): Readonly<Record<string, string | number>> {
+    const known = attributesByMethod.get(method);
+    if (known !== undefined) return known;
     const attributes: Record<string, string | number> = {
       [RpcAttributes.system]: rpcSystem(options.protocol ?? 'grpc'),
       [RpcAttributes.service]: method.parent.typeName,
@@ -245,6 +255,7 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
       attributes[RpcAttributes.serverAddress] = server.hostname;
       attributes[RpcAttributes.serverPort] = Number(server.port || (server.protocol === 'https:' ? 443 : 80));
     }
+    attributesByMethod.set(method, attributes);
     return attributes;
   }
 
@@ -268,8 +279,9 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     input: MessageInitShape<I>,
     contextValues?: ContextValues,
   ): Promise<UnaryResponse<I, O>> {
-    const headers = callHeaders(header);
-    const span = startClientSpan(method as DescMethodUnary<DescMessage, DescMessage>, headers);
+    const ambient = currentCorrelation();
+    const headers = callHeaders(header, ambient);
+    const span = startClientSpan(method as DescMethodUnary<DescMessage, DescMessage>, headers, ambient?.traceparent);
     const idempotent = method.idempotency !== MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN || headers[RPC_IDEMPOTENCY_KEY_HEADER] !== undefined;
     const info: RpcCallInfo = { target: name, service: method.parent.typeName, method: method.name, idempotent, attempts: 0 };
     const what = `${name} ${info.service}/${info.method}`;
@@ -358,8 +370,9 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     input: AsyncIterable<MessageInitShape<I>>,
     contextValues?: ContextValues,
   ): Promise<StreamResponse<I, O>> {
-    const headers = callHeaders(header);
-    headers.traceparent ??= childTraceparent(currentCorrelation()?.traceparent);
+    const ambient = currentCorrelation();
+    const headers = callHeaders(header, ambient);
+    headers.traceparent ??= childTraceparent(ambient?.traceparent);
     return inner.stream(method, signal, timeoutMs, headers, input, contextValues);
   }
 
