@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { Services, serviceAvailable } from '@mailroom/conformance';
 import { createMemoryTransport, defineCommand, defineEvent, type Endpoint, type Transport } from '@mailroom/core';
 import { createTestHarness, type TestHarness } from '@mailroom/core/testing';
+import { createPostgresOperationStore } from '@mailroom/postgres';
+import { createSqliteOperationStore } from '@mailroom/sqlite';
 import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   createOperationTracker,
-  createPostgresOperationStore,
-  createSqliteOperationStore,
   defineOperation,
   mailroomFastify,
   type OperationStore,
