@@ -6,6 +6,7 @@
  * `@mailroom/http/operator-auth`.
  */
 
+// The operation store types live in @mailroom/core (where @mailroom/sqlite and @mailroom/postgres implement them); re-exported for apps typing against @mailroom/http.
 export type {
   AppendOutcome,
   Classifier,
