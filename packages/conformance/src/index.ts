@@ -1,5 +1,5 @@
 /**
- * `@mailroom/conformance`: the suites every transport, outbox store and inbox store must pass.
+ * `@mailroom/conformance`: the suites every transport, outbox, inbox, saga and operation store must pass.
  * Call them from a vitest file: `describeTransport({ name: 'my-broker', connect })`.
  */
 export { type ChildConnection, type ChildReport, type ChildWork, runChildTransport } from './child-transport.js';
@@ -13,6 +13,7 @@ export {
   type RawMessage,
 } from './hostile-suite.js';
 export { describeInboxStore } from './inbox-suite.js';
+export { describeOperationStore, type OperationStoreFixture, type OperationStoreSuiteOptions } from './operation-store-suite.js';
 export { describeOutboxStore, type StoreFixture, type StoreSet, type StoreSuiteOptions, testEvent } from './outbox-suite.js';
 export {
   type ConformanceSaga,

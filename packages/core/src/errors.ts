@@ -84,6 +84,8 @@ export const ErrorCodes = {
   PERSISTENCE_NO_TRANSACTION: 'MAILROOM_ERR_PERSISTENCE_NO_TRANSACTION',
   /** A persistence method was called in a state that does not allow it (e.g. started twice by two endpoints). */
   PERSISTENCE_STATE: 'MAILROOM_ERR_PERSISTENCE_STATE',
+  /** An operation store, tracker or route option is invalid (a missing connection, a malformed table prefix or schema, intervals). */
+  OPERATION_CONFIG: 'MAILROOM_ERR_OPERATION_CONFIG',
   /** A saga definition is malformed (missing correlation or handler for a contract, bad name, unknown timeout), or a saga was registered where it cannot run (no saga store). */
   SAGA_DEFINITION: 'MAILROOM_ERR_SAGA_DEFINITION',
   /**

@@ -77,6 +77,19 @@ export { createDefaultLogger, type Logger } from './logger.js';
 export { createMemoryTransport, MEMORY_MAX_SCHEDULE_DELAY_MS, MemoryBroker, type MemoryTransportOptions } from './memory-transport.js';
 export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
 export type {
+  AppendOutcome,
+  Classifier,
+  EntryKind,
+  NewOperation,
+  OperationEntry,
+  OperationEvent,
+  OperationHeader,
+  OperationStatus,
+  OperationStep,
+  OperationStore,
+  StoredOperation,
+} from './operation-store.js';
+export type {
   InboxStore,
   MessageDatabase,
   OutboxClaim,

@@ -1,10 +1,10 @@
+import type { OperationStore } from '@mailroom/core';
 import { type CommandContract, type Endpoint, type Envelope, MailroomError, type PayloadOf } from '@mailroom/core';
 import { v7 as uuidv7 } from 'uuid';
 import { currentCorrelation, isValidCorrelationId } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
 import { type HttpError, isHttpError } from './http-error.js';
 import type { OperationDefinition } from './operations/define-operation.js';
-import type { OperationStore } from './operations/operation-store.js';
 import { startOperation } from './operations/start-operation.js';
 
 /**

@@ -1,3 +1,5 @@
+import { ErrorCodes } from '@mailroom/core';
+
 /**
  * The error codes of `@mailroom/http`. Every error this package throws is a `MailroomError` with one
  * of these codes (or a core code where one fits); `docs/errors.md` lists them all.
@@ -31,8 +33,8 @@ export const HttpErrorCodes = {
   OPERATION_DEFINITION: 'MAILROOM_ERR_OPERATION_DEFINITION',
   /** No operation has that id (or the id is malformed); answered as problem+json 404. */
   OPERATION_NOT_FOUND: 'MAILROOM_ERR_OPERATION_NOT_FOUND',
-  /** An operation store, tracker or route option is invalid (table prefix, schema, intervals). */
-  OPERATION_CONFIG: 'MAILROOM_ERR_OPERATION_CONFIG',
+  /** Core's `MAILROOM_ERR_OPERATION_CONFIG`: an operation store, tracker or route option is invalid. Defined in core, since the SQL dialect packages' operation stores throw it too. */
+  OPERATION_CONFIG: ErrorCodes.OPERATION_CONFIG,
   /** An operation was recorded but its starting message could not be sent; the operation is marked failed. */
   OPERATION_START_FAILED: 'MAILROOM_ERR_OPERATION_START_FAILED',
   /** A `Last-Event-ID` header (or `lastEventId` query) is not a whole number; answered as problem+json 400. */

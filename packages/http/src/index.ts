@@ -5,6 +5,21 @@
  * The browser client lives at `@mailroom/http/browser`, operator authentication at
  * `@mailroom/http/operator-auth`.
  */
+
+// The operation store types live in @mailroom/core (where @mailroom/sqlite and @mailroom/postgres implement them); re-exported for apps typing against @mailroom/http.
+export type {
+  AppendOutcome,
+  Classifier,
+  EntryKind,
+  NewOperation,
+  OperationEntry,
+  OperationEvent,
+  OperationHeader,
+  OperationStatus,
+  OperationStep,
+  OperationStore,
+  StoredOperation,
+} from '@mailroom/core';
 export { watchOperationScriptPath } from './browser-script.js';
 export { type CallOrQueueOptions, type CallOrQueueResult, callOrQueue, type QueueOptions } from './call-or-queue.js';
 export type { BreakerOptions, BulkheadOptions, HttpClientOptions, RetryOptions } from './client-options.js';
@@ -49,34 +64,8 @@ export {
 export { type AcceptedBody, type MailroomFastifyOptions, mailroomFastify } from './mailroom-fastify.js';
 export { classifierFor, defineOperation, type OperationDefinition, type OperationOptions, type StepOptions } from './operations/define-operation.js';
 export { type OperationEventData, type OperationRoutesOptions, operationRoutes } from './operations/operation-routes.js';
-export type {
-  AppendOutcome,
-  Classifier,
-  EntryKind,
-  NewOperation,
-  OperationEntry,
-  OperationEvent,
-  OperationHeader,
-  OperationStatus,
-  OperationStep,
-  OperationStore,
-  StoredOperation,
-} from './operations/operation-store.js';
 export { createOperationTracker, type OperationTracker, type OperationTrackerOptions } from './operations/operation-tracker.js';
 export { isTerminalKind, isTerminalStatus, type OperationStepView, type OperationView, operationView } from './operations/operation-view.js';
-export {
-  createPostgresOperationStore,
-  type PgPoolClientLike,
-  type PgPoolLike,
-  type PgQueryable,
-  type PostgresOperationStoreOptions,
-} from './operations/postgres-operation-store.js';
-export {
-  createSqliteOperationStore,
-  type SqliteDatabaseLike,
-  type SqliteOperationStoreOptions,
-  type SqliteStatementLike,
-} from './operations/sqlite-operation-store.js';
 export { formatSseEvent, type SseEvent } from './operations/sse-writer.js';
 export { type StartedOperation, type StartOperationOptions, startOperation } from './operations/start-operation.js';
 export { DEFAULT_PROBLEM_STATUS, PROBLEM_CONTENT_TYPE, type ProblemDetails, type ProblemFieldError, type ProblemOptions, problemFromError } from './problem.js';

@@ -3,6 +3,7 @@ import { Services, serviceAvailable, waitUntil } from '@mailroom/conformance';
 import { defineCommand, defineEvent, type Endpoint } from '@mailroom/core';
 import { createTestHarness, type TestHarness } from '@mailroom/core/testing';
 import { createPostgresPersistence } from '@mailroom/postgres';
+import { createSqliteOperationStore } from '@mailroom/sqlite';
 import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type pg from 'pg';
@@ -13,7 +14,6 @@ import {
   callOrQueue,
   correlationMiddleware,
   createHttpClient,
-  createSqliteOperationStore,
   defineOperation,
   type HttpClient,
   HttpErrorCodes,

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEndpoint, createMemoryTransport, defineEvent, MemoryBroker } from '@mailroom/core';
+import { createSqliteOperationStore } from '@mailroom/sqlite';
 import { SpanKind, trace } from '@opentelemetry/api';
 import Database from 'better-sqlite3';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -14,7 +15,6 @@ import { installOtelSdk, parentOf } from '../../core/test/otel-sdk.js';
 import {
   createHttpClient,
   createOperationTracker,
-  createSqliteOperationStore,
   currentTraceId,
   defineOperation,
   HttpMetrics,

@@ -22,6 +22,7 @@ export { withTransaction } from './pg-transaction.js';
 export { createPostgresDatabase } from './postgres-database.js';
 export { PostgresInboxStore } from './postgres-inbox-store.js';
 export { type MigrationPlan, migratePostgres, POSTGRES_SCHEMA_VERSION, runMigrations } from './postgres-migrations.js';
+export { createPostgresOperationStore, type PostgresOperationStoreOptions } from './postgres-operation-store.js';
 export { PostgresOutboxStore, type PostgresOutboxStoreOptions } from './postgres-outbox-store.js';
 export { createPostgresPersistence, type PostgresPersistenceOptions } from './postgres-persistence.js';
 export { PostgresSagaStore } from './postgres-saga-store.js';

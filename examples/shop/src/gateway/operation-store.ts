@@ -1,4 +1,6 @@
-import { createPostgresOperationStore, createSqliteOperationStore, type OperationStore } from '@mailroom/http';
+import type { OperationStore } from '@mailroom/core';
+import { createPostgresOperationStore } from '@mailroom/postgres';
+import { createSqliteOperationStore } from '@mailroom/sqlite';
 import BetterSqlite3 from 'better-sqlite3';
 import type { ServiceDatabase } from '../runtime/service-database.js';
 

@@ -1,6 +1,6 @@
+import type { Classifier, EntryKind, OperationStep } from '@mailroom/core';
 import { type AnyContract, type EventContract, isContract, MailroomError } from '@mailroom/core';
 import { HttpErrorCodes } from '../errors.js';
-import type { Classifier, EntryKind, OperationStep } from './operation-store.js';
 
 /** A step given with a label for UIs. */
 export interface StepOptions {

@@ -1,9 +1,9 @@
+import type { OperationEntry, OperationHeader, OperationStore } from '@mailroom/core';
 import { MailroomError } from '@mailroom/core';
 import { checkNumberOption, WHOLE_FROM_1 } from '@mailroom/core/internal';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isValidCorrelationId } from '../correlation-context.js';
 import { HttpErrorCodes } from '../errors.js';
-import type { OperationEntry, OperationHeader, OperationStore } from './operation-store.js';
 import { isTerminalKind, type OperationView, operationView } from './operation-view.js';
 import { SseWriter } from './sse-writer.js';
 

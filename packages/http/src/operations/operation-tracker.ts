@@ -1,3 +1,4 @@
+import type { Classifier, EntryKind, OperationStore } from '@mailroom/core';
 import {
   type AnyContract,
   createDefaultLogger,
@@ -14,7 +15,6 @@ import { checkNumberOption, POSITIVE } from '@mailroom/core/internal';
 import { HttpErrorCodes } from '../errors.js';
 import { httpInstruments } from '../http-telemetry.js';
 import { classifierFor, type OperationDefinition } from './define-operation.js';
-import type { Classifier, EntryKind, OperationStore } from './operation-store.js';
 
 /** Options of {@link createOperationTracker}. */
 export interface OperationTrackerOptions {

@@ -1,4 +1,4 @@
-import type { EntryKind, OperationEntry, OperationHeader, OperationStatus } from './operation-store.js';
+import type { EntryKind, OperationEntry, OperationHeader, OperationStatus } from '@mailroom/core';
 
 /** One expected step as shown to users: done once its event was recorded, with that time. */
 export interface OperationStepView {

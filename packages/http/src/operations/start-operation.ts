@@ -1,9 +1,9 @@
+import type { OperationStore } from '@mailroom/core';
 import { type AnyContract, type Endpoint, type Envelope, errorMessage, isMailroomError, MailroomError, type PayloadOf, validateOutgoing } from '@mailroom/core';
 import { v7 as uuidv7 } from 'uuid';
 import { currentCorrelation, isValidCorrelationId } from '../correlation-context.js';
 import { HttpErrorCodes } from '../errors.js';
 import { classifierFor, type OperationDefinition } from './define-operation.js';
-import type { OperationStore } from './operation-store.js';
 
 /** Options of {@link startOperation}. */
 export interface StartOperationOptions {

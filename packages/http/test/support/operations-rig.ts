@@ -1,16 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Services, serviceAvailable } from '@mailroom/conformance';
+import { type OperationStoreFixture, Services, serviceAvailable } from '@mailroom/conformance';
 import { createMemoryTransport, defineCommand, defineEvent, type Endpoint, type Transport } from '@mailroom/core';
 import { createTestHarness, type TestHarness } from '@mailroom/core/testing';
-import Database from 'better-sqlite3';
+import { createPostgresOperationStore } from '@mailroom/postgres';
+import { sqliteOperationStoreFixture } from '@mailroom/sqlite/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   createOperationTracker,
-  createPostgresOperationStore,
-  createSqliteOperationStore,
   defineOperation,
   mailroomFastify,
   type OperationStore,
@@ -47,11 +43,8 @@ export const QuickOrderOperation = defineOperation({
   timeout: 300,
 });
 
-/** A database for operation stores: each `store()` is a new connection, as another process would have. */
-export interface StoreDatabase {
-  store(): Promise<OperationStore>;
-  dispose(): Promise<void>;
-}
+/** A database for operation stores (the conformance suite's fixture): each `store()` is a new connection, as another process would have. */
+export type StoreDatabase = OperationStoreFixture;
 
 /** One database kind the operation tests run against (one test body looped over every dialect). */
 export interface Dialect {
@@ -64,22 +57,7 @@ export const dialects: Dialect[] = [
   {
     name: 'sqlite',
     available: true,
-    async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'mailroom-http-'));
-      const connections: Database.Database[] = [];
-      return {
-        async store() {
-          const database = new Database(join(dir, 'operations.db'));
-          database.pragma('journal_mode = WAL');
-          connections.push(database);
-          return createSqliteOperationStore({ database });
-        },
-        async dispose() {
-          for (const connection of connections) connection.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
+    open: sqliteOperationStoreFixture,
   },
   {
     name: 'postgres',

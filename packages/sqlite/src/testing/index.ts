@@ -1,2 +1,3 @@
-/** `@mailroom/sqlite/testing`: what the conformance suite and benchmarks need to reach a SQLite broker file directly. */
+/** `@mailroom/sqlite/testing`: what the conformance suites and benchmarks need to reach a SQLite database file directly. */
+export { sqliteOperationStoreFixture } from './sqlite-operation-store-fixture.js';
 export { sqliteRawAccess } from './sqlite-raw-access.js';

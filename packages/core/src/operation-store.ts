@@ -1,4 +1,4 @@
-import type { Disposable } from '../http-client.js';
+import type { Disposable } from './relay.js';
 
 /** Where an operation stands: `pending` until one of the three terminal states, which are final. */
 export type OperationStatus = 'pending' | 'completed' | 'failed' | 'timed-out';
@@ -78,7 +78,9 @@ export interface StoredOperation {
 }
 
 /**
- * The database of operation status, kept by the tracker and read by the HTTP routes. Guarantees:
+ * The database of operation status, kept by `@mailroom/http`'s tracker and read by its routes; the
+ * SQL dialect packages implement it (`createSqliteOperationStore` in `@mailroom/sqlite`,
+ * `createPostgresOperationStore` in `@mailroom/postgres`). Guarantees:
  * each append is atomic and serialized per operation, so `seq` grows by one without gaps and an
  * entry is readable only once every smaller `seq` is; terminal states are final; the same message
  * id is recorded at most once per operation; an event for an operation not recorded yet is kept

@@ -1,20 +1,6 @@
-import { MailroomError } from '@mailroom/core';
-import { assertSqlIdentifier } from '@mailroom/core/internal';
-import { HttpErrorCodes } from '../errors.js';
-import type { OperationStore } from './operation-store.js';
-import { type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from './sql-operation-store.js';
-
-/** The part of a better-sqlite3 statement the store uses. */
-export interface SqliteStatementLike {
-  all(...params: unknown[]): unknown[];
-  run(...params: unknown[]): { changes: number | bigint };
-}
-
-/** The part of a better-sqlite3 `Database` the store uses: a `new Database(file)` fits as it is. */
-export interface SqliteDatabaseLike {
-  prepare(sql: string): SqliteStatementLike;
-  transaction(fn: () => unknown): { immediate(): unknown };
-}
+import { ErrorCodes, MailroomError, type OperationStore } from '@mailroom/core';
+import { assertSqlIdentifier, type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from '@mailroom/core/internal';
+import type { Database, Statement } from 'better-sqlite3';
 
 /** Options of {@link createSqliteOperationStore}. */
 export interface SqliteOperationStoreOptions {
@@ -22,13 +8,13 @@ export interface SqliteOperationStoreOptions {
    * Your better-sqlite3 connection. Several processes may open the same file; better-sqlite3's
    * busy timeout (5 s by default) makes a writer wait for another process's short transaction.
    */
-  database: SqliteDatabaseLike;
+  database: Database;
   /** Prefix of the store's table names. Default `mailroom_`. */
   tablePrefix?: string;
 }
 
-function sqliteDialect(db: SqliteDatabaseLike): SqlDialect {
-  const statements = new Map<string, SqliteStatementLike>();
+function sqliteDialect(db: Database): SqlDialect {
+  const statements = new Map<string, Statement>();
   const prepare = (sql: string) => {
     let statement = statements.get(sql);
     if (!statement) {
@@ -66,16 +52,17 @@ function sqliteDialect(db: SqliteDatabaseLike): SqlDialect {
 }
 
 /**
- * An {@link OperationStore} in SQLite over your better-sqlite3 connection. Each store call runs as
- * one synchronous `BEGIN IMMEDIATE` transaction, so it never interleaves with other work in the
- * process. Call `migrate()` once (idempotent) before use; the tracker does it on start. Throws
+ * An {@link OperationStore} in SQLite over your better-sqlite3 connection, next to the SQLite
+ * outbox, inbox and saga stores. Each store call runs as one synchronous `BEGIN IMMEDIATE`
+ * transaction, so it never interleaves with other work in the process. Call `migrate()` once
+ * (idempotent) before use; `@mailroom/http`'s tracker does it on start. Throws
  * `MAILROOM_ERR_OPERATION_CONFIG` for a missing connection or a malformed table prefix.
  */
 export function createSqliteOperationStore(options: SqliteOperationStoreOptions): OperationStore {
   const database = options?.database;
   if (!database || typeof database.prepare !== 'function' || typeof database.transaction !== 'function') {
-    throw new MailroomError(HttpErrorCodes.OPERATION_CONFIG, 'createSqliteOperationStore needs database: a better-sqlite3 Database (new Database(file))');
+    throw new MailroomError(ErrorCodes.OPERATION_CONFIG, 'createSqliteOperationStore needs database: a better-sqlite3 Database (new Database(file))');
   }
-  const prefix = assertSqlIdentifier(options.tablePrefix ?? 'mailroom_', 'operation store tablePrefix', false, HttpErrorCodes.OPERATION_CONFIG);
+  const prefix = assertSqlIdentifier(options.tablePrefix ?? 'mailroom_', 'operation store tablePrefix', false, ErrorCodes.OPERATION_CONFIG);
   return new SqlOperationStore(sqliteDialect(database), prefix);
 }

@@ -1,4 +1,3 @@
-import type { Disposable } from '../http-client.js';
 import type {
   AppendOutcome,
   Classifier,
@@ -10,7 +9,8 @@ import type {
   OperationStep,
   OperationStore,
   StoredOperation,
-} from './operation-store.js';
+} from '../operation-store.js';
+import type { Disposable } from '../relay.js';
 
 /** One SQL statement (with `?` placeholders) a {@link SqlProgram} asks its dialect to run. */
 export interface SqlStep {
