@@ -14,6 +14,7 @@ export {
 } from './hostile-suite.js';
 export { describeInboxStore } from './inbox-suite.js';
 export { describeOutboxStore, type StoreFixture, type StoreSet, type StoreSuiteOptions, testEvent } from './outbox-suite.js';
+export { describePersistence, type PersistenceFixture, type PersistenceSuiteOptions } from './persistence-suite.js';
 export {
   type ConformanceSaga,
   type ConformanceSagaNames,
