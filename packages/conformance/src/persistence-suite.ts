@@ -266,11 +266,13 @@ export function describePersistence<Tx>(options: PersistenceSuiteOptions<Tx>): v
         });
       };
 
+      let launched = 0;
       let killed = 0;
       const childMs: number[] = [];
       await Promise.all(
         Array.from({ length: parallelRelays }, async () => {
-          while (killed < kills) {
+          while (launched < kills) {
+            launched += 1;
             await topUp();
             const start = performance.now();
             const ending = await runRelay(1 + Math.floor(Math.random() * 3));
