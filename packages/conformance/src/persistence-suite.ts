@@ -169,7 +169,7 @@ export function describePersistence<Tx>(options: PersistenceSuiteOptions<Tx>): v
       }
     });
 
-    it(`two endpoint instances racing on one message id, ${races} times: one effect each`, async () => {
+    it(`two endpoint instances racing on one message id, ${races.toLocaleString('en-US')} times: one effect each`, async () => {
       const f = await fixture();
       const Event = testEvent('Raced');
       const broker = new MemoryBroker();
