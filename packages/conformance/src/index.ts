@@ -15,6 +15,7 @@ export {
 export { describeInboxStore } from './inbox-suite.js';
 export { describeOperationStore, type OperationStoreFixture, type OperationStoreSuiteOptions } from './operation-store-suite.js';
 export { describeOutboxStore, type StoreFixture, type StoreSet, type StoreSuiteOptions, testEvent } from './outbox-suite.js';
+export { describePersistence, type PersistenceFixture, type PersistenceSuiteOptions } from './persistence-suite.js';
 export {
   type ConformanceSaga,
   type ConformanceSagaNames,
