@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import { serveUpstream } from './upstream.js';
 
 /**
  * The upstream of the HTTP scenario, run as a child process (`node bench/dist/http-upstream.js`):
@@ -10,13 +11,7 @@ async function main(): Promise<void> {
   const item = { id: 'item-42', name: 'A benchmark item', price: 12.5, tags: ['a', 'b', 'c'] };
   app.get('/item', async () => item);
   app.get('/fail', async (_request, reply) => reply.code(503).send({ error: 'unavailable' }));
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  process.send?.({ port });
-  process.on('disconnect', () => {
-    void app.close().then(() => process.exit(0));
-  });
+  await serveUpstream(app);
 }
 
 void main();

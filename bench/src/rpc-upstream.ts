@@ -1,6 +1,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { createRpcServer } from '@mailroom/rpc';
 import { ItemService } from './gen/mailroom/bench/v1/item_pb.js';
+import { serveUpstream } from './upstream.js';
 
 /**
  * The upstream of the RPC scenario, run as a child process (`node bench/dist/rpc-upstream.js`):
@@ -21,13 +22,7 @@ async function main(): Promise<void> {
         },
       }),
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  process.send?.({ port });
-  process.on('disconnect', () => {
-    void app.close().then(() => process.exit(0));
-  });
+  await serveUpstream(app);
 }
 
 void main();

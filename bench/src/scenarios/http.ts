@@ -1,25 +1,16 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { createHttpClient, type HttpClient, isHttpError } from '@mailroom/http';
 import { request } from 'undici';
 import { interleave } from '../interleave.js';
-import { LatencyHistogram } from '../latency-histogram.js';
 import { runWindowed } from '../load-drivers.js';
 import { Recorder } from '../recorder.js';
 import type { Scenario } from '../scenario.js';
 import { significant } from '../stats.js';
+import { measureFailures, startUpstream, stopUpstream, timeFailures } from '../upstream.js';
 import { packageVersions } from '../versions.js';
 
 const CONCURRENCY = 32;
 const RAW = 'raw undici.request';
 const MAILROOM = 'mailroom client';
-
-async function startUpstream(): Promise<{ child: ChildProcess; base: string }> {
-  const child = fork(fileURLToPath(new URL('../http-upstream.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = (await once(child, 'message')) as [{ port: number }];
-  return { child, base: `http://127.0.0.1:${message.port}` };
-}
 
 async function rawGet(url: string): Promise<unknown> {
   const { statusCode, body } = await request(url);
@@ -28,21 +19,6 @@ async function rawGet(url: string): Promise<unknown> {
     throw new Error(`GET ${url} answered ${statusCode}`);
   }
   return body.json();
-}
-
-/** Times `count` calls of `call` one after another (each is expected to fail) in an HdrHistogram. */
-async function timeFailures(count: number, call: () => Promise<unknown>): Promise<LatencyHistogram> {
-  const histogram = new LatencyHistogram();
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    try {
-      await call();
-    } catch {
-      // expected
-    }
-    histogram.recordMs(performance.now() - started);
-  }
-  return histogram;
 }
 
 /** Scenario 5: the resilient HTTP client vs raw undici against a local Fastify server. */
@@ -57,7 +33,8 @@ export const httpScenario: Scenario = {
     const recorder = new Recorder();
     const count = context.size(20_000, 500);
     const failures = context.size(2000, 100);
-    const { child, base } = await startUpstream();
+    const upstream = await startUpstream('./http-upstream.js');
+    const base = upstream.url;
     const logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => logger };
     const client: HttpClient = createHttpClient({ name: 'upstream', baseUrl: base });
     const calls: Record<string, () => Promise<unknown>> = {
@@ -92,18 +69,10 @@ export const httpScenario: Scenario = {
           }),
         'raw undici, 503 upstream': () => rawGet(`${base}/fail`),
       };
-      await interleave(Object.keys(failing), context.rounds, context.warmup, async (name, measured) => {
-        const histogram = await timeFailures(failures, failing[name] as () => Promise<unknown>);
-        context.log(`${name}: failed call p50 ${(histogram.percentileMs(50) * 1000).toFixed(1)} µs p99 ${(histogram.percentileMs(99) * 1000).toFixed(1)} µs`);
-        if (measured) {
-          recorder.add('failing upstream', name, 'failed call p50', 'µs', 'lower', significant(histogram.percentileMs(50) * 1000));
-          recorder.add('failing upstream', name, 'failed call p99', 'µs', 'lower', significant(histogram.percentileMs(99) * 1000));
-        }
-      });
+      await measureFailures(failing, failures, context, recorder);
       if (breaking.breakerState !== 'open') throw new Error('the breaker closed during the fail-fast measurement');
     } finally {
-      child.disconnect();
-      await once(child, 'exit').catch(() => undefined);
+      await stopUpstream(upstream);
     }
     return {
       versions: packageVersions(['undici', 'fastify', 'cockatiel', '@mailroom/http']),

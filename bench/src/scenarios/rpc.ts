@@ -1,5 +1,3 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
@@ -13,6 +11,7 @@ import { runPaced, runWindowed } from '../load-drivers.js';
 import { Recorder } from '../recorder.js';
 import type { Scenario } from '../scenario.js';
 import { significant } from '../stats.js';
+import { measureFailures, startUpstream, stopUpstream, timeFailures } from '../upstream.js';
 import { packageVersions } from '../versions.js';
 
 const CONCURRENCY = 32;
@@ -20,12 +19,6 @@ const RAW_CONNECT = 'raw Connect (gRPC)';
 const RAW_GRPC_JS = 'raw @grpc/grpc-js';
 const MAILROOM = 'mailroom transport (gRPC)';
 const PROTO_DIR = fileURLToPath(new URL('../../proto', import.meta.url));
-
-async function startUpstream(): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(fileURLToPath(new URL('../rpc-upstream.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = (await once(child, 'message')) as [{ port: number }];
-  return { child, url: `http://127.0.0.1:${message.port}` };
-}
 
 type GetItem = (id: string) => Promise<unknown>;
 
@@ -39,21 +32,6 @@ function grpcJsClient(url: string): GrpcJsItemClient {
     mailroom: { bench: { v1: { ItemService: new (address: string, credentials: grpc.ChannelCredentials) => GrpcJsItemClient } } };
   };
   return new loaded.mailroom.bench.v1.ItemService(url.replace('http://', ''), grpc.credentials.createInsecure());
-}
-
-/** Times `count` calls of `call` one after another (each is expected to fail) in an HdrHistogram. */
-async function timeFailures(count: number, call: () => Promise<unknown>): Promise<LatencyHistogram> {
-  const histogram = new LatencyHistogram();
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    try {
-      await call();
-    } catch {
-      // expected
-    }
-    histogram.recordMs(performance.now() - started);
-  }
-  return histogram;
 }
 
 /** Scenario: the resilient RPC transport vs raw Connect and raw grpc-js, against one Mailroom RPC server. */
@@ -71,7 +49,8 @@ export const rpcScenario: Scenario = {
     const count = context.size(20_000, 500);
     const paced = context.size(5000, 200);
     const failures = context.size(2000, 100);
-    const { child, url } = await startUpstream();
+    const upstream = await startUpstream('./rpc-upstream.js');
+    const { url } = upstream;
     const rawSessions = new Http2SessionManager(url);
     const raw = createClient(ItemService, createGrpcTransport({ baseUrl: url, sessionManager: rawSessions }));
     // The client's defaults, except a bulkhead queue as long as the paced round: an open loop keeps
@@ -150,22 +129,14 @@ export const rpcScenario: Scenario = {
           }),
         'raw Connect, UNAVAILABLE upstream': () => raw.getItem({ id: 'fail' }),
       };
-      await interleave(Object.keys(failing), context.rounds, context.warmup, async (name, measured) => {
-        const histogram = await timeFailures(failures, failing[name] as () => Promise<unknown>);
-        context.log(`${name}: failed call p50 ${(histogram.percentileMs(50) * 1000).toFixed(1)} µs p99 ${(histogram.percentileMs(99) * 1000).toFixed(1)} µs`);
-        if (measured) {
-          recorder.add('failing upstream', name, 'failed call p50', 'µs', 'lower', significant(histogram.percentileMs(50) * 1000));
-          recorder.add('failing upstream', name, 'failed call p99', 'µs', 'lower', significant(histogram.percentileMs(99) * 1000));
-        }
-      });
+      await measureFailures(failing, failures, context, recorder);
       if (breaking.breakerState !== 'open') throw new Error('the breaker closed during the fail-fast measurement');
       breaking.close();
     } finally {
       grpcJs.close();
       transport.close();
       rawSessions.abort();
-      child.disconnect();
-      await once(child, 'exit').catch(() => undefined);
+      await stopUpstream(upstream);
     }
     return {
       versions: packageVersions([
