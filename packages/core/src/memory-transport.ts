@@ -3,6 +3,7 @@ import { HeaderNames } from './envelope.js';
 import { ErrorCodes, MailroomError } from './errors.js';
 import { checkDeadLetterFilter, pageDeadLetters, selectDeadLetters } from './internal/dead-letter-paging.js';
 import { deliveryLimitRequest, safeDeadLetterRequest } from './internal/dead-letter-request.js';
+import { claimSettle } from './internal/settle-once.js';
 import { createDefaultLogger, type Logger } from './logger.js';
 import {
   DEFAULT_MAX_DELIVERIES,
@@ -200,11 +201,7 @@ export class MemoryBroker {
   }
 
   private delivery(queue: MemoryQueue, consumer: Consumer, message: StoredMessage): Delivery {
-    const release = () => {
-      if (!consumer.inFlight.delete(message)) {
-        throw new MailroomError(ErrorCodes.TRANSPORT_SETTLED, 'This delivery was already settled or returned to the queue');
-      }
-    };
+    const release = () => claimSettle(consumer.inFlight, message);
     return {
       headers: { ...message.headers },
       body: message.body.slice(),

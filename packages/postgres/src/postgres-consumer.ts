@@ -5,13 +5,20 @@ import {
   type DeadLetterRequest,
   type Delivery,
   type DeliveryHandler,
-  ErrorCodes,
   type Logger,
-  MailroomError,
   type SubscribeOptions,
   type Subscription,
 } from '@mailroom/core';
-import { deliveryLimitRequest, exponentialDelay, plausibleDate, safeDeadLetterRequest, storedHeaders } from '@mailroom/core/internal';
+import {
+  claimSettle,
+  deliveryLimitRequest,
+  exponentialDelay,
+  LEASE_EXPIRED,
+  plausibleDate,
+  safeDeadLetterRequest,
+  settledError,
+  storedHeaders,
+} from '@mailroom/core/internal';
 import type { BrokerStatements } from './broker-statements.js';
 import { pgText } from './message-columns.js';
 import type { PgTransportPool } from './pg-client.js';
@@ -38,10 +45,6 @@ interface ClaimedRow {
 
 /** How long closing waits for the database to take the leases back before leaving them to expire. */
 const CLOSE_WAIT_MS = 2000;
-
-function settledError(message: string): MailroomError {
-  return new MailroomError(ErrorCodes.TRANSPORT_SETTLED, message);
-}
 
 /** Resolves when `work` settles or after `ms`, whichever is first; never rejects. */
 export async function boundedWait(work: Promise<unknown>, ms: number): Promise<void> {
@@ -233,11 +236,11 @@ export class PostgresConsumer implements Subscription {
 
   /** Settles once: frees the slot at once (claiming again), then writes; `requeues` claims once more after the commit, which made the row visible again. */
   private async settle(seq: string, token: string, write: () => Promise<boolean>, requeues = false): Promise<void> {
-    if (!this.inFlight.delete(`${token}/${seq}`)) throw settledError('This delivery was already settled or returned to the queue');
+    claimSettle(this.inFlight, `${token}/${seq}`);
     const written = write();
     // The slot is free: claim again (the row being settled is still leased, so no claim takes it).
     this.wake();
-    if (!(await written)) throw settledError('The lease of this delivery had expired; another consumer may have it');
+    if (!(await written)) throw settledError(LEASE_EXPIRED);
     if (requeues) this.wake();
   }
 

@@ -4,13 +4,11 @@ import {
   type DeadLetterRequest,
   type Delivery,
   type DeliveryHandler,
-  ErrorCodes,
   type FailureInfo,
-  MailroomError,
   type SubscribeOptions,
   type Subscription,
 } from '@mailroom/core';
-import { deliveryLimitRequest, plausibleDate, safeDeadLetterRequest, storedHeaders } from '@mailroom/core/internal';
+import { claimSettle, deliveryLimitRequest, LEASE_EXPIRED, plausibleDate, safeDeadLetterRequest, settledError, storedHeaders } from '@mailroom/core/internal';
 import type { Statement } from 'better-sqlite3';
 import type { BrokerConnection } from './broker-connection.js';
 import { signalBrokerWrite } from './wake-signal.js';
@@ -64,10 +62,6 @@ function deadLetterParameters(request: DeadLetterRequest, now: number) {
 
 function flightKey(seq: number, token: string): string {
   return `${token}/${seq}`;
-}
-
-function settledError(message: string): MailroomError {
-  return new MailroomError(ErrorCodes.TRANSPORT_SETTLED, message);
 }
 
 /**
@@ -293,11 +287,11 @@ export class SqliteConsumer implements Subscription, Claimer {
   }
 
   private async settle(seq: number, token: string, write: () => number, options: WriteOptions | undefined): Promise<void> {
-    if (!this.inFlight.delete(flightKey(seq, token))) throw settledError('This delivery was already settled or returned to the queue');
+    claimSettle(this.inFlight, flightKey(seq, token));
     const written = this.connection.writes.write(write, options);
     // The slot is free: claim again in the same transaction, after this write.
     this.wake();
-    if ((await written) === 0) throw settledError('The lease of this delivery had expired; another consumer may have it');
+    if ((await written) === 0) throw settledError(LEASE_EXPIRED);
   }
 
   private renew(): void {

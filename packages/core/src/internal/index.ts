@@ -28,6 +28,7 @@ export { headersFrom, headerValueString } from './header-values.js';
 export { checkNumberOption, NON_NEGATIVE, type NumberRule, POSITIVE, WHOLE_FROM_1 } from './number-option.js';
 export { type OutboxRow, orderingKeysOf, outboxRecordFromRow, selectInKeyOrder, unsentIdsByKey } from './outbox-rows.js';
 export { assertNonNegative, assertPositiveInteger, assertSqlIdentifier } from './persistence-config.js';
+export { ALREADY_SETTLED, claimSettle, LEASE_EXPIRED, settledError } from './settle-once.js';
 export { type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from './sql-operation-store.js';
 export { STORED_HEADERS_TEXT, storedHeaders } from './stored-headers.js';
 export { backoff, exponentialDelay, settleWithin, sleep, withTimeout } from './timing.js';
