@@ -2,8 +2,14 @@ import { spawn } from 'node:child_process';
 
 /** How a separate Node process opens a connection to the broker under test: `connectTransport(url, options)`. */
 export interface ChildConnection {
-  /** A URL `connectTransport` of `@mailroom/core` accepts (the adapter package must be installed and built). */
+  /** A URL `connectTransport` of `@mailroom/core` accepts (the adapter package must be installed and built), or that `module` takes. */
   readonly url: string;
+  /**
+   * For a transport `connectTransport` does not know (one of your own): the module the child imports
+   * and calls `createTransportFromUrl(url, options)` of, a package name resolved from the working
+   * directory or a `file:` URL. Default: `connectTransport`.
+   */
+  readonly module?: string;
   /** Adapter options passed with it (prefix, namespace, schema...): JSON values only. */
   readonly options?: Record<string, unknown>;
 }
@@ -24,7 +30,7 @@ export interface ChildReport {
 }
 
 /**
- * The child's program: connects through `connectTransport`, subscribes `endpoint` to `consumeType`
+ * The child's program: connects through `connectTransport` (or the connection's `module`), subscribes `endpoint` to `consumeType`
  * (printing `ready` once subscribed), publishes its events, waits for its deliveries, acks them,
  * closes and prints its report as the last line.
  */
@@ -34,7 +40,8 @@ const { connection, work } = JSON.parse(process.env.MAILROOM_CHILD_TRANSPORT);
 // The test process holds our stdin open: when it ends (a failed or killed test run), so do we.
 process.stdin.on('end', () => process.exit(2));
 process.stdin.resume();
-const transport = await connectTransport(connection.url, connection.options ?? {});
+const connect = connection.module === undefined ? connectTransport : (await import(connection.module)).createTransportFromUrl;
+const transport = await connect(connection.url, connection.options ?? {});
 const consumed = [];
 let done;
 const allConsumed = new Promise((resolve) => { done = resolve; if (work.consume === 0) resolve(); });

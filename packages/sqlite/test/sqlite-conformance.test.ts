@@ -12,7 +12,9 @@ describeTransport({
   name: 'sqlite',
   connect: async () => createSqliteTransport({ path, leaseMs: 2000 }),
   raw: sqliteRawAccess(path),
-  childProcess: { url: `sqlite:${path}`, options: { leaseMs: 2000 } },
+  // The child connects through the adapter module, as a transport of your own would (docs/adapters.md);
+  // the other adapters' runs connect through connectTransport.
+  childProcess: { url: `sqlite:${path}`, module: '@mailroom/sqlite', options: { leaseMs: 2000 } },
   stressRounds: 2,
   teardown: async () => rmSync(dir, { recursive: true, force: true }),
 });
