@@ -1,4 +1,4 @@
-import { type Classifier, type EntryKind, ErrorCodes, isMailroomError, type OperationStep, type OperationStore } from '@mailroom/core';
+import { ErrorCodes, isMailroomError, type OperationClassifier, type OperationEntryKind, type OperationStep, type OperationStore } from '@mailroom/core';
 import { assertSqlIdentifier } from '@mailroom/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -36,7 +36,7 @@ const PLACE_ORDER_STEPS: readonly OperationStep[] = [
   { type: STOCK_RESERVED, label: STOCK_RESERVED },
 ];
 
-const ROLES: Record<string, Record<string, EntryKind>> = {
+const ROLES: Record<string, Record<string, OperationEntryKind>> = {
   'place-order': {
     [PLACE_ORDER]: 'started',
     [PAYMENT_CAPTURED]: 'step',
@@ -48,7 +48,7 @@ const ROLES: Record<string, Record<string, EntryKind>> = {
 };
 
 /** The classifier `@mailroom/http`'s `classifierFor` makes for the two operations: the role, and the whole payload except for the start. */
-const classify: Classifier = (operationName, event) => {
+const classify: OperationClassifier = (operationName, event) => {
   const kind = ROLES[operationName]?.[event.type];
   if (!kind) return undefined;
   const data = kind === 'started' ? undefined : event.data;

@@ -78,10 +78,10 @@ export { createMemoryTransport, MEMORY_MAX_SCHEDULE_DELAY_MS, MemoryBroker, type
 export { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
 export type {
   AppendOutcome,
-  Classifier,
-  EntryKind,
   NewOperation,
+  OperationClassifier,
   OperationEntry,
+  OperationEntryKind,
   OperationEvent,
   OperationHeader,
   OperationStatus,

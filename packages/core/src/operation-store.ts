@@ -4,7 +4,7 @@ import type { Disposable } from './relay.js';
 export type OperationStatus = 'pending' | 'completed' | 'failed' | 'timed-out';
 
 /** What one history entry of an operation records. */
-export type EntryKind = 'started' | 'step' | 'completed' | 'failed' | 'timed-out';
+export type OperationEntryKind = 'started' | 'step' | 'completed' | 'failed' | 'timed-out';
 
 /** A step an operation expects, in the order its definition lists them. */
 export interface OperationStep {
@@ -17,7 +17,7 @@ export interface OperationStep {
 /** One entry of an operation's history; `seq` counts from 1 without gaps and is the SSE event id. */
 export interface OperationEntry {
   readonly seq: number;
-  readonly kind: EntryKind;
+  readonly kind: OperationEntryKind;
   /** The event (or starting message) type; `mailroom.operation.*` for entries the tracker makes itself. */
   readonly type: string;
   /** The message id (`ce-id`) that caused the entry, unique within the operation. */
@@ -61,7 +61,10 @@ export interface OperationEvent {
 }
 
 /** What an event means for an operation of a given name: its entry kind and the data to keep, or undefined when unrelated. */
-export type Classifier = (operationName: string, event: { readonly type: string; readonly data: unknown }) => { kind: EntryKind; data?: unknown } | undefined;
+export type OperationClassifier = (
+  operationName: string,
+  event: { readonly type: string; readonly data: unknown },
+) => { kind: OperationEntryKind; data?: unknown } | undefined;
 
 /**
  * What {@link OperationStore.append} did: `recorded` a new entry; ignored a `duplicate` message id;
@@ -95,9 +98,9 @@ export interface OperationStore {
    * Records a new pending operation with its `started` entry, then applies the early events kept
    * for its id. Resolves false (and changes nothing) when the id is already recorded.
    */
-  create(operation: NewOperation, classify: Classifier): Promise<boolean>;
+  create(operation: NewOperation, classify: OperationClassifier): Promise<boolean>;
   /** Applies one event to an operation; see {@link AppendOutcome}. */
-  append(operationId: string, event: OperationEvent, classify: Classifier): Promise<AppendOutcome>;
+  append(operationId: string, event: OperationEvent, classify: OperationClassifier): Promise<AppendOutcome>;
   /** The operation and its entries after `afterSeq` (default 0: all), or undefined when unknown. */
   read(operationId: string, afterSeq?: number): Promise<StoredOperation | undefined>;
   /** Turns every pending operation whose deadline is at or before `now` to `timed-out`; resolves with their ids. */

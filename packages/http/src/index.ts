@@ -9,10 +9,10 @@
 // The operation store types live in @mailroom/core (where @mailroom/sqlite and @mailroom/postgres implement them); re-exported for apps typing against @mailroom/http.
 export type {
   AppendOutcome,
-  Classifier,
-  EntryKind,
   NewOperation,
+  OperationClassifier,
   OperationEntry,
+  OperationEntryKind,
   OperationEvent,
   OperationHeader,
   OperationStatus,

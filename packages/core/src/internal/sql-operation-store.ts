@@ -1,9 +1,9 @@
 import type {
   AppendOutcome,
-  Classifier,
-  EntryKind,
   NewOperation,
+  OperationClassifier,
   OperationEntry,
+  OperationEntryKind,
   OperationEvent,
   OperationStatus,
   OperationStep,
@@ -50,7 +50,7 @@ function* run(sql: string, params: readonly unknown[] = []): Generator<SqlStep, 
   return Number(yield { op: 'run', sql, params });
 }
 
-const TERMINAL: Partial<Record<EntryKind, OperationStatus>> = { completed: 'completed', failed: 'failed', 'timed-out': 'timed-out' };
+const TERMINAL: Partial<Record<OperationEntryKind, OperationStatus>> = { completed: 'completed', failed: 'failed', 'timed-out': 'timed-out' };
 const TIMED_OUT_TYPE = 'mailroom.operation.timed-out';
 const EXPIRE_BATCH = 100;
 
@@ -66,7 +66,7 @@ interface OperationRow {
 
 interface EntryRow {
   seq: number;
-  kind: EntryKind;
+  kind: OperationEntryKind;
   type: string;
   message_id: string;
   at: number | string;
@@ -155,7 +155,7 @@ export class SqlOperationStore implements OperationStore {
     ]);
   }
 
-  async create(operation: NewOperation, classify: Classifier): Promise<boolean> {
+  async create(operation: NewOperation, classify: OperationClassifier): Promise<boolean> {
     const self = this;
     const created = await this.db.transaction(operation.id, function* () {
       const now = Date.now();
@@ -197,7 +197,7 @@ export class SqlOperationStore implements OperationStore {
     return created;
   }
 
-  async append(operationId: string, event: OperationEvent, classify: Classifier): Promise<AppendOutcome> {
+  async append(operationId: string, event: OperationEvent, classify: OperationClassifier): Promise<AppendOutcome> {
     const self = this;
     const outcome = await this.db.transaction(operationId, function* (): SqlProgram<AppendOutcome> {
       const [row] = yield* all<OperationRow>(`SELECT id, name, status, steps, started_at, deadline, last_seq FROM ${self.operations} WHERE id = ?`, [
@@ -217,7 +217,7 @@ export class SqlOperationStore implements OperationStore {
   }
 
   /** Applies an event to a locked operation row, updating `row` in place. */
-  private *apply(row: OperationRow, event: OperationEvent, classify: Classifier): SqlProgram<AppendOutcome> {
+  private *apply(row: OperationRow, event: OperationEvent, classify: OperationClassifier): SqlProgram<AppendOutcome> {
     if (row.status !== 'pending') return 'final';
     const role = classify(row.name, { type: event.type, data: event.data });
     if (!role) return 'unrelated';

@@ -1,4 +1,4 @@
-import type { Classifier, EntryKind, OperationStep } from '@mailroom/core';
+import type { OperationClassifier, OperationEntryKind, OperationStep } from '@mailroom/core';
 import { type AnyContract, type EventContract, isContract, MailroomError } from '@mailroom/core';
 import { HttpErrorCodes } from '../errors.js';
 
@@ -27,7 +27,7 @@ export interface OperationOptions<S extends AnyContract> {
    * a JSON value, or undefined to keep nothing. Default: the whole payload of step, completing and
    * failing events. The starting message's payload is never kept.
    */
-  project?: (event: { readonly type: string; readonly kind: EntryKind; readonly data: unknown }) => unknown;
+  project?: (event: { readonly type: string; readonly kind: OperationEntryKind; readonly data: unknown }) => unknown;
 }
 
 /**
@@ -43,9 +43,9 @@ export interface OperationDefinition<S extends AnyContract = AnyContract> {
   /** Every event contract the tracker subscribes to for this operation (the starting one too, when it is an event). */
   readonly events: readonly EventContract[];
   /** The role of a message type in this operation, or undefined when it plays none. */
-  roleOf(type: string): EntryKind | undefined;
+  roleOf(type: string): OperationEntryKind | undefined;
   /** What the history keeps of an event's payload. */
-  project(event: { readonly type: string; readonly kind: EntryKind; readonly data: unknown }): unknown;
+  project(event: { readonly type: string; readonly kind: OperationEntryKind; readonly data: unknown }): unknown;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,99}$/;
@@ -73,10 +73,10 @@ export function defineOperation<S extends AnyContract>(options: OperationOptions
   if (!Number.isFinite(options.timeout) || options.timeout <= 0) {
     throw definitionError(name, `timeout must be a positive number of milliseconds, got ${String(options.timeout)}`);
   }
-  const roles = new Map<string, EntryKind>([[options.startedBy.type, 'started']]);
+  const roles = new Map<string, OperationEntryKind>([[options.startedBy.type, 'started']]);
   const events = new Map<string, EventContract>();
   if (options.startedBy.kind === 'event') events.set(options.startedBy.type, options.startedBy as EventContract);
-  const add = (contract: unknown, kind: EntryKind, what: string) => {
+  const add = (contract: unknown, kind: OperationEntryKind, what: string) => {
     if (!isContract(contract) || contract.kind !== 'event') throw definitionError(name, `${what} must be event contracts made by defineEvent`);
     const existing = roles.get(contract.type);
     if (existing) throw definitionError(name, `${contract.type} cannot be both ${existing} and ${kind}`);
@@ -97,7 +97,7 @@ export function defineOperation<S extends AnyContract>(options: OperationOptions
   for (const contract of completesOn) add(contract, 'completed', 'completesOn');
   for (const contract of list(options.failsOn)) add(contract, 'failed', 'failsOn');
   if (options.project !== undefined && typeof options.project !== 'function') throw definitionError(name, 'project must be a function');
-  const project = options.project ?? ((event: { kind: EntryKind; data: unknown }) => (event.kind === 'started' ? undefined : event.data));
+  const project = options.project ?? ((event: { kind: OperationEntryKind; data: unknown }) => (event.kind === 'started' ? undefined : event.data));
   return Object.freeze({
     name,
     startedBy: options.startedBy,
@@ -105,7 +105,7 @@ export function defineOperation<S extends AnyContract>(options: OperationOptions
     timeoutMs: options.timeout,
     events: Object.freeze([...events.values()]),
     roleOf: (type: string) => roles.get(type),
-    project: (event: { type: string; kind: EntryKind; data: unknown }) => (event.kind === 'started' ? undefined : project(event)),
+    project: (event: { type: string; kind: OperationEntryKind; data: unknown }) => (event.kind === 'started' ? undefined : project(event)),
   });
 }
 
@@ -113,7 +113,7 @@ export function defineOperation<S extends AnyContract>(options: OperationOptions
  * The classifier of a set of definitions: looks the operation's definition up by name and returns
  * the event's role and projected data; undefined for an unknown operation name or an unrelated type.
  */
-export function classifierFor(definitions: readonly OperationDefinition[]): Classifier {
+export function classifierFor(definitions: readonly OperationDefinition[]): OperationClassifier {
   const byName = new Map(definitions.map((definition) => [definition.name, definition]));
   return (operationName, event) => {
     const definition = byName.get(operationName);

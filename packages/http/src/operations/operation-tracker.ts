@@ -1,4 +1,4 @@
-import type { Classifier, EntryKind, OperationStore } from '@mailroom/core';
+import type { OperationClassifier, OperationEntryKind, OperationStore } from '@mailroom/core';
 import {
   type AnyContract,
   createDefaultLogger,
@@ -126,8 +126,8 @@ export function createOperationTracker(options: OperationTrackerOptions): Operat
         return;
       }
     }
-    let kind: EntryKind | undefined;
-    const classifying: Classifier = (name, event) => {
+    let kind: OperationEntryKind | undefined;
+    const classifying: OperationClassifier = (name, event) => {
       const role = classify(name, event);
       kind = role?.kind;
       return role;
@@ -137,7 +137,7 @@ export function createOperationTracker(options: OperationTrackerOptions): Operat
     if (outcome === 'recorded' && (kind === 'completed' || kind === 'failed')) await recordFinished(operationId, kind, at);
   };
   /** Counts an operation that reached a final state and records its duration (`mailroom.operations.finished`, `mailroom.operation.duration`). */
-  const recordFinished = async (operationId: string, state: EntryKind, at: Date) => {
+  const recordFinished = async (operationId: string, state: OperationEntryKind, at: Date) => {
     try {
       const stored = await store.read(operationId, Number.MAX_SAFE_INTEGER);
       if (!stored) return;

@@ -1,4 +1,4 @@
-import type { EntryKind, OperationEntry, OperationHeader, OperationStatus } from '@mailroom/core';
+import type { OperationEntry, OperationEntryKind, OperationHeader, OperationStatus } from '@mailroom/core';
 
 /** One expected step as shown to users: done once its event was recorded, with that time. */
 export interface OperationStepView {
@@ -30,7 +30,7 @@ export function isTerminalStatus(status: OperationStatus): boolean {
 }
 
 /** True for the entry kinds that end an operation: completed, failed, timed-out. */
-export function isTerminalKind(kind: EntryKind): kind is 'completed' | 'failed' | 'timed-out' {
+export function isTerminalKind(kind: OperationEntryKind): kind is 'completed' | 'failed' | 'timed-out' {
   return kind === 'completed' || kind === 'failed' || kind === 'timed-out';
 }
 
