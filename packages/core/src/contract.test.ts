@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { defineCommand, defineEvent, fromVersion, type MessageOf, type PayloadOf, readIncoming, validateOutgoing } from './contract.js';
+import { defineCommand, defineEvent, fromVersion, type MessageOf, type PayloadOf, readIncoming, validateOutgoing, validateOutgoingNow } from './contract.js';
 import { ErrorCodes } from './errors.js';
 
 const V1 = z.object({ orderId: z.string(), total: z.number() });
@@ -56,6 +56,25 @@ describe('contracts', () => {
       details: { issues: expect.arrayContaining([expect.objectContaining({ path: 'orderId' }), expect.objectContaining({ path: 'total.amount' })]) },
     });
     await expect(validateOutgoing(OrderPlaced, { orderId: 'a', total: { amount: 1, currency: 'EUR' } })).resolves.toBeUndefined();
+  });
+
+  it('validates outgoing payloads without a promise for a synchronous schema, and through one for an asynchronous schema', async () => {
+    expect(validateOutgoingNow(OrderPlaced, { orderId: 'a', total: { amount: 1, currency: 'EUR' } })).toBeUndefined();
+    expect(() => validateOutgoingNow(OrderPlaced, { orderId: 7 })).toThrow(expect.objectContaining({ code: ErrorCodes.CONTRACT_VALIDATION }));
+    const asyncSchema = (valid: boolean) => ({
+      '~standard': {
+        version: 1 as const,
+        vendor: 'test',
+        validate: async (value: unknown) => (valid ? { value } : { issues: [{ message: 'refused', path: ['id'] }] }),
+      },
+    });
+    const Accepted = defineEvent('AsyncAccepted', { version: 1, schema: asyncSchema(true) });
+    const Refused = defineEvent('AsyncRefused', { version: 1, schema: asyncSchema(false) });
+    await expect(validateOutgoingNow(Accepted, { id: 1 })).resolves.toEqual({ id: 1 });
+    await expect(validateOutgoingNow(Refused, { id: 1 })).rejects.toMatchObject({
+      code: ErrorCodes.CONTRACT_VALIDATION,
+      details: { issues: [{ path: 'id', message: 'refused' }] },
+    });
   });
 
   it('exports the JSON Schema of each version', () => {

@@ -1,6 +1,6 @@
 import type { StandardJSONSchemaV1, StandardSchemaV1 } from '@standard-schema/spec';
 import { ErrorCodes, errorMessage, MailroomError } from './errors.js';
-import { validateWith } from './validate.js';
+import { validateNow, validateWith } from './validate.js';
 
 /** Events are published to every subscriber; a command is sent to its one owner. */
 export type MessageKind = 'event' | 'command';
@@ -196,7 +196,17 @@ export function isContract(value: unknown): value is AnyContract {
  * Throws `MAILROOM_ERR_CONTRACT_VALIDATION` to the caller; nothing is sent.
  */
 export async function validateOutgoing(contract: AnyContract, data: unknown): Promise<void> {
-  await validateWith(contract.schema, data, `${contract.type} v${contract.version}`);
+  await validateOutgoingNow(contract, data);
+}
+
+/**
+ * As {@link validateOutgoing}, without a promise when the contract's schema validates
+ * synchronously: returns undefined once the payload is valid, a promise for an asynchronous schema,
+ * and throws (or rejects with) the same `MAILROOM_ERR_CONTRACT_VALIDATION` error.
+ */
+export function validateOutgoingNow(contract: AnyContract, data: unknown): Promise<unknown> | undefined {
+  const checked = validateNow(contract.schema, data, `${contract.type} v${contract.version}`);
+  return checked instanceof Promise ? checked : undefined;
 }
 
 /**

@@ -1,5 +1,13 @@
 import { DEFAULT_MAX_MESSAGE_BYTES, decodeJson, encodeJson } from './codec.js';
-import { type AnyContract, assertEndpointName, type CommandContract, type EventContract, type PayloadOf, readIncoming, validateOutgoing } from './contract.js';
+import {
+  type AnyContract,
+  assertEndpointName,
+  type CommandContract,
+  type EventContract,
+  type PayloadOf,
+  readIncoming,
+  validateOutgoingNow,
+} from './contract.js';
 import { checkEndpointHealth, type EndpointHealth, type HealthOptions } from './endpoint-health.js';
 import { createEnvelope, type Envelope, envelopeToHeaders, HeaderNames, type Headers, readEnvelope } from './envelope.js';
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from './errors.js';
@@ -469,7 +477,8 @@ export class Endpoint<Tx = undefined> {
   ): Promise<{ envelope: Envelope; message: OutgoingMessage; producer: ProducerTrace }> {
     assertOrderingKey(options.orderingKey, contract.type);
     const deliverAt = resolveDeliverAt(options, this.transport.capabilities, this.transport.name, this.clock());
-    await validateOutgoing(contract, data);
+    const validating = validateOutgoingNow(contract, data);
+    if (validating) await validating;
     const created = createEnvelope({
       type: contract.type,
       dataversion: contract.version,
@@ -486,15 +495,19 @@ export class Endpoint<Tx = undefined> {
     for (const key in producer.headers) if (key !== 'traceparent' && key !== 'tracestate') headers[key] = producer.headers[key] as string;
     const ctx: OutgoingContext = { endpoint: this.name, contract, envelope, route, data, headers };
     let message: OutgoingMessage | undefined;
+    const build = (c: OutgoingContext): OutgoingMessage => ({
+      route: c.route,
+      headers: envelopeToHeaders(c.envelope, c.headers),
+      body: encodeJson(c.data, this.maxMessageBytes),
+      ...(deliverAt !== undefined && { deliverAt }),
+    });
     try {
-      await compose(this.outgoing, async (c: OutgoingContext) => {
-        message = {
-          route: c.route,
-          headers: envelopeToHeaders(c.envelope, c.headers),
-          body: encodeJson(c.data, this.maxMessageBytes),
-          ...(deliverAt !== undefined && { deliverAt }),
-        };
-      })(ctx);
+      // Without outgoing middleware the message is built right here, without a chain of promises.
+      if (this.outgoing.length === 0) message = build(ctx);
+      else
+        await compose(this.outgoing, async (c: OutgoingContext) => {
+          message = build(c);
+        })(ctx);
       if (!message) throw configError(`Endpoint ${this.name}: an outgoing middleware did not call next(); ${contract.type} was not sent`);
     } catch (error) {
       producer.end(error);

@@ -83,10 +83,13 @@ export function createEnvelope(init: EnvelopeInit): Envelope {
   };
 }
 
+/** {@link HeaderNames} as (attribute, header) pairs, built once instead of per message. */
+const HEADER_MAPPING = Object.entries(HeaderNames) as [keyof Envelope, string][];
+
 /** Writes an envelope as binary-mode headers, after any `extra` headers (envelope headers win). */
 export function envelopeToHeaders(envelope: Envelope, extra: Headers = {}): Headers {
   const headers: Headers = { ...extra };
-  for (const [attribute, header] of Object.entries(HeaderNames) as [keyof Envelope, string][]) {
+  for (const [attribute, header] of HEADER_MAPPING) {
     const value = envelope[attribute];
     if (value !== undefined) headers[header] = String(value);
   }
