@@ -1,5 +1,5 @@
 import { createDefaultLogger, errorMessage, type Logger, MailroomError } from '@mailroom/core';
-import { type Context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
 import { type Dispatcher, request } from 'undici';
 import { type HttpClientOptions, resolveClientOptions } from './client-options.js';
@@ -7,7 +7,7 @@ import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js
 import { HttpErrorCodes } from './errors.js';
 import { countsAgainstBreaker, HttpError, type HttpResponse, IDEMPOTENT_METHODS, isHttpError, isTransientHttpError, isTransientStatus } from './http-error.js';
 import { contextOf, failSpan, HttpAttributes, httpInstruments, httpTracer, parentContext } from './http-telemetry.js';
-import { type BreakerState, type BreakerStateChange, createResiliencePolicies, type Disposable, isTaskCancelled } from './resilience-policies.js';
+import { type BreakerState, type BreakerStateChange, createResiliencePolicies, type Disposable } from './resilience-policies.js';
 import { childTraceparent } from './traceparent.js';
 
 /** An HTTP method the client sends. */
@@ -140,8 +140,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const log: Logger = (options.logger ?? createDefaultLogger()).child({ httpTarget: name });
   const dispatcher = options.dispatcher;
   const policies = createResiliencePolicies(name, settings, { isTransient: isTransientHttpError, countsAgainstBreaker }, log);
-  const timeoutPolicy = policies.timeout;
   const basePath = settings.baseUrl.pathname.replace(/\/+$/, '');
+  // Every request URL is this origin followed by a path, so its host and port are the base URL's.
+  const { origin, hostname } = settings.baseUrl;
+  const port = Number(settings.baseUrl.port || (settings.baseUrl.protocol === 'https:' ? 443 : 80));
+  const metricAttributesOf = new Map<string, Attributes>();
   const retryListeners = new Set<(event: RetryEvent) => void>();
   if (settings.breaker) {
     // The meter holds the callback for the process's life: it keeps only a weak reference to the policies.
@@ -170,17 +173,40 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     });
   }
 
+  /**
+   * The attributes of the duration metric for one outcome, built once per client and outcome and
+   * frozen (methods, statuses and error codes are few, so the cache stays small).
+   */
+  function metricAttributes(method: string, status: number | undefined, code: string | undefined): Attributes {
+    const key = `${method} ${status} ${code}`;
+    let attributes = metricAttributesOf.get(key);
+    if (attributes === undefined) {
+      const built: Attributes = {
+        [HttpAttributes.method]: method,
+        [HttpAttributes.serverAddress]: hostname,
+        [HttpAttributes.serverPort]: port,
+        [HttpAttributes.target]: name,
+      };
+      if (status !== undefined) built[HttpAttributes.status] = status;
+      if (code !== undefined) built[HttpAttributes.errorType] = code;
+      attributes = Object.freeze(built);
+      // A method outside HttpMethod (from untyped code) must not grow the cache without bound.
+      if (metricAttributesOf.size < 512) metricAttributesOf.set(key, attributes);
+    }
+    return attributes;
+  }
+
   function buildUrl(path: string, query: HttpRequestOptions['query']): URL {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, `HTTP client ${name}: path must start with '/'`);
     // Concatenated, never resolved: a path like `//other.host/x` stays on this target.
-    const url = new URL(`${settings.baseUrl.origin}${basePath}${path}`);
-    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.append(key, String(value));
+    const url = new URL(`${origin}${basePath}${path}`);
+    if (query) for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.append(key, String(value));
     return url;
   }
 
   function buildHeaders(call: HttpRequestOptions, traceContext: Context, parentTraceparent: string | undefined): Record<string, string> {
     const headers: Record<string, string> = { ...settings.headers };
-    for (const [key, value] of Object.entries(call.headers ?? {})) headers[key.toLowerCase()] = value;
+    if (call.headers) for (const [key, value] of Object.entries(call.headers)) headers[key.toLowerCase()] = value;
     const ambient = currentCorrelation();
     // An x-correlation-id set in `headers` (the call's or the client's) wins over the ambient one.
     const correlationId = call.correlationId ?? headers[CORRELATION_HEADER] ?? ambient?.correlationId;
@@ -196,70 +222,95 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return headers;
   }
 
+  /** The fields every error of an attempt of `info` carries. */
+  function errorDetails(info: CallInfo, method: string) {
+    return { target: name, method, path: info.path, idempotent: info.idempotent, attempts: info.attempts };
+  }
+
+  /**
+   * One attempt under the per-attempt timeout: one AbortController and one timer, cleared when the
+   * attempt settles (nothing is aborted after it returns: it has read its whole answer by then). The
+   * timer or the caller's `userSignal` aborts the request and its body; the attempt then fails with
+   * `HTTP_TIMEOUT` (transient) or `HTTP_ABORTED`. Every failure is recorded as `info.lastError`.
+   */
   async function attempt(
     info: CallInfo,
     url: URL,
     method: string,
     headers: Record<string, string>,
     body: string | Uint8Array | undefined,
-    userSignal?: AbortSignal,
-  ) {
+    userSignal: AbortSignal | undefined,
+  ): Promise<HttpResponse> {
     info.attempts += 1;
-    const base = { target: name, method, path: info.path, idempotent: info.idempotent, attempts: info.attempts };
-    const timedOut = (cause: unknown) =>
-      new HttpError(HttpErrorCodes.HTTP_TIMEOUT, `${method} ${name}${info.path} timed out after ${settings.timeoutMs} ms`, { ...base, transient: true, cause });
-    const aborted = (cause: unknown) =>
-      new HttpError(HttpErrorCodes.HTTP_ABORTED, `${method} ${name}${info.path} was aborted by the caller`, { ...base, transient: false, cause });
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const timer = setTimeout(() => controller.abort(), settings.timeoutMs);
+    let onUserAbort: (() => void) | undefined;
+    if (userSignal) {
+      if (userSignal.aborted) controller.abort(userSignal.reason);
+      else {
+        onUserAbort = () => controller.abort(userSignal.reason);
+        userSignal.addEventListener('abort', onUserAbort, { once: true });
+      }
+    }
     try {
-      return await timeoutPolicy.execute(async ({ signal }) => {
-        try {
-          const response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, signal, ...(dispatcher && { dispatcher }) });
-          const declared = Number(response.headers['content-length']);
-          const tooLarge = () =>
-            new HttpError(HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE, `${method} ${name}${info.path}: response body exceeds ${settings.maxResponseBytes} bytes`, {
-              ...base,
-              status: response.statusCode,
-              transient: false,
-            });
-          // A HEAD answer announces the size of a body it does not carry.
-          if (method !== 'HEAD' && declared > settings.maxResponseBytes) {
-            // Destroying an unread undici body emits an abort error; with no listener it would be uncaught.
-            response.body.on('error', () => undefined);
-            response.body.destroy();
-            throw tooLarge();
-          }
-          const data = await readBody(response.body, settings.maxResponseBytes, tooLarge);
-          const result = makeResponse(response.statusCode, response.headers, data, info.attempts);
-          if (response.statusCode >= 400) {
-            throw new HttpError(HttpErrorCodes.HTTP_STATUS, `${method} ${name}${info.path} answered ${response.statusCode}`, {
-              ...base,
-              status: response.statusCode,
-              transient: isTransientStatus(response.statusCode),
-              response: result,
-            });
-          }
-          return result;
-        } catch (error) {
-          if (isHttpError(error)) throw error;
-          // Here the attempt's signal is aborted only by the timeout or by the caller.
-          if (signal.aborted) throw userSignal?.aborted ? aborted(error) : timedOut(error);
-          throw new HttpError(HttpErrorCodes.HTTP_NETWORK, `${method} ${name}${info.path} failed: ${errorMessage(error)}`, {
-            ...base,
-            transient: true,
-            cause: error,
-          });
-        }
-      }, userSignal);
+      const response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, signal, ...(dispatcher && { dispatcher }) });
+      const declared = Number(response.headers['content-length']);
+      const tooLarge = () =>
+        new HttpError(HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE, `${method} ${name}${info.path}: response body exceeds ${settings.maxResponseBytes} bytes`, {
+          ...errorDetails(info, method),
+          status: response.statusCode,
+          transient: false,
+        });
+      // A HEAD answer announces the size of a body it does not carry.
+      if (method !== 'HEAD' && declared > settings.maxResponseBytes) {
+        // Destroying an unread undici body emits an abort error; with no listener it would be uncaught.
+        response.body.on('error', () => undefined);
+        response.body.destroy();
+        throw tooLarge();
+      }
+      const data = await readBody(response.body, settings.maxResponseBytes, tooLarge);
+      const result = makeResponse(response.statusCode, response.headers, data, info.attempts);
+      if (response.statusCode >= 400) {
+        throw new HttpError(HttpErrorCodes.HTTP_STATUS, `${method} ${name}${info.path} answered ${response.statusCode}`, {
+          ...errorDetails(info, method),
+          status: response.statusCode,
+          transient: isTransientStatus(response.statusCode),
+          response: result,
+        });
+      }
+      return result;
     } catch (error) {
-      if (isHttpError(error)) throw error;
-      if (userSignal?.aborted) throw aborted(error);
-      if (isTaskCancelled(error)) throw timedOut(error);
-      throw new HttpError(HttpErrorCodes.HTTP_NETWORK, `${method} ${name}${info.path} failed: ${errorMessage(error)}`, {
-        ...base,
+      info.lastError = attemptError(error, info, method, signal, userSignal);
+      throw info.lastError;
+    } finally {
+      clearTimeout(timer);
+      if (onUserAbort) userSignal?.removeEventListener('abort', onUserAbort);
+    }
+  }
+
+  /** A failure of an attempt as an {@link HttpError}: the attempt's signal is aborted only by the timeout or by the caller. */
+  function attemptError(error: unknown, info: CallInfo, method: string, signal: AbortSignal, userSignal: AbortSignal | undefined): HttpError {
+    if (isHttpError(error)) return error;
+    if (signal.aborted && userSignal?.aborted) {
+      return new HttpError(HttpErrorCodes.HTTP_ABORTED, `${method} ${name}${info.path} was aborted by the caller`, {
+        ...errorDetails(info, method),
+        transient: false,
+        cause: error,
+      });
+    }
+    if (signal.aborted) {
+      return new HttpError(HttpErrorCodes.HTTP_TIMEOUT, `${method} ${name}${info.path} timed out after ${settings.timeoutMs} ms`, {
+        ...errorDetails(info, method),
         transient: true,
         cause: error,
       });
     }
+    return new HttpError(HttpErrorCodes.HTTP_NETWORK, `${method} ${name}${info.path} failed: ${errorMessage(error)}`, {
+      ...errorDetails(info, method),
+      transient: true,
+      cause: error,
+    });
   }
 
   async function send(call: HttpRequestOptions): Promise<HttpResponse> {
@@ -273,38 +324,31 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // A traceparent given with the call is its parent; else the active span, else the current correlation's.
     const parentTraceparent = call.traceparent ?? currentCorrelation()?.traceparent;
     const parent = call.traceparent !== undefined ? contextOf(call.traceparent) : parentContext(undefined, parentTraceparent);
-    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    const spanAttributes = {
-      [HttpAttributes.method]: method,
-      [HttpAttributes.serverAddress]: url.hostname,
-      [HttpAttributes.serverPort]: port,
-      [HttpAttributes.urlFull]: `${url.origin}${url.pathname}`,
-      [HttpAttributes.target]: name,
-    };
-    const span = httpTracer.startSpan(method, { kind: SpanKind.CLIENT, attributes: spanAttributes }, parent);
+    const span = httpTracer.startSpan(
+      method,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [HttpAttributes.method]: method,
+          [HttpAttributes.serverAddress]: hostname,
+          [HttpAttributes.serverPort]: port,
+          [HttpAttributes.urlFull]: `${origin}${url.pathname}`,
+          [HttpAttributes.target]: name,
+        },
+      },
+      parent,
+    );
     const started = performance.now();
     const headers = buildHeaders(call, trace.setSpan(parent, span), parentTraceparent);
     const body = call.json !== undefined ? JSON.stringify(call.json) : call.body;
     const idempotent = IDEMPOTENT_METHODS.has(method) || call.idempotencyKey !== undefined;
     const info: CallInfo = { method, path: stripQuery(call.path), idempotent, attempts: 0, lastError: undefined, span };
-    const metricAttributes: Record<string, string | number> = {
-      [HttpAttributes.method]: method,
-      [HttpAttributes.serverAddress]: url.hostname,
-      [HttpAttributes.serverPort]: port,
-      [HttpAttributes.target]: name,
-    };
     const finish = (status: number | undefined, code: string | undefined, error?: unknown) => {
       if (info.attempts > 1) span.setAttribute(HttpAttributes.resendCount, info.attempts - 1);
-      if (status !== undefined) {
-        span.setAttribute(HttpAttributes.status, status);
-        metricAttributes[HttpAttributes.status] = status;
-      }
-      if (code !== undefined) {
-        failSpan(span, code, error);
-        metricAttributes[HttpAttributes.errorType] = code;
-      }
+      if (status !== undefined) span.setAttribute(HttpAttributes.status, status);
+      if (code !== undefined) failSpan(span, code, error);
       span.end();
-      httpInstruments().clientDuration.record((performance.now() - started) / 1000, metricAttributes);
+      httpInstruments().clientDuration.record((performance.now() - started) / 1000, metricAttributes(method, status, code));
     };
     try {
       const response = await sendThrough(info, url, method, headers, body, call);
@@ -326,14 +370,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     call: HttpRequestOptions,
   ): Promise<HttpResponse> {
     try {
-      return await pipelineFor(info).execute(async () => {
-        try {
-          return await attempt(info, url, method, headers, body, call.signal);
-        } catch (error) {
-          info.lastError = error;
-          throw error;
-        }
-      }, call.signal);
+      return await pipelineFor(info).execute(() => attempt(info, url, method, headers, body, call.signal), call.signal);
     } catch (error) {
       if (isHttpError(error)) throw error;
       const base = { target: name, method, path: info.path, idempotent: info.idempotent, attempts: info.attempts, cause: info.lastError ?? error };

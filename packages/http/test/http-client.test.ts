@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -155,6 +156,29 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
     }
     expect(keyed).toHaveLength(10);
     expect(client.breakerState).toBe('closed');
+  });
+
+  it('tells each retry to the call it belongs to when concurrent calls share the policies; leaves no listener on a reused caller signal', async () => {
+    upstream.mode = 'flaky';
+    const client = createHttpClient({ name: 'shared', baseUrl: upstream.url, retry: { retries: 3, initialDelayMs: 1, maxDelayMs: 5 }, breaker: false });
+    const retriesOf = new Map<string, number[]>();
+    client.onRetry((event) => {
+      // The event's error is the failed attempt of the same call.
+      expect(isHttpError(event.error) && event.error.path).toBe(event.path);
+      retriesOf.set(event.path, [...(retriesOf.get(event.path) ?? []), event.attempt]);
+    });
+    const signal = new AbortController().signal;
+    // Every call settles (a call may see a 503 on each of its attempts when others take the 200s).
+    const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => client.request({ path: `/items/${i}`, signal })));
+    let retried = 0;
+    outcomes.forEach((outcome, i) => {
+      const attempts = outcome.status === 'fulfilled' ? outcome.value.attempts : (outcome.reason as HttpError).attempts;
+      const expected = Array.from({ length: attempts - 1 }, (_, n) => n + 1);
+      expect(retriesOf.get(`/items/${i}`) ?? []).toEqual(expected);
+      retried += expected.length;
+    });
+    expect(retried).toBeGreaterThan(0); // every second request answered 503
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
   });
 
   it('does not retry a 4xx nor count it against the breaker', async () => {
