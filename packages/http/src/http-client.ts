@@ -1,7 +1,7 @@
 import { createDefaultLogger, errorMessage, type Logger, MailroomError } from '@mailroom/core';
 import { type Attributes, type Context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
-import { type Dispatcher, request } from 'undici';
+import { type Dispatcher, getGlobalDispatcher } from 'undici';
 import { type HttpClientOptions, resolveClientOptions } from './client-options.js';
 import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
@@ -97,6 +97,11 @@ interface CallInfo {
 
 /** The value of the breaker-state gauge for each state. */
 const STATE_VALUES: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2, isolated: 3 };
+
+/** Path segments of characters the URL parser keeps as they are (no percent sign, query or fragment). */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=:@]*)+$/;
+/** A `.` or `..` segment, which the URL parser resolves. */
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 
 function stripQuery(path: string): string {
   const index = path.search(/[?#]/);
@@ -196,12 +201,19 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     return attributes;
   }
 
-  function buildUrl(path: string, query: HttpRequestOptions['query']): URL {
+  /**
+   * The request target (path and query) of a call under the base URL: concatenated, never resolved,
+   * so a path like `//other.host/x` stays on this target. A plain path without a query is used as it
+   * is (the URL parser would leave it unchanged); any other goes through `URL`, which
+   * percent-encodes it and resolves its dot segments, and gets the query appended.
+   */
+  function requestTarget(path: string, query: HttpRequestOptions['query']): string {
     if (typeof path !== 'string' || !path.startsWith('/')) throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, `HTTP client ${name}: path must start with '/'`);
-    // Concatenated, never resolved: a path like `//other.host/x` stays on this target.
-    const url = new URL(`${origin}${basePath}${path}`);
+    const full = `${basePath}${path}`;
+    if (query === undefined && PLAIN_PATH.test(full) && !DOT_SEGMENT.test(full)) return full;
+    const url = new URL(`${origin}${full}`);
     if (query) for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.append(key, String(value));
-    return url;
+    return `${url.pathname}${url.search}`;
   }
 
   function buildHeaders(call: HttpRequestOptions, traceContext: Context, parentTraceparent: string | undefined): Record<string, string> {
@@ -235,7 +247,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
    */
   async function attempt(
     info: CallInfo,
-    url: URL,
+    target: string,
     method: string,
     headers: Record<string, string>,
     body: string | Uint8Array | undefined,
@@ -254,7 +266,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
     }
     try {
-      const response = await request(url, { method: method as Dispatcher.HttpMethod, headers, body, signal, ...(dispatcher && { dispatcher }) });
+      // The dispatcher's own request(): undici.request() would parse the URL again and copy the options.
+      const response = await (dispatcher ?? getGlobalDispatcher()).request({
+        origin,
+        path: target,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        signal,
+      });
       const declared = Number(response.headers['content-length']);
       const tooLarge = () =>
         new HttpError(HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE, `${method} ${name}${info.path}: response body exceeds ${settings.maxResponseBytes} bytes`, {
@@ -320,7 +340,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       throw new MailroomError(HttpErrorCodes.HTTP_CONFIG, `HTTP client ${name}: pass either json or body, not both`);
     }
     const method = (call.method ?? 'GET').toUpperCase();
-    const url = buildUrl(call.path, call.query);
+    const target = requestTarget(call.path, call.query);
     // A traceparent given with the call is its parent; else the active span, else the current correlation's.
     const parentTraceparent = call.traceparent ?? currentCorrelation()?.traceparent;
     const parent = call.traceparent !== undefined ? contextOf(call.traceparent) : parentContext(undefined, parentTraceparent);
@@ -332,7 +352,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           [HttpAttributes.method]: method,
           [HttpAttributes.serverAddress]: hostname,
           [HttpAttributes.serverPort]: port,
-          [HttpAttributes.urlFull]: `${origin}${url.pathname}`,
+          [HttpAttributes.urlFull]: `${origin}${stripQuery(target)}`,
           [HttpAttributes.target]: name,
         },
       },
@@ -351,7 +371,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       httpInstruments().clientDuration.record((performance.now() - started) / 1000, metricAttributes(method, status, code));
     };
     try {
-      const response = await sendThrough(info, url, method, headers, body, call);
+      const response = await sendThrough(info, target, method, headers, body, call);
       finish(response.status, undefined);
       return response;
     } catch (error) {
@@ -363,14 +383,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   /** Runs a call's attempts through the policies; every failure becomes an {@link HttpError}. */
   async function sendThrough(
     info: CallInfo,
-    url: URL,
+    target: string,
     method: string,
     headers: Record<string, string>,
     body: string | Uint8Array | undefined,
     call: HttpRequestOptions,
   ): Promise<HttpResponse> {
     try {
-      return await pipelineFor(info).execute(() => attempt(info, url, method, headers, body, call.signal), call.signal);
+      return await pipelineFor(info).execute(() => attempt(info, target, method, headers, body, call.signal), call.signal);
     } catch (error) {
       if (isHttpError(error)) throw error;
       const base = { target: name, method, path: info.path, idempotent: info.idempotent, attempts: info.attempts, cause: info.lastError ?? error };

@@ -207,6 +207,12 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
     // A path cannot leave the target, even one that looks like another host.
     expect((await failure(client.request({ path: '//evil.example/echo' }))).status).toBe(404);
     expect(upstream.hits.at(-1)?.path).toBe('//evil.example/echo');
+    // A path the URL parser would change is sent as it changes it: dot segments resolved, a space percent-encoded.
+    expect((await client.json<{ id: string }>({ path: '/things/../items/7' })).id).toBe('7');
+    expect(upstream.hits.at(-1)?.path).toBe('/items/7');
+    expect((await client.json<{ id: string }>({ path: '/items/a b' })).id).toBe('a%20b');
+    expect((await client.json<{ id: string }>({ path: '/items/%2e%2e/items/8' })).id).toBe('8');
+    expect((await client.json<{ id: string }>({ path: '/items/9', query: { q: 'x y' } })).id).toBe('9');
 
     const explicit = await client.json<{ headers: Record<string, string> }>({ path: '/echo', correlationId: 'mine' });
     expect(explicit.headers['x-correlation-id']).toBe('mine');
