@@ -149,7 +149,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   // Every request URL is this origin followed by a path, so its host and port are the base URL's.
   const { origin, hostname } = settings.baseUrl;
   const port = Number(settings.baseUrl.port || (settings.baseUrl.protocol === 'https:' ? 443 : 80));
-  const metricAttributesOf = new Map<string, Attributes>();
   const retryListeners = new Set<(event: RetryEvent) => void>();
   if (settings.breaker) {
     // The meter holds the callback for the process's life: it keeps only a weak reference to the policies.
@@ -176,29 +175,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const retryEvent: RetryEvent = { target: name, method: info.method, path: info.path, attempt, delayMs, error };
       for (const listener of [...retryListeners]) listener(retryEvent);
     });
-  }
-
-  /**
-   * The attributes of the duration metric for one outcome, built once per client and outcome and
-   * frozen (methods, statuses and error codes are few, so the cache stays small).
-   */
-  function metricAttributes(method: string, status: number | undefined, code: string | undefined): Attributes {
-    const key = `${method} ${status} ${code}`;
-    let attributes = metricAttributesOf.get(key);
-    if (attributes === undefined) {
-      const built: Attributes = {
-        [HttpAttributes.method]: method,
-        [HttpAttributes.serverAddress]: hostname,
-        [HttpAttributes.serverPort]: port,
-        [HttpAttributes.target]: name,
-      };
-      if (status !== undefined) built[HttpAttributes.status] = status;
-      if (code !== undefined) built[HttpAttributes.errorType] = code;
-      attributes = Object.freeze(built);
-      // A method outside HttpMethod (from untyped code) must not grow the cache without bound.
-      if (metricAttributesOf.size < 512) metricAttributesOf.set(key, attributes);
-    }
-    return attributes;
   }
 
   /**
@@ -364,11 +340,23 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const idempotent = IDEMPOTENT_METHODS.has(method) || call.idempotencyKey !== undefined;
     const info: CallInfo = { method, path: stripQuery(call.path), idempotent, attempts: 0, lastError: undefined, span };
     const finish = (status: number | undefined, code: string | undefined, error?: unknown) => {
+      const metricAttributes: Attributes = {
+        [HttpAttributes.method]: method,
+        [HttpAttributes.serverAddress]: hostname,
+        [HttpAttributes.serverPort]: port,
+        [HttpAttributes.target]: name,
+      };
       if (info.attempts > 1) span.setAttribute(HttpAttributes.resendCount, info.attempts - 1);
-      if (status !== undefined) span.setAttribute(HttpAttributes.status, status);
-      if (code !== undefined) failSpan(span, code, error);
+      if (status !== undefined) {
+        span.setAttribute(HttpAttributes.status, status);
+        metricAttributes[HttpAttributes.status] = status;
+      }
+      if (code !== undefined) {
+        failSpan(span, code, error);
+        metricAttributes[HttpAttributes.errorType] = code;
+      }
       span.end();
-      httpInstruments().clientDuration.record((performance.now() - started) / 1000, metricAttributes(method, status, code));
+      httpInstruments().clientDuration.record((performance.now() - started) / 1000, metricAttributes);
     };
     try {
       const response = await sendThrough(info, target, method, headers, body, call);

@@ -7,7 +7,6 @@ export { type CallOrQueueOptions, type CallOrQueueResult, callOrQueueWith, type 
 export { type PolicyOptions, type ResolvedPolicyOptions, resolvePolicyOptions } from './client-options.js';
 export { contextOf, failSpan, parentContext } from './http-telemetry.js';
 export {
-  type CallPolicy,
   createResiliencePolicies,
   type FailureClassifier,
   isTaskCancelled,

@@ -54,7 +54,7 @@ export interface PolicyRetry {
 
 /**
  * The cockatiel policies of one target, shared by every call of its client: the bulkhead and the
- * circuit breaker hold state across calls; the retry policy is stateless and shared too; the per-attempt
+ * circuit breaker hold state across calls; the retry policy is made per call; the per-attempt
  * timeout aborts an attempt's signal when it runs too long.
  */
 export interface ResiliencePolicies {
@@ -64,21 +64,13 @@ export interface ResiliencePolicies {
   readonly timeout: TimeoutPolicy;
   /**
    * The policy a call runs through, outermost first: bulkhead, retry (only when `retryable`, with
-   * `onRetry` told before each retry of this call only), circuit breaker. Run each attempt inside it
-   * under {@link timeout}. The policies are shared by every call (nothing is built per call); a
-   * retry event reaches its own call's `onRetry` through the error object the attempt threw.
+   * `onRetry` told before each retry), circuit breaker. Run each attempt inside it under {@link timeout}.
    */
-  pipeline(retryable: boolean, onRetry?: (retry: PolicyRetry) => void): CallPolicy;
+  pipeline(retryable: boolean, onRetry?: (retry: PolicyRetry) => void): IPolicy;
   /** A per-attempt timeout of `ms` (the shared one when `ms` is the settings' `timeoutMs`). */
   timeoutOf(ms: number): TimeoutPolicy;
   /** Calls `listener` on every breaker state change; returns a handle that stops it. */
   onBreakerStateChange(listener: (change: BreakerStateChange) => void): Disposable;
-}
-
-/** The part of a cockatiel policy a call uses: run a function through it. */
-export interface CallPolicy {
-  /** Runs `fn` through the policies; `signal` cancels waiting (bulkhead queue, retry delay) and is passed on to `fn`. */
-  execute<T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>;
 }
 
 const STATES: Record<CircuitState, BreakerState> = {
@@ -127,26 +119,6 @@ export function createResiliencePolicies(name: string, settings: ResolvedPolicyO
   const withoutRetry: IPolicy = wrap(...outer, ...inner, noop);
   const retrySettings = settings.retry;
   const isTransient = handleWhen((error) => classifier.isTransient(error));
-  // The retry policy is stateless across executions, so one serves every call. Its events carry the
-  // failed attempt's error: each call registers the errors its attempts throw with its own listener.
-  const retryListenerOf = new WeakMap<object, (retry: PolicyRetry) => void>();
-  let withRetry: IPolicy | undefined;
-  if (retrySettings && retrySettings.retries > 0) {
-    const retryPolicy = retry(isTransient, {
-      maxAttempts: retrySettings.retries,
-      backoff: new ExponentialBackoff({
-        generator: decorrelatedJitterGenerator,
-        initialDelay: retrySettings.initialDelayMs,
-        maxDelay: retrySettings.maxDelayMs,
-      }),
-    });
-    retryPolicy.onRetry((event) => {
-      const error = 'error' in event ? event.error : undefined;
-      const listener = typeof error === 'object' && error !== null ? retryListenerOf.get(error) : undefined;
-      listener?.({ attempt: event.attempt, delayMs: event.delay, error });
-    });
-    withRetry = wrap(...outer, retryPolicy, ...inner, noop);
-  }
 
   const stateListeners = new Set<(change: BreakerStateChange) => void>();
   breaker?.onStateChange((state) => {
@@ -163,21 +135,18 @@ export function createResiliencePolicies(name: string, settings: ResolvedPolicyO
     timeout: sharedTimeout,
     timeoutOf: (ms) => (ms === settings.timeoutMs ? sharedTimeout : makeTimeout(ms)),
     pipeline(retryable, onRetry) {
-      if (!retryable || !withRetry) return withoutRetry;
-      if (!onRetry) return withRetry;
-      const shared = withRetry;
-      return {
-        execute: (fn, signal) =>
-          shared.execute(async (context) => {
-            try {
-              return await fn(context);
-            } catch (error) {
-              // Only objects can be looked up; the classifiers retry only error objects anyway.
-              if (typeof error === 'object' && error !== null) retryListenerOf.set(error, onRetry);
-              throw error;
-            }
-          }, signal),
-      };
+      if (!retryable || !retrySettings || retrySettings.retries === 0) return withoutRetry;
+      // Stateless, so made per call: its events then know which call they are about.
+      const retryPolicy = retry(isTransient, {
+        maxAttempts: retrySettings.retries,
+        backoff: new ExponentialBackoff({
+          generator: decorrelatedJitterGenerator,
+          initialDelay: retrySettings.initialDelayMs,
+          maxDelay: retrySettings.maxDelayMs,
+        }),
+      });
+      if (onRetry) retryPolicy.onRetry((event) => onRetry({ attempt: event.attempt, delayMs: event.delay, error: 'error' in event ? event.error : undefined }));
+      return wrap(...outer, retryPolicy, ...inner, noop);
     },
     onBreakerStateChange(listener) {
       stateListeners.add(listener);
