@@ -261,6 +261,16 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
     expect(client.breakerState).toBe('closed');
   });
 
+  it('sends nothing more once the caller aborts during a retry delay', async () => {
+    upstream.mode = 'failing';
+    const client = createHttpClient({ name: 'abort-between', baseUrl: upstream.url, retry: { retries: 2, initialDelayMs: 20, maxDelayMs: 30 } });
+    const controller = new AbortController();
+    client.onRetry(() => controller.abort());
+    const error = await failure(client.request({ path: '/items/1', signal: controller.signal }));
+    expect(error).toMatchObject({ code: HttpErrorCodes.HTTP_ABORTED, transient: false });
+    expect(upstream.hits).toHaveLength(1);
+  });
+
   it('refuses a too-large body, announced or streamed, without an uncaught stream error; a HEAD answer announcing a large body has none to refuse', async () => {
     const server = createServer((request, response) => {
       // '/big' arrives whole at once (the case that threw an uncaught abort error); '/streamed' has no length.
