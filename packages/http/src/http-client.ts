@@ -65,8 +65,8 @@ export interface RetryEvent {
 
 /**
  * A resilient HTTP client for one target: every call goes through bulkhead, retry (idempotent
- * methods or requests with an idempotency key only), circuit breaker and a per-attempt timeout,
- * built from cockatiel policies. Resolves with the whole response for statuses below 400;
+ * methods or requests with an idempotency key only), circuit breaker (cockatiel policies) and a
+ * per-attempt timeout that aborts the request. Resolves with the whole response for statuses below 400;
  * otherwise rejects with an {@link HttpError}.
  */
 export interface HttpClient {
@@ -134,8 +134,9 @@ function makeResponse(status: number, headers: HttpResponse['headers'], body: Bu
 }
 
 /**
- * Creates an {@link HttpClient} for one target, on `undici.request` with cockatiel policies
- * (outermost first): bulkhead, retry with decorrelated-jitter backoff, circuit breaker, timeout.
+ * Creates an {@link HttpClient} for one target, on undici (the `dispatcher`'s `request()`, else the
+ * global dispatcher's) with, outermost first: bulkhead, retry with decorrelated-jitter backoff,
+ * circuit breaker (cockatiel policies), and a per-attempt timeout (one AbortController and timer).
  * The breaker and bulkhead are shared by every call of the client. Throws
  * `MAILROOM_ERR_HTTP_CONFIG` for bad options.
  */
