@@ -41,7 +41,8 @@ async function insertPhase(context: ScenarioContext, recorder: Recorder, fixture
     context.log(`${fixture.name}: ${name} ${micros.toFixed(0)} µs per insert${measured ? '' : ' (warm-up)'}`);
     if (measured) recorder.add(`${fixture.name} insert`, name, 'time per insert', 'µs', 'lower', significant(micros));
   });
-  recorder.compare(`${fixture.name} insert`, 'time per insert', OUTBOX, BARE, { op: '<=', value: 1.1 });
+  // Issue 16's targets: at most 1.2x a bare insert on PostgreSQL, 2x on SQLite.
+  recorder.compare(`${fixture.name} insert`, 'time per insert', OUTBOX, BARE, { op: '<=', value: fixture.name === 'sqlite' ? 2 : 1.2 });
   recorder.compare(`${fixture.name} insert`, 'time per insert', OUTBOX, AUTOCOMMIT);
 }
 
