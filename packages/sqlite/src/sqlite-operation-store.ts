@@ -1,6 +1,7 @@
 import { ErrorCodes, MailroomError, type OperationStore } from '@mailroom/core';
 import { assertSqlIdentifier, type SqlDialect, SqlOperationStore, type SqlProgram, type SqlStep } from '@mailroom/core/internal';
 import type { Database, Statement } from 'better-sqlite3';
+import { connectionLock } from './sqlite-connection-lock.js';
 
 /** Options of {@link createSqliteOperationStore}. */
 export interface SqliteOperationStoreOptions {
@@ -31,22 +32,23 @@ function sqliteDialect(db: Database): SqlDialect {
     while (!next.done) next = program.next(execute(next.value));
     return next.value;
   };
+  // Every call takes the file's connection lock, as the outbox, inbox and saga stores do: a
+  // transaction of another connection to the file that is open across an await (a handler's) is
+  // waited for instead of blocking the event loop in SQLite's busy wait until the busy timeout.
+  const lock = connectionLock(db);
   return {
     name: 'sqlite',
-    read: async (program) => drive(program()),
+    read: (program) => lock.run(() => drive(program())),
     // BEGIN IMMEDIATE takes SQLite's single write lock at once, which serializes every writer.
-    transaction: async <T>(_lockKey: string, program: () => SqlProgram<T>) => {
-      let result: T | undefined;
-      db.transaction(() => {
-        result = drive(program());
-      }).immediate();
-      return result as T;
-    },
-    async migrate(statements) {
-      db.transaction(() => {
-        for (const statement of statements) prepare(statement).run();
-      }).immediate();
-    },
+    transaction: <T>(_lockKey: string, program: () => SqlProgram<T>) => lock.run(() => db.transaction(() => drive(program())).immediate()),
+    migrate: (statements) =>
+      lock.run(() =>
+        db
+          .transaction(() => {
+            for (const statement of statements) prepare(statement).run();
+          })
+          .immediate(),
+      ),
     table: (name) => `"${name}"`,
   };
 }
@@ -54,7 +56,10 @@ function sqliteDialect(db: Database): SqlDialect {
 /**
  * An {@link OperationStore} in SQLite over your better-sqlite3 connection, next to the SQLite
  * outbox, inbox and saga stores. Each store call runs as one synchronous `BEGIN IMMEDIATE`
- * transaction, so it never interleaves with other work in the process. Call `migrate()` once
+ * transaction under the file's connection lock (see {@link connectionLock}), so it never interleaves
+ * with other work in the process and waits for a Mailroom transaction open on the same file; called
+ * from inside such a transaction's call chain it throws `MAILROOM_ERR_PERSISTENCE_STATE` instead of
+ * waiting for ever. Call `migrate()` once
  * (idempotent) before use; `@mailroom/http`'s tracker does it on start. Throws
  * `MAILROOM_ERR_OPERATION_CONFIG` for a missing connection or a malformed table prefix.
  */
