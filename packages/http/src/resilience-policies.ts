@@ -54,20 +54,19 @@ export interface PolicyRetry {
 
 /**
  * The cockatiel policies of one target, shared by every call of its client: the bulkhead and the
- * circuit breaker hold state across calls; the retry policy is made per call; the per-attempt
- * timeout aborts an attempt's signal when it runs too long.
+ * circuit breaker hold state across calls; the retry policy is made per call. A caller that needs
+ * cockatiel's per-attempt timeout (the RPC transport around a Connect transport of the user's) takes
+ * it from {@link ResiliencePolicies.timeoutOf}; the HTTP client times its attempts itself.
  */
 export interface ResiliencePolicies {
   /** The breaker state now (`closed` when the breaker is disabled). */
   readonly breakerState: BreakerState;
-  /** The per-attempt timeout of the settings (`Aggressive`: rejects at once and aborts the attempt's signal). */
-  readonly timeout: TimeoutPolicy;
   /**
    * The policy a call runs through, outermost first: bulkhead, retry (only when `retryable`, with
-   * `onRetry` told before each retry), circuit breaker. Run each attempt inside it under {@link timeout}.
+   * `onRetry` told before each retry), circuit breaker. Each attempt inside it runs under a per-attempt timeout.
    */
   pipeline(retryable: boolean, onRetry?: (retry: PolicyRetry) => void): IPolicy;
-  /** A per-attempt timeout of `ms` (the shared one when `ms` is the settings' `timeoutMs`). */
+  /** A per-attempt timeout of `ms` (`Aggressive`: rejects at once and aborts the attempt's signal); one shared policy for the settings' `timeoutMs`, made on first use. */
   timeoutOf(ms: number): TimeoutPolicy;
   /** Calls `listener` on every breaker state change; returns a handle that stops it. */
   onBreakerStateChange(listener: (change: BreakerStateChange) => void): Disposable;
@@ -113,7 +112,7 @@ export function createResiliencePolicies(name: string, settings: ResolvedPolicyO
     );
   }
   const bulkheadPolicy: BulkheadPolicy | undefined = settings.bulkhead ? bulkhead(settings.bulkhead.limit, settings.bulkhead.queue) : undefined;
-  const sharedTimeout = makeTimeout(settings.timeoutMs);
+  let sharedTimeout: TimeoutPolicy | undefined;
   const inner: IPolicy[] = breaker ? [breaker] : [];
   const outer: IPolicy[] = bulkheadPolicy ? [bulkheadPolicy] : [];
   const withoutRetry: IPolicy = wrap(...outer, ...inner, noop);
@@ -132,8 +131,7 @@ export function createResiliencePolicies(name: string, settings: ResolvedPolicyO
     get breakerState() {
       return breaker ? STATES[breaker.state] : 'closed';
     },
-    timeout: sharedTimeout,
-    timeoutOf: (ms) => (ms === settings.timeoutMs ? sharedTimeout : makeTimeout(ms)),
+    timeoutOf: (ms) => (ms === settings.timeoutMs ? (sharedTimeout ??= makeTimeout(ms)) : makeTimeout(ms)),
     pipeline(retryable, onRetry) {
       if (!retryable || !retrySettings || retrySettings.retries === 0) return withoutRetry;
       // Stateless, so made per call: its events then know which call they are about.

@@ -162,14 +162,18 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
     upstream.mode = 'flaky';
     const client = createHttpClient({ name: 'shared', baseUrl: upstream.url, retry: { retries: 3, initialDelayMs: 1, maxDelayMs: 5 }, breaker: false });
     const retriesOf = new Map<string, number[]>();
+    const misattributed: unknown[] = [];
     client.onRetry((event) => {
-      // The event's error is the failed attempt of the same call.
-      expect(isHttpError(event.error) && event.error.path).toBe(event.path);
+      // The event's error is the failed attempt of the same call (recorded here, asserted below:
+      // a listener's throw would only fail its own call, which allSettled swallows).
+      if (!(isHttpError(event.error) && event.error.path === event.path)) misattributed.push(event);
       retriesOf.set(event.path, [...(retriesOf.get(event.path) ?? []), event.attempt]);
     });
     const signal = new AbortController().signal;
     // Every call settles (a call may see a 503 on each of its attempts when others take the 200s).
     const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => client.request({ path: `/items/${i}`, signal })));
+    expect(misattributed).toEqual([]);
+    expect(outcomes.every((outcome) => outcome.status === 'fulfilled' || isHttpError(outcome.reason))).toBe(true);
     let retried = 0;
     outcomes.forEach((outcome, i) => {
       const attempts = outcome.status === 'fulfilled' ? outcome.value.attempts : (outcome.reason as HttpError).attempts;
@@ -269,6 +273,22 @@ describe('resilient HTTP client against a fault-injecting upstream', () => {
     const error = await failure(client.request({ path: '/items/1', signal: controller.signal }));
     expect(error).toMatchObject({ code: HttpErrorCodes.HTTP_ABORTED, transient: false });
     expect(upstream.hits).toHaveLength(1);
+  });
+
+  it('cuts an attempt whose answer stalls in the middle of its body at timeoutMs (HTTP_TIMEOUT, transient)', async () => {
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      response.write('{"id":"1","padding":"'); // and never the rest
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = createHttpClient({ name: 'stalling', baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 100, retry: false });
+      expect(await failure(client.request({ path: '/items/1' }))).toMatchObject({ code: HttpErrorCodes.HTTP_TIMEOUT, transient: true, attempts: 1 });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('refuses a too-large body, announced or streamed, without an uncaught stream error; a HEAD answer announcing a large body has none to refuse', async () => {
