@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { until } from '../test/until.js';
 import { defineCommand, defineEvent } from './contract.js';
 import { createEndpoint, type Endpoint } from './endpoint.js';
 import { HeaderNames } from './envelope.js';
@@ -13,13 +14,6 @@ const PaymentAuthorized = defineEvent('test.PaymentAuthorized', { version: 1, sc
 const ChargeCard = defineCommand('test.ChargeCard', { version: 1, schema: z.object({ orderId: z.string() }), owner: 'payments' });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await sleep(5);
-  }
-}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

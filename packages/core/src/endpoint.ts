@@ -495,18 +495,12 @@ export class Endpoint<Tx = undefined> {
     for (const key in producer.headers) if (key !== 'traceparent' && key !== 'tracestate') headers[key] = producer.headers[key] as string;
     const ctx: OutgoingContext = { endpoint: this.name, contract, envelope, route, data, headers };
     let message: OutgoingMessage | undefined;
-    const build = (c: OutgoingContext): OutgoingMessage => ({
-      route: c.route,
-      headers: envelopeToHeaders(c.envelope, c.headers),
-      body: encodeJson(c.data, this.maxMessageBytes),
-      ...(deliverAt !== undefined && { deliverAt }),
-    });
     try {
-      // Without outgoing middleware the message is built right here, without a chain of promises.
-      if (this.outgoing.length === 0) message = build(ctx);
+      // Without outgoing middleware the message is built right here, without a promise.
+      if (this.outgoing.length === 0) message = this.outgoingMessage(ctx, deliverAt);
       else
         await compose(this.outgoing, async (c: OutgoingContext) => {
-          message = build(c);
+          message = this.outgoingMessage(c, deliverAt);
         })(ctx);
       if (!message) throw configError(`Endpoint ${this.name}: an outgoing middleware did not call next(); ${contract.type} was not sent`);
     } catch (error) {
@@ -515,6 +509,16 @@ export class Endpoint<Tx = undefined> {
     }
     if (operation === 'create') producer.end();
     return { envelope, message, producer };
+  }
+
+  /** The message a transport publishes for what the outgoing middleware left in `c`. */
+  private outgoingMessage(c: OutgoingContext, deliverAt: Date | undefined): OutgoingMessage {
+    return {
+      route: c.route,
+      headers: envelopeToHeaders(c.envelope, c.headers),
+      body: encodeJson(c.data, this.maxMessageBytes),
+      ...(deliverAt !== undefined && { deliverAt }),
+    };
   }
 
   private track(delivery: Delivery): Promise<void> {

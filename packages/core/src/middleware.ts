@@ -35,12 +35,14 @@ export type OutgoingMiddleware = (ctx: OutgoingContext, next: () => Promise<void
 
 /**
  * Runs `middleware` in order around `last`, each one deciding whether and when to call the next.
- * Calling `next()` twice in one middleware rejects.
+ * Calling `next()` twice in one middleware rejects. Without middleware it is `last` itself (no
+ * dispatch closure, no extra promise per message).
  */
 export function compose<C>(
   middleware: readonly ((ctx: C, next: () => Promise<void>) => Promise<void>)[],
   last: (ctx: C) => Promise<void>,
 ): (ctx: C) => Promise<void> {
+  if (middleware.length === 0) return last;
   return (ctx) => {
     let index = -1;
     const dispatch = async (i: number): Promise<void> => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { defineEvent } from './contract.js';
 import { createEndpoint } from './endpoint.js';
 import { ErrorCodes, isMailroomError } from './errors.js';
@@ -161,6 +161,43 @@ describe('outbox options', () => {
     // 100 + 200 + 400 ms of backoff after the first failures: a few claims at most.
     expect(claims).toBeLessThanOrEqual(6);
     await relay.stop();
+  });
+
+  it('a stop() and start() while a claim fails: the old loop leaves its backoff at once and the new one claims', async () => {
+    vi.useFakeTimers();
+    try {
+      let claims = 0;
+      let failPending!: (error: Error) => void;
+      const store: OutboxStore<unknown> = {
+        add: async () => undefined,
+        claim: () => {
+          claims += 1;
+          if (claims <= 10) return Promise.reject(new Error('database unavailable'));
+          if (claims === 11) return new Promise((_, reject) => (failPending = reject));
+          return Promise.resolve({ records: [], expiresAt: new Date(Date.now() + 1000), complete: async () => undefined });
+        },
+        purgeSent: async () => 0,
+        counts: async () => ({ unsent: 0, sent: 0 }),
+      };
+      const relay = createRelay({ store, transport: createMemoryTransport(), pollIntervalMs: 1, maxErrorBackoffMs: 600_000 });
+      relay.onError(() => undefined);
+      relay.start();
+      // Ten failed claims: the next backoff would be 50 ms * 2^10, about 102 s.
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(claims).toBe(11);
+      const stopping = relay.stop();
+      relay.start();
+      failPending(new Error('database unavailable'));
+      await vi.advanceTimersByTimeAsync(1000);
+      await stopping;
+      // The old loop did not sit out its backoff on the new start's signal: the new loop has claimed.
+      expect(claims).toBeGreaterThanOrEqual(12);
+      const stopped = relay.stop();
+      await vi.advanceTimersByTimeAsync(1000);
+      await stopped;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('starts no publish in the last quarter of a claim and releases the rows it did not reach, so they never go out while another relay may hold them', async () => {

@@ -281,8 +281,11 @@ export class Relay {
   }
 
   private async run(generation: number): Promise<void> {
+    // This generation's backoff signal: a stop() closes it even when a start() made a new one since.
+    const halt = this.halt;
+    const current = () => this.running && generation === this.generation;
     let failures = 0;
-    while (this.running && generation === this.generation) {
+    while (current()) {
       // The batch about to be claimed sees what a wake before it announced.
       this.wakes.take();
       let batch: RelayBatchEvent | undefined;
@@ -293,12 +296,12 @@ export class Relay {
         failures += 1;
         this.recordError(this.phase, error, failures);
         // A dead database is not hammered: the backoff ignores wakes, only stop() ends it early.
-        if (this.running) await this.halt.wait(exponentialDelay(failures + 1, 50, this.settings.maxErrorBackoffMs));
+        if (current()) await halt.wait(exponentialDelay(failures + 1, 50, this.settings.maxErrorBackoffMs));
         continue;
       }
       if (Date.now() >= this.nextCleanupAt) await this.cleanupQuietly();
       // After a batch, look again at once: more rows may be due. Sleep only when the outbox had nothing.
-      if (!batch && this.running) await this.wakes.wait(this.settings.pollIntervalMs);
+      if (!batch && current()) await this.wakes.wait(this.settings.pollIntervalMs);
     }
   }
 

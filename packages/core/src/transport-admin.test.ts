@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { messageOnly } from '../test/message-only.js';
+import { until } from '../test/until.js';
 import { defineEvent } from './contract.js';
 import { createEndpoint } from './endpoint.js';
 import { ErrorCodes } from './errors.js';
 import { createMemoryTransport, MemoryBroker } from './memory-transport.js';
 import type { MessageTransport } from './transport.js';
 import { hasTransportAdmin, transportAdmin } from './transport-admin.js';
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const Ping = defineEvent('admin.Ping', { version: 1, schema: z.object({ n: z.number() }) });
 
