@@ -1,4 +1,5 @@
 import { createMemoryTransport, type Headers, MemoryBroker, type MessageTransport } from '@mailroom/core';
+import { messageOnly } from '@mailroom/core/testing';
 import { describeTransport, type RawAccess } from '../src/index.js';
 
 const broker = new MemoryBroker();
@@ -26,15 +27,8 @@ describeTransport({
 describeTransport({
   name: 'memory without TransportAdmin',
   connect: async (): Promise<MessageTransport> => {
-    const inner = createMemoryTransport({ broker });
-    return {
-      name: inner.name,
-      capabilities: { ...inner.capabilities, deadLetterQueue: false },
-      publish: (message) => inner.publish(message),
-      subscribe: (options, handler) => inner.subscribe(options, handler),
-      ...(inner.health && { health: inner.health.bind(inner) }),
-      close: () => inner.close(),
-    };
+    const inner = messageOnly(createMemoryTransport({ broker }));
+    return { ...inner, capabilities: { ...inner.capabilities, deadLetterQueue: false } };
   },
   raw,
   stressRounds: 0,

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { messageOnly } from '../test/message-only.js';
 import { until } from '../test/until.js';
 import { defineEvent } from './contract.js';
 import { createEndpoint } from './endpoint.js';
 import { ErrorCodes } from './errors.js';
 import { createMemoryTransport, MemoryBroker } from './memory-transport.js';
+import { messageOnly } from './testing/message-only.js';
 import type { MessageTransport } from './transport.js';
 import { hasTransportAdmin, transportAdmin } from './transport-admin.js';
 
