@@ -85,6 +85,28 @@ describe('GroupsCache', () => {
     await transport.close();
   });
 
+  it('shares one computation between concurrent reads of a cold (or invalidated) cache', async () => {
+    const { transport, endpoint, poison } = await poisonedMemoryTransport();
+    let passes = 0;
+    const counting = {
+      page: (filter: DeadLetterFilter) => {
+        if (filter.cursor === undefined) passes++;
+        return transport.deadLetters.page(filter);
+      },
+    };
+    const cache = new GroupsCache(counting, 60_000);
+    await poison(1);
+    await waitUntil(async () => (await transport.deadLetters.list()).length === 1, 5_000);
+    const cold = await Promise.all([cache.get({}), cache.get({}), cache.get({})]);
+    expect(cold.map((snapshot) => snapshot.groups[0]?.count)).toEqual([1, 1, 1]);
+    expect(passes).toBe(1);
+    cache.invalidate();
+    await Promise.all([cache.get({}), cache.get({})]);
+    expect(passes).toBe(2);
+    await endpoint.stop();
+    await transport.close();
+  });
+
   it('does not keep a snapshot computed before an invalidate', async () => {
     const { transport, endpoint, poison } = await poisonedMemoryTransport();
     const cache = new GroupsCache(transport.deadLetters, 60_000);

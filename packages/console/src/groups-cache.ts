@@ -16,8 +16,6 @@ interface Entry {
   pending?: Promise<{ groups: DeadLetterGroup[]; at: number }>;
   /** A background computation asked for and not started yet. */
   scheduled?: NodeJS.Timeout;
-  /** Set by {@link GroupsCache.invalidate}: what this entry's computations find is not kept. */
-  dropped?: boolean;
 }
 
 /** Which dead letters are grouped. */
@@ -68,10 +66,8 @@ export class GroupsCache {
 
   /** Forgets every snapshot (and the background computations not started): the next read of each filter waits for a new computation. */
   invalidate(): void {
-    for (const entry of this.entries.values()) {
-      entry.dropped = true;
-      clearTimeout(entry.scheduled);
-    }
+    // What a computation in flight finds lands on its entry, which no read reaches any more.
+    for (const entry of this.entries.values()) clearTimeout(entry.scheduled);
     this.entries.clear();
   }
 
@@ -91,8 +87,8 @@ export class GroupsCache {
     entry.scheduled = undefined;
     const at = this.now();
     const pending = groupDeadLetterQueue(this.queue, entry.filter).then((groups) => {
-      // Kept only while no invalidate came since and nothing newer settled.
-      if (!entry.dropped && (entry.settled?.at ?? -Infinity) <= at) entry.settled = { groups, at };
+      // Kept unless something newer settled (after an invalidate the entry is out of the map).
+      if ((entry.settled?.at ?? -Infinity) <= at) entry.settled = { groups, at };
       return { groups, at };
     });
     entry.pending = pending;
