@@ -6,6 +6,8 @@ import { ErrorCodes, MailroomError } from './errors.js';
 import type { Handler, HandlerContext } from './handler.js';
 import { definitionError, type Saga, type SagaContext, type TimeoutWhen } from './saga.js';
 import type { CompensationStep, SagaStore, StoredSaga } from './saga-store.js';
+import { CANNOT_SCHEDULE, canSchedule } from './schedule.js';
+import type { MessageTransport } from './transport.js';
 import { validateWith } from './validate.js';
 
 /** Options of `endpoint.saga(saga, options)`. */
@@ -51,7 +53,7 @@ const timeoutJsonSchema = {
 export interface SagaHost<Tx> {
   readonly name: string;
   /** What it runs on: a saga with timeouts needs a transport that can schedule messages. */
-  readonly transport: { readonly name: string; readonly capabilities: { readonly maxScheduleDelayMs?: number } };
+  readonly transport: Pick<MessageTransport, 'name' | 'capabilities'>;
   on<C extends AnyContract>(contract: C, handler: Handler<C, Tx>): unknown;
 }
 
@@ -75,10 +77,10 @@ export function registerSaga<S, Tx>(endpoint: SagaHost<Tx>, defaultStore: SagaSt
     );
   }
   const hasTimeouts = Object.keys(saga.timeouts).length > 0;
-  if (hasTimeouts && !((endpoint.transport.capabilities.maxScheduleDelayMs ?? 0) > 0)) {
+  if (hasTimeouts && !canSchedule(endpoint.transport.capabilities)) {
     throw definitionError(
       saga.name,
-      `its timeouts are scheduled messages, and the ${endpoint.transport.name} transport of endpoint ${endpoint.name} cannot schedule messages (it declares no maxScheduleDelayMs)`,
+      `its timeouts are scheduled messages, and the ${endpoint.transport.name} transport of endpoint ${endpoint.name} ${CANNOT_SCHEDULE}`,
     );
   }
   const timeoutContract = hasTimeouts

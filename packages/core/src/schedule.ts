@@ -19,6 +19,14 @@ export type Clock = () => number;
  * not a finite number, or `deliverAt` is not a valid `Date`; throws `MAILROOM_ERR_SCHEDULE_TOO_FAR`
  * when the delay exceeds the transport's `maxScheduleDelayMs` (0 when it declares none).
  */
+/** Why a transport without `maxScheduleDelayMs` refuses a scheduled message (completes "The <name> transport ..."). */
+export const CANNOT_SCHEDULE = 'cannot schedule messages (it declares no maxScheduleDelayMs)';
+
+/** True when a transport with these capabilities can deliver a message later (it declares a `maxScheduleDelayMs` above 0). */
+export function canSchedule(capabilities: Pick<TransportCapabilities, 'maxScheduleDelayMs'>): boolean {
+  return (capabilities.maxScheduleDelayMs ?? 0) > 0;
+}
+
 export function resolveDeliverAt(options: ScheduleOptions, capabilities: TransportCapabilities, transportName: string, now: number): Date | undefined {
   const { deliverAt, delayMs } = options;
   if (deliverAt === undefined && delayMs === undefined) return undefined;
@@ -43,9 +51,9 @@ export function resolveDeliverAt(options: ScheduleOptions, capabilities: Transpo
   if (delay > max) {
     throw new MailroomError(
       ErrorCodes.SCHEDULE_TOO_FAR,
-      max > 0
+      canSchedule(capabilities)
         ? `The ${transportName} transport schedules at most ${max} ms ahead; this message was scheduled ${Math.round(delay)} ms ahead`
-        : `The ${transportName} transport cannot schedule messages (it declares no maxScheduleDelayMs)`,
+        : `The ${transportName} transport ${CANNOT_SCHEDULE}`,
       { details: { delayMs: delay, maxScheduleDelayMs: max, transport: transportName } },
     );
   }
