@@ -1,5 +1,5 @@
 import { Services, serviceAvailable, uniqueName } from '@mailroom/conformance';
-import type { OutgoingMessage } from '@mailroom/core';
+import { HeaderNames, type OutgoingMessage } from '@mailroom/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testPool } from '../test/pg-fixture.js';
@@ -9,7 +9,7 @@ import { PublishBatcher } from './publish-batcher.js';
 const available = await serviceAvailable(Services.postgres);
 
 function message(type: string): OutgoingMessage {
-  return { route: { kind: 'event', type }, headers: { 'mailroom-id': type }, body: new Uint8Array([1]) } as unknown as OutgoingMessage;
+  return { route: { kind: 'event', type }, headers: { [HeaderNames.id]: type }, body: new Uint8Array([1]) };
 }
 
 describe.runIf(available)('PublishBatcher', () => {
