@@ -13,16 +13,27 @@ export interface PostgresOperationStoreOptions {
   tablePrefix?: string;
 }
 
-function placeholders(sql: string): string {
-  let index = 0;
-  return sql.replace(/\?/g, () => `$${++index}`);
+/** Converts the `?` placeholders of the store's statements to pg's `$n`, once per statement text. */
+function placeholderCache(): (sql: string) => string {
+  // The store's statements are a fixed set per table prefix, so the cache stays small.
+  const converted = new Map<string, string>();
+  return (sql) => {
+    let text = converted.get(sql);
+    if (text === undefined) {
+      let index = 0;
+      text = sql.replace(/\?/g, () => `$${++index}`);
+      converted.set(sql, text);
+    }
+    return text;
+  };
 }
 
-async function drive<T>(client: PgQueryable, program: SqlProgram<T>): Promise<T> {
+async function drive<T>(client: PgQueryable, placeholders: (sql: string) => string, program: SqlProgram<T>): Promise<T> {
   let next = program.next();
   while (!next.done) {
     const step: SqlStep = next.value;
-    const result = await client.query(placeholders(step.sql), [...step.params]);
+    // pg only reads the values (it serializes them into a new message), so the readonly array goes as it is.
+    const result = await client.query(placeholders(step.sql), step.params as unknown[]);
     next = program.next(step.op === 'all' ? result.rows : (result.rowCount ?? 0));
   }
   return next.value;
@@ -30,6 +41,7 @@ async function drive<T>(client: PgQueryable, program: SqlProgram<T>): Promise<T>
 
 function postgresDialect(pool: PgPool, schema: string | undefined, prefix: string): SqlDialect {
   const scope = `${schema ?? ''}.${prefix}`;
+  const placeholders = placeholderCache();
   // A transaction-scoped advisory lock first: writers of one operation are serialized across every process.
   const locked = <T>(lockKey: string, work: (client: PgQueryable) => Promise<T>): Promise<T> =>
     withTransaction(pool, async (client) => {
@@ -38,8 +50,8 @@ function postgresDialect(pool: PgPool, schema: string | undefined, prefix: strin
     });
   return {
     name: 'postgres',
-    read: (program) => drive(pool, program()),
-    transaction: (lockKey, program) => locked(`mailroom-operation:${scope}:${lockKey}`, (client) => drive(client, program())),
+    read: (program) => drive(pool, placeholders, program()),
+    transaction: (lockKey, program) => locked(`mailroom-operation:${scope}:${lockKey}`, (client) => drive(client, placeholders, program())),
     migrate: (statements) =>
       locked(`mailroom-operations-migrate:${scope}`, async (client) => {
         if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);

@@ -1,5 +1,6 @@
 import { ErrorCodes, errorMessage, isMailroomError, MailroomError } from '@mailroom/core';
 import type { Database } from 'better-sqlite3';
+import { runImmediate } from './run-immediate.js';
 import type { SqliteTables } from './sqlite-tables.js';
 
 function migrations(t: SqliteTables): string[] {
@@ -59,8 +60,7 @@ export const SQLITE_SCHEMA_VERSION = 3;
 export function migrateSqlite(db: Database, tables: SqliteTables): void {
   const steps = migrations(tables);
   try {
-    db.exec('BEGIN IMMEDIATE');
-    try {
+    runImmediate(db, () => {
       db.exec(`CREATE TABLE IF NOT EXISTS ${tables.migrations} (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
       const current = (db.prepare(`SELECT max(version) AS version FROM ${tables.migrations}`).get() as { version: number | null }).version ?? 0;
       if (current > steps.length) {
@@ -73,11 +73,7 @@ export function migrateSqlite(db: Database, tables: SqliteTables): void {
         db.exec(steps[version - 1] as string);
         db.prepare(`INSERT INTO ${tables.migrations} (version, applied_at) VALUES (?, ?)`).run(version, Date.now());
       }
-      db.exec('COMMIT');
-    } catch (error) {
-      if (db.inTransaction) db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   } catch (error) {
     if (isMailroomError(error)) throw error;
     throw new MailroomError(ErrorCodes.PERSISTENCE_SCHEMA, `Could not create the Mailroom tables in ${db.name}: ${errorMessage(error)}`, { cause: error });

@@ -11,6 +11,7 @@ import {
 } from '@mailroom/core';
 import { assertPositiveInteger, type OutboxRow, orderingKeysOf, outboxRecordFromRow, selectInKeyOrder, unsentIdsByKey } from '@mailroom/core/internal';
 import type { Database, Statement } from 'better-sqlite3';
+import { runImmediate } from './run-immediate.js';
 import { connectionLock } from './sqlite-connection-lock.js';
 import type { SqliteTables } from './sqlite-tables.js';
 
@@ -80,7 +81,7 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
       const now = Date.now();
       if (s.due.get({ now }) === undefined) return emptyClaim;
       const token = randomUUID();
-      const records = this.immediate(() => {
+      const records = runImmediate(this.db, () => {
         const candidates = (s.candidates.all({ now, limit }) as OutboxRow[]).map(outboxRecordFromRow);
         const selected = this.inKeyOrder(candidates);
         for (const record of selected) s.claimRow.run(token, now + this.leaseMs, Number(record.id));
@@ -107,7 +108,7 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
       const s = this.prepared();
       const now = Date.now();
       const settled = new Set([...outcome.sent, ...outcome.failed.map((f) => f.id)]);
-      this.immediate(() => {
+      runImmediate(this.db, () => {
         for (const id of outcome.sent) s.markSent.run(now, Number(id), token);
         for (const failure of outcome.failed) s.markFailed.run(failure.error, failure.retryAt.getTime(), Number(failure.id), token);
         for (const record of records) if (!settled.has(record.id)) s.release.run(Number(record.id), token);
@@ -122,19 +123,6 @@ export class SqliteOutboxStore implements OutboxStore<Database> {
     const newest = Number(candidates[candidates.length - 1]?.id);
     const rows = this.prepared().unsentOfKeys.all(JSON.stringify(keys), newest) as { ordering_key: string; id: number }[];
     return selectInKeyOrder(candidates, unsentIdsByKey(rows));
-  }
-
-  /** Runs synchronous `work` in a `BEGIN IMMEDIATE` transaction (the caller holds the connection lock). */
-  private immediate<T>(work: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = work();
-      this.db.exec('COMMIT');
-      return result;
-    } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw error;
-    }
   }
 
   private prepared(): Statements {
