@@ -319,6 +319,8 @@ export async function runRetryLoopBound(scope: Scope, context: HostileSuiteConte
  */
 export async function runCrashLoopBound(scope: Scope, context: HostileSuiteContext, message: OutgoingMessage): Promise<void> {
   const publisher = await scope.connect();
+  // Opened first: a transport without the management part skips before the crash rounds.
+  const survivor = await scope.connectAdmin();
   const endpoint = message.route.kind === 'command' ? message.route.destination : '';
   const options = { endpoint, events: [], commands: [message.route.type], concurrency: 1, maxDeliveries: 2 };
   await publisher.publish(message);
@@ -337,7 +339,6 @@ export async function runCrashLoopBound(scope: Scope, context: HostileSuiteConte
     );
     await doomed.close();
   }
-  const survivor = await scope.connectAdmin();
   const late: Delivery[] = [];
   await survivor.subscribe(options, async (delivery) => {
     late.push(delivery);

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import {
   createEndpoint,
   createMemoryTransport,
@@ -36,9 +35,8 @@ export interface PersistenceFixture<Tx> {
   brokerTransport(brokerPath: string): Transport;
   /**
    * The arguments of `node` that start a relay process: it relays this database's outbox into the
-   * SQLite broker at `brokerPath` in batches of 5, polling every 20 ms, prints `ready` once started,
-   * and kills itself with SIGKILL right after the broker confirmed its `killAfterBatches`-th batch,
-   * before that batch is marked sent. Its claims must come back within a few seconds of its death.
+   * SQLite broker at `brokerPath` in batches of 5, polling every 20 ms, and kills itself with
+   * SIGKILL right after the broker confirmed its `killAfterBatches`-th batch, before that batch is marked sent. Its claims must come back within a few seconds of its death.
    */
   relayProcess(brokerPath: string, killAfterBatches: number): Promise<string[]>;
   /** A directory for the broker file, removed by `dispose`. */
@@ -255,8 +253,7 @@ export function describePersistence<Tx>(options: PersistenceSuiteOptions<Tx>): v
       const runRelay = async (killAfter: number) => {
         const args = await f.relayProcess(brokerPath, killAfter);
         return new Promise<NodeJS.Signals | number | null>((resolve, reject) => {
-          const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MAILROOM_LOG_LEVEL: 'silent' } });
-          createInterface({ input: proc.stdout }).on('line', () => undefined);
+          const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MAILROOM_LOG_LEVEL: 'silent' } });
           const timer = setTimeout(() => proc.kill('SIGTERM'), 20_000);
           proc.once('error', reject);
           proc.once('exit', (code, signal) => {
@@ -289,12 +286,24 @@ export function describePersistence<Tx>(options: PersistenceSuiteOptions<Tx>): v
       relay.start();
       try {
         await waitUntil(() => relay.stats.claims > 0, 5000);
-        for (const deadline = Date.now() + 30_000; (await f.outbox.counts()).unsent > 0 && Date.now() < deadline; ) await sleep(50);
-        const distinct = async () => (await f.effects.counts()).length;
-        for (const deadline = Date.now() + 30_000; (await distinct()) < produced.size && Date.now() < deadline; ) await sleep(50);
-        await waitUntil(() => deliveries > 0, 1000);
-        const queue = async () => (await broker.queues()).find((q) => q.endpoint === 'crash-consumer');
-        for (const deadline = Date.now() + 30_000; ((await queue())?.depth ?? 1) > 0 && Date.now() < deadline; ) await sleep(50);
+        let unsent = 0;
+        await waitUntil(
+          async () => (unsent = (await f.outbox.counts()).unsent) === 0,
+          30_000,
+          () => `for the outbox to drain (${unsent} unsent)`,
+        );
+        let distinct = 0;
+        await waitUntil(
+          async () => (distinct = (await f.effects.counts()).length) >= produced.size,
+          30_000,
+          () => `for an effect of every message (${distinct} of ${produced.size})`,
+        );
+        let depth: number | undefined;
+        await waitUntil(
+          async () => (depth = (await broker.queues()).find((q) => q.endpoint === 'crash-consumer')?.depth) === 0,
+          30_000,
+          () => `for the consumer's queue to empty (depth ${String(depth)})`,
+        );
       } finally {
         await relay.stop();
       }

@@ -238,15 +238,18 @@ function registerTests(options: TransportSuiteOptions): void {
       await transport.publish(testMessage(type, json({})));
       await waitUntil(() => deliveries === 1, ms(10_000));
       await subscription.close();
-      const again = await scope.connectAdmin();
+      const again = await scope.connect();
       await again.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
         deliveries += 1;
         await d.ack();
       });
       await sleep(ms(500));
       expect(deliveries).toBe(1);
-      const info = (await again.queues()).find((q) => q.endpoint === endpoint);
-      expect(info?.depth ?? 0).toBe(0);
+      // The queue depth only where the transport has the management part.
+      if (hasTransportAdmin(again)) {
+        const info = (await again.queues()).find((q) => q.endpoint === endpoint);
+        expect(info?.depth ?? 0).toBe(0);
+      }
     });
 
     test('redelivers a retried message with attempt + 1 and the first failure time', async (scope) => {

@@ -1,37 +1,24 @@
 import { describeOperationStore, Services, serviceAvailable, sleep } from '@mailroom/conformance';
-import type { OperationStore } from '@mailroom/core';
+import { ErrorCodes, type OperationStore } from '@mailroom/core';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresOperationStore } from '../src/index.js';
-import { testPool, uniqueSchema } from './pg-fixture.js';
+import { postgresOperationStoreFixture } from '../src/testing/index.js';
+import { POSTGRES_URL, testPool, uniqueSchema } from './pg-fixture.js';
 
 const available = await serviceAvailable(Services.postgres);
 
 /** Never connects: the option checks only build a store. */
 const unusedPool = { query: async () => ({ rows: [], rowCount: 0 }), connect: async () => ({}) } as never;
 
+it('refuses a missing pool with MAILROOM_ERR_OPERATION_CONFIG', () => {
+  expect(() => createPostgresOperationStore({} as never)).toThrow(expect.objectContaining({ code: ErrorCodes.OPERATION_CONFIG }));
+});
+
 describe.runIf(available)('postgres', () => {
   describeOperationStore({
     name: 'postgres',
-    async create() {
-      const schema = uniqueSchema();
-      const pools: pg.Pool[] = [];
-      return {
-        async store() {
-          const pool = testPool(4, schema);
-          pools.push(pool);
-          return createPostgresOperationStore({ pool, schema });
-        },
-        async dispose() {
-          const admin = testPool(1, `${schema}-admin`);
-          try {
-            await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } finally {
-            await Promise.all([...pools, admin].map((pool) => pool.end()));
-          }
-        },
-      };
-    },
+    create: () => postgresOperationStoreFixture(POSTGRES_URL),
     names: { open: (names) => createPostgresOperationStore({ pool: unusedPool, ...names }), schemas: true },
   });
 

@@ -1,6 +1,7 @@
 import { describeOperationStore } from '@mailroom/conformance';
+import { ErrorCodes } from '@mailroom/core';
 import Database from 'better-sqlite3';
-import { afterAll } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { createSqliteOperationStore } from '../src/index.js';
 import { sqliteOperationStoreFixture } from '../src/testing/index.js';
 
@@ -12,4 +13,8 @@ describeOperationStore({
   name: 'sqlite',
   create: sqliteOperationStoreFixture,
   names: { open: ({ tablePrefix }) => createSqliteOperationStore({ database: memory, ...(tablePrefix !== undefined && { tablePrefix }) }), schemas: false },
+});
+
+it('refuses a missing database with MAILROOM_ERR_OPERATION_CONFIG', () => {
+  expect(() => createSqliteOperationStore({} as never)).toThrow(expect.objectContaining({ code: ErrorCodes.OPERATION_CONFIG }));
 });

@@ -1,7 +1,7 @@
 import { type OperationStoreFixture, Services, serviceAvailable } from '@mailroom/conformance';
 import { createMemoryTransport, defineCommand, defineEvent, type Endpoint, type Transport } from '@mailroom/core';
 import { createTestHarness, type TestHarness } from '@mailroom/core/testing';
-import { createPostgresOperationStore } from '@mailroom/postgres';
+import { postgresOperationStoreFixture } from '@mailroom/postgres/testing';
 import { sqliteOperationStoreFixture } from '@mailroom/sqlite/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -14,7 +14,7 @@ import {
   operationRoutes,
   startOperation,
 } from '../../src/index.js';
-import { connectPool, uniqueSchema } from './postgres.js';
+import { POSTGRES_URL } from './postgres.js';
 
 export const PlaceOrder = defineCommand('shop.place-order', {
   version: 1,
@@ -43,14 +43,11 @@ export const QuickOrderOperation = defineOperation({
   timeout: 300,
 });
 
-/** A database for operation stores (the conformance suite's fixture): each `store()` is a new connection, as another process would have. */
-export type StoreDatabase = OperationStoreFixture;
-
 /** One database kind the operation tests run against (one test body looped over every dialect). */
 export interface Dialect {
   name: string;
   available: boolean;
-  open(): Promise<StoreDatabase>;
+  open(): Promise<OperationStoreFixture>;
 }
 
 export const dialects: Dialect[] = [
@@ -62,23 +59,7 @@ export const dialects: Dialect[] = [
   {
     name: 'postgres',
     available: await serviceAvailable(Services.postgres),
-    async open() {
-      const schema = uniqueSchema('mrops');
-      const pools = [await connectPool(4)];
-      let first = true;
-      return {
-        async store() {
-          const pool = first ? (pools[0] as Awaited<ReturnType<typeof connectPool>>) : await connectPool(4);
-          if (!first) pools.push(pool);
-          first = false;
-          return createPostgresOperationStore({ pool, schema });
-        },
-        async dispose() {
-          await pools[0]?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          await Promise.all(pools.map((pool) => pool.end()));
-        },
-      };
-    },
+    open: () => postgresOperationStoreFixture(POSTGRES_URL),
   },
 ];
 
@@ -125,7 +106,7 @@ export interface OperationsRig {
   gateway: Gateway;
   /** An endpoint that publishes the events of a process by hand, with the operation id as correlation id. */
   driver: Endpoint;
-  db: StoreDatabase;
+  db: OperationStoreFixture;
   dispose(): Promise<void>;
 }
 
