@@ -1,6 +1,6 @@
 import type { OperationEntry, OperationHeader, OperationStore } from '@mailroom/core';
 import { MailroomError } from '@mailroom/core';
-import { checkNumberOption, WHOLE_FROM_1 } from '@mailroom/core/internal';
+import { checkNumberOption, Waker, WHOLE_FROM_1 } from '@mailroom/core/internal';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isValidCorrelationId } from '../correlation-context.js';
 import { HttpErrorCodes } from '../errors.js';
@@ -141,12 +141,10 @@ export async function operationRoutes(app: FastifyInstance, options: OperationRo
     });
     const writer = new SseWriter(raw);
     streams.add(writer);
-    let dirty = false;
-    let wake: (() => void) | undefined;
+    // Woken by an append to this operation (a wake before the wait is kept) and by the stream's end.
+    const changes = new Waker();
     const subscription = store.onAppend((id) => {
-      if (id !== header.id) return;
-      dirty = true;
-      wake?.();
+      if (id === header.id) changes.wake();
     });
     void writer.closed.then(() => {
       const left = (streamsByClient.get(client) ?? 1) - 1;
@@ -154,18 +152,8 @@ export async function operationRoutes(app: FastifyInstance, options: OperationRo
       else streamsByClient.delete(client);
       streams.delete(writer);
       subscription.dispose();
-      wake?.();
+      changes.close();
     });
-    const sleep = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, ms);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      }).finally(() => {
-        wake = undefined;
-      });
 
     void (async () => {
       let sent = after;
@@ -182,8 +170,7 @@ export async function operationRoutes(app: FastifyInstance, options: OperationRo
               return;
             }
           }
-          if (!dirty) await sleep(Math.min(pollIntervalMs, Math.max(0, heartbeatMs - (Date.now() - writer.lastWriteAt))));
-          dirty = false;
+          await changes.wait(Math.min(pollIntervalMs, Math.max(0, heartbeatMs - (Date.now() - writer.lastWriteAt))));
           if (writer.isClosed) return;
           if (Date.now() - writer.lastWriteAt >= heartbeatMs) await writer.comment(`heartbeat ${new Date().toISOString()}`);
           try {
