@@ -200,6 +200,39 @@ describe('outbox options', () => {
     }
   });
 
+  it('stop() ends an error backoff at once, however long it is', async () => {
+    vi.useFakeTimers();
+    try {
+      let claims = 0;
+      const store: OutboxStore<unknown> = {
+        add: async () => undefined,
+        claim: async () => {
+          claims += 1;
+          throw new Error('database unavailable');
+        },
+        purgeSent: async () => 0,
+        counts: async () => ({ unsent: 0, sent: 0 }),
+      };
+      const relay = createRelay({ store, transport: createMemoryTransport(), pollIntervalMs: 1, maxErrorBackoffMs: 600_000 });
+      relay.onError(() => undefined);
+      relay.start();
+      // Ten failed claims: the relay now sits in a backoff of about 102 s.
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(claims).toBe(11);
+      let stopped = false;
+      const stopping = relay.stop().then(() => {
+        stopped = true;
+      });
+      // No fake time passes: only stop() can have ended the wait.
+      await vi.advanceTimersByTimeAsync(0);
+      expect(stopped).toBe(true);
+      await stopping;
+      expect(claims).toBe(11);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('starts no publish in the last quarter of a claim and releases the rows it did not reach, so they never go out while another relay may hold them', async () => {
     const outcomes: { sent: readonly string[]; failed: readonly unknown[] }[] = [];
     let expiresAt = 0;
