@@ -212,8 +212,17 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   }
 
   /** The fields every error of an attempt of `info` carries. */
-  function errorDetails(info: CallInfo, method: string) {
-    return { target: name, method, path: info.path, idempotent: info.idempotent, attempts: info.attempts };
+  function errorDetails(info: CallInfo) {
+    return { target: name, method: info.method, path: info.path, idempotent: info.idempotent, attempts: info.attempts };
+  }
+
+  /** The failure of a call its caller aborted (`HTTP_ABORTED`, not transient). */
+  function abortedError(info: CallInfo, cause: unknown): HttpError {
+    return new HttpError(HttpErrorCodes.HTTP_ABORTED, `${info.method} ${name}${info.path} was aborted by the caller`, {
+      ...errorDetails(info),
+      transient: false,
+      cause,
+    });
   }
 
   /**
@@ -225,11 +234,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   async function attempt(
     info: CallInfo,
     target: string,
-    method: string,
     headers: Record<string, string>,
     body: string | Uint8Array | undefined,
     userSignal: AbortSignal | undefined,
   ): Promise<HttpResponse> {
+    const { method } = info;
     info.attempts += 1;
     const controller = new AbortController();
     const signal = controller.signal;
@@ -255,7 +264,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const declared = Number(response.headers['content-length']);
       const tooLarge = () =>
         new HttpError(HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE, `${method} ${name}${info.path}: response body exceeds ${settings.maxResponseBytes} bytes`, {
-          ...errorDetails(info, method),
+          ...errorDetails(info),
           status: response.statusCode,
           transient: false,
         });
@@ -270,7 +279,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const result = makeResponse(response.statusCode, response.headers, data, info.attempts);
       if (response.statusCode >= 400) {
         throw new HttpError(HttpErrorCodes.HTTP_STATUS, `${method} ${name}${info.path} answered ${response.statusCode}`, {
-          ...errorDetails(info, method),
+          ...errorDetails(info),
           status: response.statusCode,
           transient: isTransientStatus(response.statusCode),
           response: result,
@@ -278,7 +287,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       return result;
     } catch (error) {
-      info.lastError = attemptError(error, info, method, signal, userSignal);
+      info.lastError = attemptError(error, info, signal, userSignal);
       throw info.lastError;
     } finally {
       clearTimeout(timer);
@@ -287,24 +296,19 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   }
 
   /** A failure of an attempt as an {@link HttpError}: the attempt's signal is aborted only by the timeout or by the caller. */
-  function attemptError(error: unknown, info: CallInfo, method: string, signal: AbortSignal, userSignal: AbortSignal | undefined): HttpError {
+  function attemptError(error: unknown, info: CallInfo, signal: AbortSignal, userSignal: AbortSignal | undefined): HttpError {
     if (isHttpError(error)) return error;
-    if (signal.aborted && userSignal?.aborted) {
-      return new HttpError(HttpErrorCodes.HTTP_ABORTED, `${method} ${name}${info.path} was aborted by the caller`, {
-        ...errorDetails(info, method),
-        transient: false,
-        cause: error,
-      });
-    }
+    if (signal.aborted && userSignal?.aborted) return abortedError(info, error);
+    const { method } = info;
     if (signal.aborted) {
       return new HttpError(HttpErrorCodes.HTTP_TIMEOUT, `${method} ${name}${info.path} timed out after ${settings.timeoutMs} ms`, {
-        ...errorDetails(info, method),
+        ...errorDetails(info),
         transient: true,
         cause: error,
       });
     }
     return new HttpError(HttpErrorCodes.HTTP_NETWORK, `${method} ${name}${info.path} failed: ${errorMessage(error)}`, {
-      ...errorDetails(info, method),
+      ...errorDetails(info),
       transient: true,
       cause: error,
     });
@@ -360,7 +364,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       httpInstruments().clientDuration.record((performance.now() - started) / 1000, metricAttributes);
     };
     try {
-      const response = await sendThrough(info, target, method, headers, body, call);
+      const response = await sendThrough(info, target, headers, body, call);
       finish(response.status, undefined);
       return response;
     } catch (error) {
@@ -373,16 +377,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   async function sendThrough(
     info: CallInfo,
     target: string,
-    method: string,
     headers: Record<string, string>,
     body: string | Uint8Array | undefined,
     call: HttpRequestOptions,
   ): Promise<HttpResponse> {
     try {
-      return await pipelineFor(info).execute(() => attempt(info, target, method, headers, body, call.signal), call.signal);
+      return await pipelineFor(info).execute(() => attempt(info, target, headers, body, call.signal), call.signal);
     } catch (error) {
       if (isHttpError(error)) throw error;
-      const base = { target: name, method, path: info.path, idempotent: info.idempotent, attempts: info.attempts, cause: info.lastError ?? error };
+      const { method } = info;
+      const base = { ...errorDetails(info), cause: info.lastError ?? error };
       if (isBrokenCircuitError(error)) {
         throw new HttpError(HttpErrorCodes.HTTP_CIRCUIT_OPEN, `${method} ${name}${info.path} not sent: the circuit breaker of ${name} is open`, {
           ...base,
@@ -396,9 +400,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           transient: true,
         });
       }
-      if (call.signal?.aborted) {
-        throw new HttpError(HttpErrorCodes.HTTP_ABORTED, `${method} ${name}${info.path} was aborted by the caller`, { ...base, transient: false });
-      }
+      if (call.signal?.aborted) throw abortedError(info, base.cause);
       throw error;
     }
   }
