@@ -8,6 +8,14 @@ import { createMemoryTransport } from './memory-transport.js';
 import type { OutboxRecord, OutboxStore } from './outbox.js';
 import { createRelay, resolveRelaySettings } from './relay.js';
 
+/** A relay over a store whose claims `claim` answers, polling every ms, errors swallowed, not started. */
+function relayClaiming(claim: OutboxStore<unknown>['claim'], maxErrorBackoffMs: number) {
+  const store: OutboxStore<unknown> = { add: async () => undefined, claim, purgeSent: async () => 0, counts: async () => ({ unsent: 0, sent: 0 }) };
+  const relay = createRelay({ store, transport: createMemoryTransport(), pollIntervalMs: 1, maxErrorBackoffMs });
+  relay.onError(() => undefined);
+  return relay;
+}
+
 const record = (id: number, key: string | undefined): OutboxRecord => ({
   id: String(id),
   message: { route: { kind: 'event', type: 'T' }, headers: {}, body: new Uint8Array(), ...(key !== undefined && { orderingKey: key }) },
@@ -141,17 +149,10 @@ describe('outbox options', () => {
 
   it('backs off after a failing claim whatever wake() says, so a dead database is not hammered', async () => {
     let claims = 0;
-    const store: OutboxStore<unknown> = {
-      add: async () => undefined,
-      claim: async () => {
-        claims += 1;
-        throw new Error('database unavailable');
-      },
-      purgeSent: async () => 0,
-      counts: async () => ({ unsent: 0, sent: 0 }),
-    };
-    const relay = createRelay({ store, transport: createMemoryTransport(), pollIntervalMs: 1, maxErrorBackoffMs: 60_000 });
-    relay.onError(() => undefined);
+    const relay = relayClaiming(async () => {
+      claims += 1;
+      throw new Error('database unavailable');
+    }, 60_000);
     relay.start();
     // 60 wakes over about 300 ms: a backoff they ended would claim about once per wake.
     for (let i = 0; i < 60; i++) {
@@ -168,19 +169,12 @@ describe('outbox options', () => {
     try {
       let claims = 0;
       let failPending!: (error: Error) => void;
-      const store: OutboxStore<unknown> = {
-        add: async () => undefined,
-        claim: () => {
-          claims += 1;
-          if (claims <= 10) return Promise.reject(new Error('database unavailable'));
-          if (claims === 11) return new Promise((_, reject) => (failPending = reject));
-          return Promise.resolve({ records: [], expiresAt: new Date(Date.now() + 1000), complete: async () => undefined });
-        },
-        purgeSent: async () => 0,
-        counts: async () => ({ unsent: 0, sent: 0 }),
-      };
-      const relay = createRelay({ store, transport: createMemoryTransport(), pollIntervalMs: 1, maxErrorBackoffMs: 600_000 });
-      relay.onError(() => undefined);
+      const relay = relayClaiming(() => {
+        claims += 1;
+        if (claims <= 10) return Promise.reject(new Error('database unavailable'));
+        if (claims === 11) return new Promise((_, reject) => (failPending = reject));
+        return Promise.resolve({ records: [], expiresAt: new Date(Date.now() + 1000), complete: async () => undefined });
+      }, 600_000);
       relay.start();
       // Ten failed claims: the next backoff would be 50 ms * 2^10, about 102 s.
       await vi.advanceTimersByTimeAsync(120_000);
@@ -204,17 +198,10 @@ describe('outbox options', () => {
     vi.useFakeTimers();
     try {
       let claims = 0;
-      const store: OutboxStore<unknown> = {
-        add: async () => undefined,
-        claim: async () => {
-          claims += 1;
-          throw new Error('database unavailable');
-        },
-        purgeSent: async () => 0,
-        counts: async () => ({ unsent: 0, sent: 0 }),
-      };
-      const relay = createRelay({ store, transport: createMemoryTransport(), pollIntervalMs: 1, maxErrorBackoffMs: 600_000 });
-      relay.onError(() => undefined);
+      const relay = relayClaiming(async () => {
+        claims += 1;
+        throw new Error('database unavailable');
+      }, 600_000);
       relay.start();
       // Ten failed claims: the relay now sits in a backoff of about 102 s.
       await vi.advanceTimersByTimeAsync(120_000);
