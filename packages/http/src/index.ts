@@ -5,21 +5,6 @@
  * The browser client lives at `@mailroom/http/browser`, operator authentication at
  * `@mailroom/http/operator-auth`.
  */
-
-// The operation store types live in @mailroom/core (where @mailroom/sqlite and @mailroom/postgres implement them); re-exported for apps typing against @mailroom/http.
-export type {
-  AppendOutcome,
-  NewOperation,
-  OperationClassifier,
-  OperationEntry,
-  OperationEntryKind,
-  OperationEvent,
-  OperationHeader,
-  OperationStatus,
-  OperationStep,
-  OperationStore,
-  StoredOperation,
-} from '@mailroom/core';
 export { watchOperationScriptPath } from './browser-script.js';
 export { type CallOrQueueOptions, type CallOrQueueResult, callOrQueue, type QueueOptions } from './call-or-queue.js';
 export type { BreakerOptions, BulkheadOptions, HttpClientOptions, RetryOptions } from './client-options.js';

@@ -1,6 +1,6 @@
 import { Code } from '@connectrpc/connect';
-import type { Endpoint } from '@mailroom/core';
-import { HttpErrorCodes, type OperationStore } from '@mailroom/http';
+import type { Endpoint, OperationStore } from '@mailroom/core';
+import { HttpErrorCodes } from '@mailroom/http';
 import { callOrQueue, RpcErrorCodes } from '@mailroom/rpc';
 import type { FastifyInstance } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';

@@ -1,5 +1,5 @@
-import type { Endpoint, Logger, Transport } from '@mailroom/core';
-import { mailroomFastify, type OperationStore, operationRoutes } from '@mailroom/http';
+import type { Endpoint, Logger, OperationStore, Transport } from '@mailroom/core';
+import { mailroomFastify, operationRoutes } from '@mailroom/http';
 import { markRoutesOpen, OPEN_ROUTE, operatorAuth } from '@mailroom/http/operator-auth';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { shopOperations } from '../operations.js';

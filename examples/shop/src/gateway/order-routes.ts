@@ -1,5 +1,5 @@
-import type { Endpoint } from '@mailroom/core';
-import { currentTraceId, type OperationStore, startOperation, versionedRoute } from '@mailroom/http';
+import type { Endpoint, OperationStore } from '@mailroom/core';
+import { currentTraceId, startOperation, versionedRoute } from '@mailroom/http';
 import type { FastifyInstance } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import type { OrderLine } from '../contracts.js';

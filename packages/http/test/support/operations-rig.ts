@@ -1,19 +1,11 @@
 import { type OperationStoreFixture, Services, serviceAvailable } from '@mailroom/conformance';
-import { createMemoryTransport, defineCommand, defineEvent, type Endpoint, type Transport } from '@mailroom/core';
+import { createMemoryTransport, defineCommand, defineEvent, type Endpoint, type OperationStore, type Transport } from '@mailroom/core';
 import { createTestHarness, type TestHarness } from '@mailroom/core/testing';
 import { postgresOperationStoreFixture } from '@mailroom/postgres/testing';
 import { sqliteOperationStoreFixture } from '@mailroom/sqlite/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import {
-  createOperationTracker,
-  defineOperation,
-  mailroomFastify,
-  type OperationStore,
-  type OperationTracker,
-  operationRoutes,
-  startOperation,
-} from '../../src/index.js';
+import { createOperationTracker, defineOperation, mailroomFastify, type OperationTracker, operationRoutes, startOperation } from '../../src/index.js';
 import { POSTGRES_URL } from './postgres.js';
 
 export const PlaceOrder = defineCommand('shop.place-order', {
