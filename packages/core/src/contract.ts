@@ -210,6 +210,16 @@ export function validateOutgoingNow(contract: AnyContract, data: unknown): Promi
 }
 
 /**
+ * As {@link readIncoming}, without a promise for the common case: a payload already in the
+ * contract's current version, checked by a schema that validates synchronously, is returned (or
+ * the same error thrown) at once; anything else returns {@link readIncoming}'s promise.
+ */
+export function readIncomingNow<C extends AnyContract>(contract: C, data: unknown, version: number): MessageOf<C> | Promise<MessageOf<C>> {
+  if (version !== contract.version) return readIncoming(contract, data, version);
+  return validateNow(contract.schema, data, `${contract.type} v${contract.version}`) as MessageOf<C> | Promise<MessageOf<C>>;
+}
+
+/**
  * Turns a decoded payload of `version` into the contract's current version and validates it.
  * Guarantees the returned value is the current schema's output; otherwise throws
  * `MAILROOM_ERR_CONTRACT_UNKNOWN_VERSION`, `MAILROOM_ERR_CONTRACT_UPCAST_FAILED` or

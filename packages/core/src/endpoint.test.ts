@@ -400,6 +400,7 @@ describe('endpoint', () => {
     const parent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const paid: string[] = [];
     const payments = endpoint('payments', { logger: capture({}) }).on(OrderPlaced, async (message, ctx) => {
+      ctx.log.info({}, 'paying');
       await ctx.publish(PaymentAuthorized, { orderId: message.orderId });
     });
     const shipping = endpoint('shipping').on(PaymentAuthorized, (_message, ctx) => void paid.push(ctx.envelope.traceparent ?? 'none'));
@@ -410,6 +411,46 @@ describe('endpoint', () => {
     await until(() => paid.length === 1);
     expect(paid).toEqual([parent]);
     expect(bindings.find((b) => b.messageId === envelope.id)).toMatchObject({ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' });
+  });
+
+  it('makes the child logger of a delivery only when it is first used, with the bindings and arguments an eager child would get', async () => {
+    const { endpoint } = setup();
+    const children: Record<string, unknown>[] = [];
+    const lines: { bindings: Record<string, unknown>; args: unknown[] }[] = [];
+    const capture = (bound: Record<string, unknown>): Logger => ({
+      trace: () => undefined,
+      debug: () => undefined,
+      info: (...args: unknown[]) => void lines.push({ bindings: bound, args }),
+      warn: () => undefined,
+      error: () => undefined,
+      child: (more) => {
+        const all = { ...bound, ...more };
+        children.push(all);
+        return capture(all);
+      },
+    });
+    const seen: string[] = [];
+    const app = endpoint('app', { logger: capture({}) }).on(OrderPlaced, (message, ctx) => {
+      seen.push(message.orderId);
+      if (message.orderId === 'loud') {
+        ctx.log.info({ step: 1 }, 'first');
+        ctx.log.info({ step: 2 });
+      }
+    });
+    await app.start();
+    const quiet = await app.publish(OrderPlaced, { orderId: 'quiet', qty: 1 });
+    await until(() => seen.length === 1);
+    expect(children.filter((b) => 'messageId' in b)).toEqual([]);
+    const loud = await app.publish(OrderPlaced, { orderId: 'loud', qty: 1 }, { correlationId: 'c-1' });
+    await until(() => lines.length === 2);
+    const made = children.filter((b) => 'messageId' in b);
+    expect(made).toEqual([{ endpoint: 'app', messageId: loud.id, type: OrderPlaced.type, correlationId: 'c-1', attempt: 1 }]);
+    expect(lines).toEqual([
+      { bindings: made[0], args: [{ step: 1 }, 'first'] },
+      { bindings: made[0], args: [{ step: 2 }] },
+    ]);
+    expect(quiet.id).not.toBe(loud.id);
+    await app.stop();
   });
 });
 

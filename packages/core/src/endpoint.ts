@@ -5,7 +5,7 @@ import {
   type CommandContract,
   type EventContract,
   type PayloadOf,
-  readIncoming,
+  readIncomingNow,
   validateOutgoingNow,
 } from './contract.js';
 import { checkEndpointHealth, type EndpointHealth, type HealthOptions } from './endpoint-health.js';
@@ -15,7 +15,7 @@ import type { Bus, Handler, HandlerOptions, PublishOptions, SendOptions } from '
 import { type HeartbeatOptions, HeartbeatSender, resolveHeartbeat } from './heartbeat-sender.js';
 import { deliveryLimitRequest, safeDeadLetterRequest } from './internal/dead-letter-request.js';
 import { checkNumberOption, NON_NEGATIVE, WHOLE_FROM_1 } from './internal/number-option.js';
-import { createDefaultLogger, type Logger } from './logger.js';
+import { createDefaultLogger, type Logger, lazyChild } from './logger.js';
 import { compose, type IncomingContext, type IncomingMiddleware, type OutgoingContext, type OutgoingMiddleware } from './middleware.js';
 import type { OutboxMessage } from './outbox.js';
 import type { Persistence } from './persistence.js';
@@ -561,13 +561,15 @@ export class Endpoint<Tx = undefined> {
       if (!registration) {
         throw new MailroomError(ErrorCodes.CONTRACT_UNKNOWN_TYPE, `Endpoint ${this.name} has no handler for ${envelope.type}`, { unrecoverable: true });
       }
-      message = await readIncoming(registration.contract, decodeJson(delivery.body, this.maxMessageBytes), envelope.dataversion);
+      const read = readIncomingNow(registration.contract, decodeJson(delivery.body, this.maxMessageBytes), envelope.dataversion);
+      message = read instanceof Promise ? await read : read;
     } catch (error) {
       await this.deadLetter(delivery, error, isMailroomError(error) ? error.code : ErrorCodes.ENVELOPE_INVALID, this.log.child(traced.logBindings), traced);
       return;
     }
     traced.describe(envelope);
-    const log = this.log.child({
+    // Made when the handler (or the endpoint) first logs: most deliveries never do.
+    const log = lazyChild(this.log, {
       messageId: envelope.id,
       type: envelope.type,
       correlationId: envelope.correlationid,
@@ -609,6 +611,23 @@ export class Endpoint<Tx = undefined> {
     const invoke = async (tx: Tx) => {
       // After the inbox check: a duplicate of a message already handled is skipped, not dead-lettered.
       this.assertMayRunAgain(delivery, registration.recoverability, envelope.type, log);
+      const handle = (current: unknown) =>
+        registration.handler(current, {
+          publish: bus.publish,
+          send: bus.send,
+          endpoint: this.name,
+          envelope,
+          headers: delivery.headers,
+          attempt: delivery.attempt,
+          signal,
+          log,
+          tx,
+        });
+      // Without incoming middleware the handler is called straight away (no context, no dispatch closure).
+      if (this.incoming.length === 0) {
+        await handle(message);
+        return;
+      }
       const ctx: IncomingContext = {
         endpoint: this.name,
         contract: registration.contract,
@@ -620,7 +639,7 @@ export class Endpoint<Tx = undefined> {
         signal,
       };
       await compose(this.incoming, async (c: IncomingContext) => {
-        await registration.handler(c.message, { ...bus, endpoint: this.name, envelope, headers: delivery.headers, attempt: delivery.attempt, signal, log, tx });
+        await handle(c.message);
       })(ctx);
     };
     const persistence = this.persistence;

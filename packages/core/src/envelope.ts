@@ -121,7 +121,7 @@ function required(headers: Headers, name: string): string {
 export function readEnvelope(headers: Headers, maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES): Envelope {
   if (typeof headers !== 'object' || headers === null) throw invalid('Headers are missing');
   let size = 0;
-  for (const [key, value] of Object.entries(headers)) size += key.length + String(value).length;
+  for (const key of Object.keys(headers)) size += key.length + String(headers[key]).length;
   if (size > maxHeaderBytes) {
     throw new MailroomError(ErrorCodes.CODEC_TOO_LARGE, `Headers are ${size} characters; the limit is ${maxHeaderBytes}`, {
       unrecoverable: true,

@@ -32,4 +32,40 @@ describe('memory transport', () => {
     expect(new Set(redelivered.map((d) => d.headers[HeaderNames.id])).size).toBe(2);
     await transport.close();
   });
+
+  it('delivers a long backlog in order, and puts the deliveries of a closed subscription back before the rest', async () => {
+    const transport = createMemoryTransport();
+    const type = 'test.Backlog';
+    const total = 3000;
+    const held = 2500;
+    for (let i = 0; i < total; i++) {
+      const headers = envelopeToHeaders(createEnvelope({ type, dataversion: 1, source: 'urn:test' }));
+      await transport.publish({ route: { kind: 'command', type, destination: 'backlog' }, headers, body: new TextEncoder().encode(String(i)) });
+    }
+    const indexOf = (delivery: Delivery) => Number(new TextDecoder().decode(delivery.body));
+    const first: number[] = [];
+    const firstSubscription = await transport.subscribe({ endpoint: 'backlog', events: [], commands: [type], concurrency: 1 }, async (delivery) => {
+      first.push(indexOf(delivery));
+      if (indexOf(delivery) < held) await delivery.ack();
+    });
+    await until(() => first.length === held + 1);
+    await firstSubscription.close();
+    const second: [number, number][] = [];
+    await transport.subscribe({ endpoint: 'backlog', events: [], commands: [type], concurrency: 4 }, async (delivery) => {
+      second.push([indexOf(delivery), delivery.attempt]);
+      await delivery.ack();
+    });
+    await until(() => second.length === total - held);
+    expect(first).toEqual(Array.from({ length: held + 1 }, (_, i) => i));
+    expect(second).toEqual(Array.from({ length: total - held }, (_, i) => [held + i, i === 0 ? 2 : 1]));
+    await transport.close();
+  });
 });
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
