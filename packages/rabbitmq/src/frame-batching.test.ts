@@ -1,5 +1,14 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { batchFrameWrites } from './frame-batching.js';
+
+const require = createRequire(import.meta.url);
+/** amqplib's own multiplexer (its package exports only the API, so it is loaded by path). */
+const { Mux } = require(join(dirname(require.resolve('amqplib')), 'lib', 'mux.js')) as {
+  Mux: new (downstream: Writable) => { pipeFrom(readable: PassThrough): void };
+};
 
 /** A stand-in for amqplib's connection model: a Mux whose pass writes frames to a stream. */
 function fakeModel() {
@@ -41,5 +50,30 @@ describe('batchFrameWrites', () => {
     expect(batchFrameWrites(undefined)).toBe(false);
     expect(batchFrameWrites({})).toBe(false);
     expect(batchFrameWrites({ connection: { muxer: {}, stream: {} } })).toBe(false);
+  });
+
+  it("writes what amqplib's multiplexer queued in one writev before the turn's setImmediate callbacks, not after them", async () => {
+    const events: string[] = [];
+    const socket = new Writable({
+      writev(chunks, callback) {
+        events.push(`writev ${chunks.map(({ chunk }) => String(chunk)).join('')}`);
+        callback();
+      },
+      write(chunk, _encoding, callback) {
+        events.push(`write ${String(chunk)}`);
+        callback();
+      },
+    });
+    const muxer = new Mux(socket);
+    const channelBuffer = new PassThrough();
+    muxer.pipeFrom(channelBuffer);
+    expect(batchFrameWrites({ connection: { muxer, stream: socket } })).toBe(true);
+    await Promise.resolve().then(() => {
+      channelBuffer.write('publish-1;');
+      channelBuffer.write('publish-2;');
+      setImmediate(() => events.push('setImmediate'));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(events).toEqual([expect.stringMatching(/^writev? publish-1;publish-2;$/), 'setImmediate']);
   });
 });
