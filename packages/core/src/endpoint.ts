@@ -122,6 +122,13 @@ interface Registration {
 
 type State = 'created' | 'starting' | 'started' | 'stopping' | 'stopped';
 
+/** A validated, enveloped and encoded message with its producer span. */
+interface Prepared {
+  envelope: Envelope;
+  message: OutgoingMessage;
+  producer: ProducerTrace;
+}
+
 const ABORT_GRACE_MS = 1000;
 
 /**
@@ -375,7 +382,8 @@ export class Endpoint<Tx = undefined> {
       await persistence.addToOutbox(tx as Tx, [withOrderingKey(message, rest.orderingKey)]);
       return envelope;
     }
-    return this.publishNow(await this.prepare(contract, data, rest, { kind: 'event', type: contract.type }, 'send'));
+    const prepared = this.prepare(contract, data, rest, { kind: 'event', type: contract.type }, 'send');
+    return this.publishNow(prepared instanceof Promise ? await prepared : prepared);
   }
 
   /**
@@ -392,11 +400,12 @@ export class Endpoint<Tx = undefined> {
       await persistence.addToOutbox(tx as Tx, [withOrderingKey(message, rest.orderingKey)]);
       return envelope;
     }
-    return this.publishNow(await this.prepare(contract, data, rest, commandRoute(contract, rest.to), 'send'));
+    const prepared = this.prepare(contract, data, rest, commandRoute(contract, rest.to), 'send');
+    return this.publishNow(prepared instanceof Promise ? await prepared : prepared);
   }
 
   /** Publishes a prepared message at once and ends its "send" span. */
-  private async publishNow(prepared: { envelope: Envelope; message: OutgoingMessage; producer: ProducerTrace }): Promise<Envelope> {
+  private async publishNow(prepared: Prepared): Promise<Envelope> {
     try {
       await this.transport.publish(prepared.message);
     } catch (error) {
@@ -467,18 +476,26 @@ export class Endpoint<Tx = undefined> {
   /**
    * Validates and encodes a message inside a producer span (`create`: ended here, for a message
    * that leaves later; `send`: the caller ends it after publishing) whose context the message carries.
+   * Without a promise when the schema validates synchronously and no outgoing middleware is set
+   * (the publish path of most messages); throws what the promise would reject with otherwise.
    */
-  private async prepare(
+  private prepare(contract: AnyContract, data: unknown, options: PublishOptions, route: Route, operation: ProducerOperation): Prepared | Promise<Prepared> {
+    assertOrderingKey(options.orderingKey, contract.type);
+    const deliverAt = resolveDeliverAt(options, this.transport.capabilities, this.transport.name, this.clock());
+    const validating = validateOutgoingNow(contract, data);
+    if (validating) return validating.then(() => this.encode(contract, data, options, route, operation, deliverAt));
+    return this.encode(contract, data, options, route, operation, deliverAt);
+  }
+
+  /** {@link prepare} after validation: the envelope, the producer span and the encoded message. */
+  private encode(
     contract: AnyContract,
     data: unknown,
     options: PublishOptions,
     route: Route,
     operation: ProducerOperation,
-  ): Promise<{ envelope: Envelope; message: OutgoingMessage; producer: ProducerTrace }> {
-    assertOrderingKey(options.orderingKey, contract.type);
-    const deliverAt = resolveDeliverAt(options, this.transport.capabilities, this.transport.name, this.clock());
-    const validating = validateOutgoingNow(contract, data);
-    if (validating) await validating;
+    deliverAt: Date | undefined,
+  ): Prepared | Promise<Prepared> {
     const created = createEnvelope({
       type: contract.type,
       dataversion: contract.version,
@@ -494,21 +511,33 @@ export class Endpoint<Tx = undefined> {
     // Other propagated fields (a propagator's `baggage`) travel as headers of their own.
     for (const key in producer.headers) if (key !== 'traceparent' && key !== 'tracestate') headers[key] = producer.headers[key] as string;
     const ctx: OutgoingContext = { endpoint: this.name, contract, envelope, route, data, headers };
-    let message: OutgoingMessage | undefined;
+    // Without outgoing middleware the message is built right here, without a promise.
+    if (this.outgoing.length > 0) return this.throughOutgoing(ctx, deliverAt, producer, operation);
+    let message: OutgoingMessage;
     try {
-      // Without outgoing middleware the message is built right here, without a promise.
-      if (this.outgoing.length === 0) message = this.outgoingMessage(ctx, deliverAt);
-      else
-        await compose(this.outgoing, async (c: OutgoingContext) => {
-          message = this.outgoingMessage(c, deliverAt);
-        })(ctx);
-      if (!message) throw configError(`Endpoint ${this.name}: an outgoing middleware did not call next(); ${contract.type} was not sent`);
+      message = this.outgoingMessage(ctx, deliverAt);
     } catch (error) {
       producer.end(error);
       throw error;
     }
     if (operation === 'create') producer.end();
     return { envelope, message, producer };
+  }
+
+  /** Runs the outgoing middleware around building the message (see {@link encode}). */
+  private async throughOutgoing(ctx: OutgoingContext, deliverAt: Date | undefined, producer: ProducerTrace, operation: ProducerOperation): Promise<Prepared> {
+    let message: OutgoingMessage | undefined;
+    try {
+      await compose(this.outgoing, async (c: OutgoingContext) => {
+        message = this.outgoingMessage(c, deliverAt);
+      })(ctx);
+      if (!message) throw configError(`Endpoint ${this.name}: an outgoing middleware did not call next(); ${ctx.contract.type} was not sent`);
+    } catch (error) {
+      producer.end(error);
+      throw error;
+    }
+    if (operation === 'create') producer.end();
+    return { envelope: ctx.envelope, message, producer };
   }
 
   /** The message a transport publishes for what the outgoing middleware left in `c`. */
