@@ -385,21 +385,9 @@ describe('endpoint', () => {
   it('without an OpenTelemetry SDK passes the incoming traceparent on to the messages a handler sends and binds its trace id to ctx.log', async () => {
     const { endpoint } = setup();
     const bindings: Record<string, unknown>[] = [];
-    const capture = (bound: Record<string, unknown>): Logger => ({
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: () => undefined,
-      child: (more) => {
-        const all = { ...bound, ...more };
-        bindings.push(all);
-        return capture(all);
-      },
-    });
     const parent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const paid: string[] = [];
-    const payments = endpoint('payments', { logger: capture({}) }).on(OrderPlaced, async (message, ctx) => {
+    const payments = endpoint('payments', { logger: recordingLogger(bindings) }).on(OrderPlaced, async (message, ctx) => {
       ctx.log.info({}, 'paying');
       await ctx.publish(PaymentAuthorized, { orderId: message.orderId });
     });
@@ -416,21 +404,9 @@ describe('endpoint', () => {
   it('makes the child logger of a delivery only when it is first used, with the bindings and arguments an eager child would get', async () => {
     const { endpoint } = setup();
     const children: Record<string, unknown>[] = [];
-    const lines: { bindings: Record<string, unknown>; args: unknown[] }[] = [];
-    const capture = (bound: Record<string, unknown>): Logger => ({
-      trace: () => undefined,
-      debug: () => undefined,
-      info: (...args: unknown[]) => void lines.push({ bindings: bound, args }),
-      warn: () => undefined,
-      error: () => undefined,
-      child: (more) => {
-        const all = { ...bound, ...more };
-        children.push(all);
-        return capture(all);
-      },
-    });
+    const lines: LoggedLine[] = [];
     const seen: string[] = [];
-    const app = endpoint('app', { logger: capture({}) }).on(OrderPlaced, (message, ctx) => {
+    const app = endpoint('app', { logger: recordingLogger(children, lines) }).on(OrderPlaced, (message, ctx) => {
       seen.push(message.orderId);
       if (message.orderId === 'loud') {
         ctx.log.info({ step: 1 }, 'first');
@@ -531,3 +507,24 @@ describe('the delivery bound and failures to dead-letter', () => {
     expect(() => createEndpoint({ name: 'bad', transport, maxDeliveries: 0 })).toThrow(/maxDeliveries/);
   });
 });
+
+interface LoggedLine {
+  bindings: Record<string, unknown>;
+  args: unknown[];
+}
+
+/** A logger recording the bindings of every child made of it (and of its children) and, into `lines`, the info lines with their bindings. */
+function recordingLogger(children: Record<string, unknown>[], lines: LoggedLine[] = [], bound: Record<string, unknown> = {}): Logger {
+  return {
+    trace: () => undefined,
+    debug: () => undefined,
+    info: (...args: unknown[]) => void lines.push({ bindings: bound, args }),
+    warn: () => undefined,
+    error: () => undefined,
+    child: (more) => {
+      const all = { ...bound, ...more };
+      children.push(all);
+      return recordingLogger(children, lines, all);
+    },
+  };
+}
