@@ -29,6 +29,7 @@ import { listQueues } from './nats-queues.js';
 import { NatsSubscription } from './nats-subscription.js';
 import { ensureTopology } from './nats-topology.js';
 import { publishDurably } from './publish-durably.js';
+import { ResendSignal } from './resend-signal.js';
 import { RetryStateStore } from './retry-state.js';
 import { type DeadLetterFailure, writeDeadLetter } from './write-dead-letter.js';
 
@@ -147,14 +148,9 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     throw error;
   }
 
-  // Resolved and replaced at every reconnect and new stream leader: publishes waiting for an answer send again at once.
-  let wakeResend = () => {};
-  let resendSignal = new Promise<void>((resolve) => (wakeResend = resolve));
-  const resendNow = () => {
-    const wake = wakeResend;
-    resendSignal = new Promise<void>((resolve) => (wakeResend = resolve));
-    wake();
-  };
+  // Fired at every reconnect and new stream leader: publishes waiting for an answer send again at once.
+  const resend = new ResendSignal();
+  const resendNow = () => resend.resend();
   const ownStreams = new Set([names.eventsStream, names.commandsStream, names.deadLettersStream]);
   const leaderElected = nc.subscribe('$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*', {
     callback: (error, msg) => {
@@ -183,7 +179,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     closed: () => closed,
     connected: () => connected && !nc.isClosed(),
     recreateTopology,
-    resendSignal: () => resendSignal,
+    resend,
   };
   const publishAcked = (subject: string, body: Uint8Array, headers: MsgHdrs, msgID: string | undefined) =>
     publishDurably(publishContext, subject, body, { headers, msgID });

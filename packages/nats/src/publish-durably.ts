@@ -2,6 +2,7 @@ import { ErrorCodes, errorMessage, MailroomError } from '@mailroom/core';
 import { exponentialDelay, sleep } from '@mailroom/core/internal';
 import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
+import type { ResendSignal } from './resend-signal.js';
 
 /** What {@link publishDurably} needs besides the message. */
 export interface PublishContext {
@@ -16,11 +17,11 @@ export interface PublishContext {
   /** Called when no stream answered although connected (deleted streams): recreates them. */
   readonly recreateTopology: () => Promise<void>;
   /**
-   * Resolves at the next event after which an unanswered attempt is sent again at once: the
-   * connection came back (the request or its answer may have died with the old one), or one of the
+   * Fires at each event after which an unanswered attempt is sent again at once: the connection
+   * came back (the request or its answer may have died with the old one), or one of the
    * transport's streams elected a new leader (the old one may have died holding it).
    */
-  readonly resendSignal: () => Promise<void>;
+  readonly resend: ResendSignal;
 }
 
 /**
@@ -30,6 +31,24 @@ export interface PublishContext {
 export const ATTEMPT_TIMEOUT_MS = 5000;
 
 const RESEND: unique symbol = Symbol('resend');
+
+/** The attempt's answer, or {@link RESEND} when `resend` fires first; waits registered with `resend` only until then. */
+function answerOrResend(sent: Promise<PubAck>, resend: ResendSignal): Promise<PubAck | typeof RESEND> {
+  return new Promise((resolve, reject) => {
+    const wake = () => resolve(RESEND);
+    resend.add(wake);
+    sent.then(
+      (ack) => {
+        resend.remove(wake);
+        resolve(ack);
+      },
+      (error: unknown) => {
+        resend.remove(wake);
+        reject(error);
+      },
+    );
+  });
+}
 
 /**
  * Publishes one message to JetStream and resolves with the stream's acknowledgement, that is once
@@ -62,7 +81,7 @@ export async function publishDurably(
       });
       // Without a msgID a second copy would be stored: such an attempt waits for its own answer.
       if (options.msgID === undefined) return await sent;
-      const answer = await Promise.race([sent, context.resendSignal().then((): typeof RESEND => RESEND)]);
+      const answer = await answerOrResend(sent, context.resend);
       if (answer !== RESEND) return answer;
       sent.catch(() => undefined); // left behind: its answer, if one still comes, is the same message's
     } catch (error) {
