@@ -9,9 +9,13 @@
 // headers) or a directory holding another build of @mailroom/nats (e.g. a copy of packages/nats/dist
 // made before a change). Rounds alternate the variants (A B A B ...) after one warm-up round each;
 // the medians are printed at the end. With BROKER_PID set (`pgrep nats-server`), nats-server's CPU
-// per message is printed as well. For a profile: node --cpu-prof scripts/nats-throughput.mjs mailroom
+// per message is printed as well, and with --expose-gc the heap left after each round (collected
+// garbage excluded: what grows round after round is kept per message). Time in garbage collection
+// per message comes from the `gc` performance entries. For a profile: node --cpu-prof
+// scripts/nats-throughput.mjs mailroom
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BenchEvent, benchMessage } from '@mailroom/bench/dist/bench-message.js';
@@ -74,6 +78,11 @@ async function contender(variant, index) {
   return mailroomContender(variant, index, pathToFileURL(resolve(variant, 'index.js')).href);
 }
 
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+
 let current;
 function deliver(message) {
   const run = current;
@@ -93,6 +102,7 @@ async function throughput(c) {
   });
   current = run;
   globalThis.gc?.(); // with --expose-gc: no variant pays for the previous one's garbage
+  const gcBefore = gcMs;
   const cpu = process.cpuUsage();
   const broker = brokerCpuUs();
   const started = performance.now();
@@ -102,7 +112,11 @@ async function throughput(c) {
   const used = process.cpuUsage(cpu);
   const brokerUsed = brokerCpuUs() - broker;
   current = undefined;
-  return { perSecond: count / (ms / 1000), cpuUsPerMessage: (used.user + used.system) / count, brokerUsPerMessage: brokerUsed / count };
+  await new Promise((r) => setImmediate(r)); // the gc entries of the round are reported
+  const gcUsPerMessage = ((gcMs - gcBefore) * 1000) / count;
+  globalThis.gc?.();
+  const heapMb = process.memoryUsage().heapUsed / 1e6;
+  return { perSecond: count / (ms / 1000), cpuUsPerMessage: (used.user + used.system) / count, brokerUsPerMessage: brokerUsed / count, gcUsPerMessage, heapMb };
 }
 
 const median = (xs) => {
@@ -121,7 +135,7 @@ try {
     for (const c of round % 2 ? contenders : [...contenders].reverse()) {
       const r = await throughput(c);
       console.log(
-        `round ${round}${round === 0 ? ' (warm-up)' : ''} ${c.name}: ${Math.round(r.perSecond)} msg/s, ${r.cpuUsPerMessage.toFixed(1)} µs CPU/msg${brokerPid ? `, nats-server ${r.brokerUsPerMessage.toFixed(1)} µs/msg` : ''} (load ${load()})`,
+        `round ${round}${round === 0 ? ' (warm-up)' : ''} ${c.name}: ${Math.round(r.perSecond)} msg/s, ${r.cpuUsPerMessage.toFixed(1)} µs CPU/msg (GC ${r.gcUsPerMessage.toFixed(1)})${brokerPid ? `, nats-server ${r.brokerUsPerMessage.toFixed(1)} µs/msg` : ''}${globalThis.gc ? `, heap after ${r.heapMb.toFixed(1)} MB` : ''} (load ${load()})`,
       );
       if (round > 0) results.get(c.name).push(r);
     }
@@ -131,6 +145,6 @@ try {
 }
 for (const [name, rs] of results) {
   console.log(
-    `median ${name} (${count} msgs x ${rs.length}): ${Math.round(median(rs.map((r) => r.perSecond)))} msg/s, ${median(rs.map((r) => r.cpuUsPerMessage)).toFixed(1)} µs CPU/msg${brokerPid ? `, nats-server ${median(rs.map((r) => r.brokerUsPerMessage)).toFixed(1)} µs/msg` : ''}`,
+    `median ${name} (${count} msgs x ${rs.length}): ${Math.round(median(rs.map((r) => r.perSecond)))} msg/s, ${median(rs.map((r) => r.cpuUsPerMessage)).toFixed(1)} µs CPU/msg (GC ${median(rs.map((r) => r.gcUsPerMessage)).toFixed(1)})${brokerPid ? `, nats-server ${median(rs.map((r) => r.brokerUsPerMessage)).toFixed(1)} µs/msg` : ''}`,
   );
 }
