@@ -130,15 +130,26 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
   let closed = false;
   let connected = true;
   let topology: Promise<KV> | undefined;
+  // True once the current `topology` promise resolved: a publish then skips waiting on it (a promise and turns per message).
+  let topologyReady = false;
   const ready = (): Promise<KV> => {
-    topology ??= ensureTopology(js, jsm, names, resolved, log).catch((error) => {
-      topology = undefined;
-      throw error;
-    });
-    return topology;
+    if (topology !== undefined) return topology;
+    const ensured: Promise<KV> = ensureTopology(js, jsm, names, resolved, log).then(
+      (kv) => {
+        if (topology === ensured) topologyReady = true;
+        return kv;
+      },
+      (error: unknown) => {
+        if (topology === ensured) topology = undefined;
+        throw error;
+      },
+    );
+    topology = ensured;
+    return ensured;
   };
   const recreateTopology = async () => {
     topology = undefined;
+    topologyReady = false;
     await ready();
   };
   try {
@@ -230,12 +241,14 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       const msgID = id === undefined ? undefined : route.kind === 'event' ? id : `${id}@${route.destination}`;
       // Recreating the streams (started by another publish that found none answering, as happens while a
       // cluster elects leaders) can time out: this publish then finds out for itself, within its own deadline.
-      await ready().catch((error: unknown) => {
-        if (isMailroomError(error)) throw error;
-      });
+      if (!topologyReady) {
+        await ready().catch((error: unknown) => {
+          if (isMailroomError(error)) throw error;
+        });
+      }
       const delayMs = scheduledDelayMs(message);
       if (delayMs <= 0) {
-        await publishRaw(subject, message.body, encodeHeaders(message.headers), msgID);
+        await publishDurably(publishContext, subject, message.body, { headers: encodeHeaders(message.headers), msgID });
         return;
       }
       // Stored now, held by each consumer until it is due (see NatsSubscription's hold).

@@ -74,11 +74,12 @@ export async function publishDurably(
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     try {
-      const sent = context.js.publish(subject, body, {
-        headers: options.headers,
-        ...(options.msgID !== undefined && { msgID: options.msgID }),
-        timeout: Math.max(50, Math.min(remaining, ATTEMPT_TIMEOUT_MS)),
-      });
+      const timeout = Math.max(50, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
+      const sent = context.js.publish(
+        subject,
+        body,
+        options.msgID === undefined ? { headers: options.headers, timeout } : { headers: options.headers, msgID: options.msgID, timeout },
+      );
       // Without a msgID a second copy would be stored: such an attempt waits for its own answer.
       if (options.msgID === undefined) return await sent;
       const answer = await answerOrResend(sent, context.resend);
