@@ -28,16 +28,22 @@ const RESERVED = /^(?:nats|mailroom)-/i;
 // NATS header names are printable ASCII without ':'.
 const NATIVE_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
-function isNative(name: string, value: string): boolean {
+/** What `MsgHdrs.append` accepts and keeps as it is: a valid name, a value without CR/LF and nothing to trim. */
+function isPlain(name: string, value: string): boolean {
   // NATS trims values and forbids CR/LF, so such values could not come back byte for byte.
-  return NATIVE_NAME.test(name) && !RESERVED.test(name) && !/[\r\n]/.test(value) && value === value.trim();
+  return NATIVE_NAME.test(name) && !/[\r\n]/.test(value) && value === value.trim();
+}
+
+function isNative(name: string, value: string): boolean {
+  return isPlain(name, value) && !RESERVED.test(name);
 }
 
 /**
  * Writes Mailroom headers as NATS headers, guaranteeing `decodeHeaders` gives them back exactly:
  * plain ones as native headers (readable with the `nats` CLI), the rest (surrounding whitespace,
  * line breaks, names NATS refuses or reserves) as JSON in one `Mailroom-Headers` header.
- * `extra` adds bookkeeping headers, which `decodeHeaders` drops.
+ * `extra` adds bookkeeping headers, which `decodeHeaders` drops (replacing a header of the same
+ * name), such as the `Nats-Msg-Id` that `publishDurably` then finds in place instead of setting it.
  */
 export function encodeHeaders(headers: Headers, extra?: Record<string, string>): MsgHdrs {
   // Built as a record: `isNative` already checked what `MsgHdrs.append` would (name characters, no
@@ -52,8 +58,17 @@ export function encodeHeaders(headers: Headers, extra?: Record<string, string>):
   }
   // JSON has no raw CR/LF and starts and ends with a bracket: a valid value as it is.
   if (escaped !== undefined) native[ESCAPED_HEADERS] = [JSON.stringify(escaped)];
+  let invalid: [string, string][] | undefined;
+  if (extra !== undefined) {
+    for (const name of Object.keys(extra)) {
+      const value = extra[name] as string;
+      if (isPlain(name, value)) native[name] = [value];
+      else (invalid ??= []).push([name, value]);
+    }
+  }
   const result = MsgHdrsImpl.fromRecord(native);
-  if (extra !== undefined) for (const [name, value] of Object.entries(extra)) result.set(name, value);
+  // What the client would trim or refuse goes through its own checks (and fails as they do).
+  if (invalid !== undefined) for (const [name, value] of invalid) result.set(name, value);
   return result;
 }
 

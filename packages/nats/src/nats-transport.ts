@@ -14,7 +14,7 @@ import {
   type TransportCapabilities,
 } from '@mailroom/core';
 import { scheduledDelayMs } from '@mailroom/core/internal';
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, PubHeaders } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -248,7 +248,8 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       }
       const delayMs = scheduledDelayMs(message);
       if (delayMs <= 0) {
-        await publishDurably(publishContext, subject, message.body, { headers: encodeHeaders(message.headers), msgID });
+        const headers = encodeHeaders(message.headers, msgID === undefined ? undefined : { [PubHeaders.MsgIdHdr]: msgID });
+        await publishDurably(publishContext, subject, message.body, { headers, msgID });
         return;
       }
       // Stored now, held by each consumer until it is due (see NatsSubscription's hold).
