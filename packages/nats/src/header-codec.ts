@@ -46,29 +46,27 @@ function isNative(name: string, value: string): boolean {
  * name), such as the `Nats-Msg-Id` that `publishDurably` then finds in place instead of setting it.
  */
 export function encodeHeaders(headers: Headers, extra?: Record<string, string>): MsgHdrs {
-  // Built as a record: `isNative` already checked what `MsgHdrs.append` would (name characters, no
-  // CR/LF, nothing to trim), and append's canonical-name copy and key scan cost more than the rest
-  // of the encoding. A prototype-less record keeps a header named `__proto__` a plain key.
-  const native: Record<string, string[]> = Object.create(null);
+  // Written into the client's own map of the headers: `isNative` already checked what
+  // `MsgHdrs.append` would (name characters, no CR/LF, nothing to trim), and append's
+  // canonical-name copy and key scan cost more than the rest of the encoding.
+  const result = new MsgHdrsImpl();
+  const native = result.headers;
   let escaped: [string, string][] | undefined;
   for (const name of Object.keys(headers)) {
     const value = headers[name] as string;
-    if (isNative(name, value)) native[name] = [value];
+    if (isNative(name, value)) native.set(name, [value]);
     else (escaped ??= []).push([name, value]);
   }
   // JSON has no raw CR/LF and starts and ends with a bracket: a valid value as it is.
-  if (escaped !== undefined) native[ESCAPED_HEADERS] = [JSON.stringify(escaped)];
-  let invalid: [string, string][] | undefined;
+  if (escaped !== undefined) native.set(ESCAPED_HEADERS, [JSON.stringify(escaped)]);
   if (extra !== undefined) {
     for (const name of Object.keys(extra)) {
       const value = extra[name] as string;
-      if (isPlain(name, value)) native[name] = [value];
-      else (invalid ??= []).push([name, value]);
+      // What the client would trim or refuse goes through its own checks (and fails as they do).
+      if (isPlain(name, value)) native.set(name, [value]);
+      else result.set(name, value);
     }
   }
-  const result = MsgHdrsImpl.fromRecord(native);
-  // What the client would trim or refuse goes through its own checks (and fails as they do).
-  if (invalid !== undefined) for (const [name, value] of invalid) result.set(name, value);
   return result;
 }
 
