@@ -255,6 +255,22 @@ export function describeNatsDeliveries(): void {
       expect(queue?.depth ?? 0).toBe(0);
     });
 
+    it('dead-letters the headers as published, whatever the handler did to its delivery.headers', async () => {
+      const endpoint = uniqueName('mutated');
+      const type = uniqueName('Mutated');
+      const subscriber = await transport();
+      await subscriber.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        d.headers['x-kept'] = 'changed';
+        d.headers['x-added'] = 'added';
+        await d.deadLetter({ reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'no', attempts: 1, firstFailureAt: new Date(), lastFailureAt: new Date() });
+      });
+      const message = testMessage(type, json({}));
+      await subscriber.publish({ ...message, headers: { ...message.headers, 'x-kept': 'original' } });
+      const [letter] = await waitForLetters(subscriber, endpoint, 1);
+      expect(letter?.headers['x-kept']).toBe('original');
+      expect(letter?.headers).not.toHaveProperty('x-added');
+    });
+
     it('forgets the first failure time of a retried message once its ack reached the server', async () => {
       const endpoint = uniqueName('forgotten');
       const type = uniqueName('Forgotten');
