@@ -8,55 +8,34 @@
 // a directory holding another build of @mailroom/rabbitmq (e.g. a copy of packages/rabbitmq/dist made
 // before a change). Rounds alternate the variants (A B A B ...) after one warm-up round each; the
 // medians are printed at the end. For a profile: node --cpu-prof scripts/rabbitmq-throughput.mjs mailroom
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BenchEvent, benchMessage } from '@mailroom/bench/dist/bench-message.js';
+import { mailroomEndpoint } from '@mailroom/bench/dist/contenders/mailroom-endpoint.js';
 import { deleteRabbitMqNamespace } from '@mailroom/bench/dist/contenders/mailroom-rabbitmq.js';
 import { rawAmqplib } from '@mailroom/bench/dist/contenders/raw-amqplib.js';
-import { runWindowed } from '@mailroom/bench/dist/load-drivers.js';
-import { createEndpoint } from '@mailroom/core';
+import { runThroughputRounds } from './throughput-rounds.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { count: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '4' }, queue: { type: 'string', default: 'classic' } },
 });
-const count = Number(values.count);
-const rounds = Number(values.rounds);
 const queueType = values.queue;
 const variants = positionals.length > 0 ? positionals : ['mailroom'];
 const URL = process.env.MAILROOM_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-// With BROKER_PID set (e.g. `pgrep -f beam.smp`), the broker's CPU per message is printed as well.
-const brokerPid = process.env.BROKER_PID;
-const brokerCpuUs = () => {
-  if (!brokerPid) return 0;
-  const fields = readFileSync(`/proc/${brokerPid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, in clock ticks of 10 ms
-};
 const id = `tput-${process.pid}-${Date.now().toString(36)}`;
 
 async function mailroomContender(name, index, modulePath) {
   const { createRabbitMqTransport } = await import(modulePath);
   const namespace = `${id}.${index}`;
-  const endpointName = `${id}-${index}`;
-  let transport;
-  let endpoint;
-  return {
+  const endpoint = `${id}-${index}`;
+  return mailroomEndpoint({
     name,
-    async start(deliver) {
-      transport = await createRabbitMqTransport({ url: URL, namespace, queueType, maxUnconfirmed: 128 });
-      endpoint = createEndpoint({ name: endpointName, transport, concurrency: 64 });
-      endpoint.on(BenchEvent, (message) => deliver(message));
-      await endpoint.start();
-    },
-    publish: (message) => endpoint.publish(BenchEvent, message),
-    async stop() {
-      await endpoint?.stop({ timeoutMs: 2000 });
-      await transport?.close();
-      await deleteRabbitMqNamespace(namespace, [endpointName]);
-    },
-  };
+    endpoint,
+    prefetch: 64,
+    openTransport: () => createRabbitMqTransport({ url: URL, namespace, queueType, maxUnconfirmed: 128 }),
+    cleanUp: () => deleteRabbitMqNamespace(namespace, [endpoint]),
+  });
 }
 
 async function contender(variant, index) {
@@ -68,61 +47,7 @@ async function contender(variant, index) {
   return mailroomContender(variant, index, pathToFileURL(resolve(variant, 'index.js')).href);
 }
 
-let current;
-function deliver(message) {
-  const run = current;
-  if (!run) return;
-  const i = message.seq - run.base;
-  if (i < 0 || i >= run.count || run.seen[i]) return;
-  run.seen[i] = 1;
-  if (++run.unique === run.count) run.done();
-}
-
-let nextSeq = 0;
-async function throughput(c) {
-  const run = { base: nextSeq, count, seen: new Uint8Array(count), unique: 0, done: () => undefined };
-  nextSeq += count;
-  const delivered = new Promise((r) => {
-    run.done = r;
-  });
-  current = run;
-  const cpu = process.cpuUsage();
-  const broker = brokerCpuUs();
-  const started = performance.now();
-  await runWindowed(count, 128, (i) => c.publish(benchMessage(run.base + i)));
-  await delivered;
-  const ms = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  const brokerUsed = brokerCpuUs() - broker;
-  current = undefined;
-  return { perSecond: count / (ms / 1000), cpuUsPerMessage: (used.user + used.system) / count, brokerUsPerMessage: brokerUsed / count };
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 const contenders = [];
 for (const [index, variant] of variants.entries()) contenders.push(await contender(variant, index));
-for (const c of contenders) await c.start(deliver);
-const results = new Map(contenders.map((c) => [c.name, []]));
-try {
-  for (let round = 0; round <= rounds; round++) {
-    for (const c of round % 2 ? contenders : [...contenders].reverse()) {
-      const r = await throughput(c);
-      console.log(
-        `round ${round}${round === 0 ? ' (warm-up)' : ''} ${c.name}: ${Math.round(r.perSecond)} msg/s, ${r.cpuUsPerMessage.toFixed(1)} µs CPU/msg${brokerPid ? `, broker ${r.brokerUsPerMessage.toFixed(1)} µs/msg` : ''}`,
-      );
-      if (round > 0) results.get(c.name).push(r);
-    }
-  }
-} finally {
-  for (const c of contenders) await c.stop().catch((error) => console.error(`stopping ${c.name}: ${error}`));
-}
-for (const [name, rs] of results) {
-  console.log(
-    `median ${name} (${queueType}, ${count} msgs x ${rs.length}): ${Math.round(median(rs.map((r) => r.perSecond)))} msg/s, ${median(rs.map((r) => r.cpuUsPerMessage)).toFixed(1)} µs CPU/msg${brokerPid ? `, broker ${median(rs.map((r) => r.brokerUsPerMessage)).toFixed(1)} µs/msg` : ''}`,
-  );
-}
+// With BROKER_PID set (e.g. `pgrep -f beam.smp`), the broker's CPU per message is printed as well.
+await runThroughputRounds({ contenders, count: Number(values.count), rounds: Number(values.rounds), brokerPid: process.env.BROKER_PID, label: queueType });

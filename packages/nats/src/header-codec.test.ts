@@ -1,7 +1,7 @@
-import { MsgHdrsImpl } from '@nats-io/nats-core';
+import { MsgHdrsImpl, headers as natsHeaders } from '@nats-io/nats-core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADER, decodeHeaders, ESCAPED_HEADERS, encodeHeaders } from './header-codec.js';
+import { DEAD_LETTER_HEADER, DELIVER_AT_HEADER, decodeHeaders, ESCAPED_HEADERS, encodeHeaders, readHeaders } from './header-codec.js';
 
 describe('header codec', () => {
   it('gives any headers back exactly, bookkeeping headers removed', () => {
@@ -27,5 +27,29 @@ describe('header codec', () => {
     const encoded = encodeHeaders({ a: 'b' }, { [ESCAPED_HEADERS]: 'not json' });
     expect(decodeHeaders(encoded)).toEqual({ a: 'b' });
     expect(decodeHeaders(undefined)).toEqual({});
+  });
+
+  it("writes the bytes the client's own validating append would, for every header it would accept", () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1 }), fc.string()), (headers) => {
+        const encoded = encodeHeaders(headers) as MsgHdrsImpl;
+        const reference = natsHeaders();
+        for (const [name, values] of encoded) for (const value of values) reference.append(name, value);
+        expect(new TextDecoder().decode(encoded.encode())).toBe(new TextDecoder().decode((reference as MsgHdrsImpl).encode()));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reads a __proto__ header back as a plain header, and the due time of a scheduled message', () => {
+    const headers = Object.defineProperty({ a: 'b' }, '__proto__', { value: 'p', enumerable: true, writable: true, configurable: true });
+    const read = readHeaders(MsgHdrsImpl.decode((encodeHeaders(headers, { [DELIVER_AT_HEADER]: '1700000000000' }) as MsgHdrsImpl).encode()));
+    expect(Object.getPrototypeOf(read.headers)).toBe(Object.prototype);
+    expect(Object.entries(read.headers)).toEqual([
+      ['a', 'b'],
+      ['__proto__', 'p'],
+    ]);
+    expect(read.deliverAt).toBe(1_700_000_000_000);
+    expect(readHeaders(encodeHeaders({ a: 'b' })).deliverAt).toBeUndefined();
   });
 });

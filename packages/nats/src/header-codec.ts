@@ -1,5 +1,5 @@
 import type { Headers } from '@mailroom/core';
-import { type MsgHdrs, headers as natsHeaders } from '@nats-io/nats-core';
+import { type MsgHdrs, MsgHdrsImpl } from '@nats-io/nats-core';
 
 /** Header carrying, as JSON pairs, the Mailroom headers that NATS cannot carry as they are. */
 export const ESCAPED_HEADERS = 'Mailroom-Headers';
@@ -7,9 +7,8 @@ export const ESCAPED_HEADERS = 'Mailroom-Headers';
 /** Header of a scheduled message: when it is due, in epoch milliseconds (see `NatsSubscription`'s hold). */
 export const DELIVER_AT_HEADER = 'Mailroom-Deliver-At';
 
-/** The due time of a scheduled message (its {@link DELIVER_AT_HEADER}); undefined for a message to deliver now. */
-export function deliverAtOf(headers: MsgHdrs | undefined): number | undefined {
-  const value = headers?.get(DELIVER_AT_HEADER);
+/** The due time of a scheduled message (its {@link DELIVER_AT_HEADER} value); undefined for a message to deliver now. */
+function deliverAtOf(value: string | undefined): number | undefined {
   if (!value) return undefined;
   const at = Number(value);
   return Number.isFinite(at) ? at : undefined;
@@ -29,26 +28,45 @@ const RESERVED = /^(?:nats|mailroom)-/i;
 // NATS header names are printable ASCII without ':'.
 const NATIVE_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
-function isNative(name: string, value: string): boolean {
+/** What `MsgHdrs.append` accepts and keeps as it is: a valid name, a value without CR/LF and nothing to trim. */
+function isPlain(name: string, value: string): boolean {
   // NATS trims values and forbids CR/LF, so such values could not come back byte for byte.
-  return NATIVE_NAME.test(name) && !RESERVED.test(name) && !/[\r\n]/.test(value) && value === value.trim();
+  return NATIVE_NAME.test(name) && !/[\r\n]/.test(value) && value === value.trim();
+}
+
+function isNative(name: string, value: string): boolean {
+  return isPlain(name, value) && !RESERVED.test(name);
 }
 
 /**
  * Writes Mailroom headers as NATS headers, guaranteeing `decodeHeaders` gives them back exactly:
  * plain ones as native headers (readable with the `nats` CLI), the rest (surrounding whitespace,
  * line breaks, names NATS refuses or reserves) as JSON in one `Mailroom-Headers` header.
- * `extra` adds bookkeeping headers, which `decodeHeaders` drops.
+ * `extra` adds bookkeeping headers, which `decodeHeaders` drops (replacing a header of the same
+ * name), such as the `Nats-Msg-Id` that `publishDurably` then finds in place instead of setting it.
  */
-export function encodeHeaders(headers: Headers, extra: Record<string, string> = {}): MsgHdrs {
-  const result = natsHeaders();
-  const escaped: [string, string][] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (isNative(name, value)) result.append(name, value);
-    else escaped.push([name, value]);
+export function encodeHeaders(headers: Headers, extra?: Record<string, string>): MsgHdrs {
+  // Written into the client's own map of the headers: `isNative` already checked what
+  // `MsgHdrs.append` would (name characters, no CR/LF, nothing to trim), and append's
+  // canonical-name copy and key scan cost more than the rest of the encoding.
+  const result = new MsgHdrsImpl();
+  const native = result.headers;
+  let escaped: [string, string][] | undefined;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name] as string;
+    if (isNative(name, value)) native.set(name, [value]);
+    else (escaped ??= []).push([name, value]);
   }
-  if (escaped.length > 0) result.set(ESCAPED_HEADERS, JSON.stringify(escaped));
-  for (const [name, value] of Object.entries(extra)) result.set(name, value);
+  // JSON has no raw CR/LF and starts and ends with a bracket: a valid value as it is.
+  if (escaped !== undefined) native.set(ESCAPED_HEADERS, [JSON.stringify(escaped)]);
+  if (extra !== undefined) {
+    for (const name of Object.keys(extra)) {
+      const value = extra[name] as string;
+      // What the client would trim or refuse goes through its own checks (and fails as they do).
+      if (isPlain(name, value)) native.set(name, [value]);
+      else result.set(name, value);
+    }
+  }
   return result;
 }
 
@@ -57,12 +75,28 @@ export function encodeHeaders(headers: Headers, extra: Record<string, string> = 
  * (`Nats-*`, `Mailroom-*`). Never throws: a malformed escaped-headers value is ignored.
  */
 export function decodeHeaders(headers: MsgHdrs | undefined): Headers {
+  return readHeaders(headers).headers;
+}
+
+/** What a received message's NATS headers say: its Mailroom headers (see {@link decodeHeaders}) and, for a scheduled message, when it is due. */
+export interface ReadHeaders {
+  readonly headers: Headers;
+  /** Epoch milliseconds of its {@link DELIVER_AT_HEADER}; undefined for a message to deliver now. */
+  readonly deliverAt: number | undefined;
+}
+
+/** {@link decodeHeaders} and the due time of a scheduled message, in one pass over the headers. */
+export function readHeaders(headers: MsgHdrs | undefined): ReadHeaders {
   const result: Headers = {};
-  if (!headers) return result;
+  if (!headers) return { headers: result, deliverAt: undefined };
+  let escaped: string | undefined;
+  let deliverAt: string | undefined;
   for (const [name, values] of headers) {
-    if (!RESERVED.test(name) && values.length > 0) define(result, name, values[0] as string);
+    if (values.length === 0) continue;
+    if (!RESERVED.test(name)) define(result, name, values[0] as string);
+    else if (name === ESCAPED_HEADERS) escaped = values[0];
+    else if (name === DELIVER_AT_HEADER) deliverAt = values[0];
   }
-  const escaped = headers.get(ESCAPED_HEADERS);
   if (escaped) {
     try {
       const pairs: unknown = JSON.parse(escaped);
@@ -75,7 +109,7 @@ export function decodeHeaders(headers: MsgHdrs | undefined): Headers {
       // A foreign producer wrote something else under our name: keep the native headers only.
     }
   }
-  return result;
+  return { headers: result, deliverAt: deliverAtOf(deliverAt) };
 }
 
 // A header named `__proto__` is defined rather than assigned, so it stays a plain header.

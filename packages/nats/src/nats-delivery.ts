@@ -1,6 +1,7 @@
 import { type DeadLetterRequest, type Delivery, ErrorCodes, type FailureInfo, type Headers, MailroomError } from '@mailroom/core';
 import { safeDeadLetterRequest } from '@mailroom/core/internal';
 import type { JsMsg } from '@nats-io/jetstream';
+import { decodeHeaders } from './header-codec.js';
 import type { RetryStateStore } from './retry-state.js';
 import type { DeadLetterFailure } from './write-dead-letter.js';
 
@@ -41,7 +42,8 @@ export const DEAD_LETTER_RETRY_MS = 1000;
 export const PARKING_RETRY_MS = 60_000;
 
 /**
- * Wraps one JetStream message as a Mailroom delivery. It settles at most once: a second settle,
+ * Wraps one JetStream message as a Mailroom delivery, whose `headers` are the decoded `headers`
+ * given (not copied: pass an object of the delivery's own). It settles at most once: a second settle,
  * or a settle after the subscription gave the message back, throws `MAILROOM_ERR_TRANSPORT_SETTLED`.
  * `ack` sends the acknowledgement without waiting for a confirmation (a lost one means a
  * redelivery, never a loss); `retry` records the first failure time, then naks with the delay;
@@ -74,7 +76,8 @@ export function createNatsDelivery(
     if (firstFailureAt !== undefined || held > 0) context.retryState.forget(tracked.key);
   };
   return {
-    headers: { ...headers },
+    // The handler's own: the dead letter decodes the message's headers again, so what a handler changes never reaches it.
+    headers,
     body: msg.data,
     attempt: Math.max(1, msg.info.deliveryCount - held),
     firstFailureAt,
@@ -107,7 +110,7 @@ export function createNatsDelivery(
         source: { subject: msg.subject, stream: msg.info.stream, consumer: msg.info.consumer, sequence: msg.seq },
       };
       try {
-        await context.storeDeadLetter(tracked, headers, failure);
+        await context.storeDeadLetter(tracked, decodeHeaders(msg.headers), failure);
       } catch (error) {
         // Not stored: the message comes back to be dead-lettered again (past the bound, only once a minute).
         msg.nak(msg.info.deliveryCount > context.maxDeliveries ? PARKING_RETRY_MS : DEAD_LETTER_RETRY_MS);

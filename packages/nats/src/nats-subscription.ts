@@ -19,7 +19,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { Subscription as CoreSubscription, NatsConnection } from '@nats-io/nats-core';
-import { decodeHeaders, deliverAtOf } from './header-codec.js';
+import { readHeaders } from './header-codec.js';
 import { type ConsumerSpec, consumerSpecs, ensureConsumer } from './nats-consumers.js';
 import { createNatsDelivery, type DeliveryContext, type TrackedMessage } from './nats-delivery.js';
 import type { NatsNames } from './nats-names.js';
@@ -128,9 +128,18 @@ class ConsumerLoop {
     this.halt.close();
   }
 
-  /** Wakes the loop to look at its budget again (a message was settled or given back, a pull ended). */
+  /** Wakes the loop to look at its budget again (a pull ended, a pause after a failure did). */
   nudge(): void {
     this.nudges.wake();
+  }
+
+  /**
+   * A message was settled or given back: wakes the loop only when its budget now allows a pull.
+   * Otherwise the loop cannot be waiting for this (it waits on its budget only while `wanted` is 0,
+   * and looks again after every pull it is busy with), so most settles cost no wake-up and no turn.
+   */
+  freed(): void {
+    if (this.pulls.wanted(this.subscription.held) > 0) this.nudges.wake();
   }
 
   private async run(consumer: Consumer): Promise<void> {
@@ -310,9 +319,12 @@ export class NatsSubscription implements Subscription {
     const tracked: TrackedMessage = { msg, endpoint: this.options.endpoint, type, key: `${spec.stream}.${spec.name}.${msg.seq}`, state: 'waiting' };
     this.tracked.add(tracked);
     if (this.paused) this.giveBack(tracked);
+    // A free slot: to the handler in this same turn, without a wait for the slot.
+    else if (this.slots.tryAcquire()) void this.dispatch(tracked);
     else void this.admit(tracked);
   }
 
+  /** Waits for a slot (all were taken when the message came), then hands the message to the handler unless it was given back meanwhile. */
   private async admit(tracked: TrackedMessage): Promise<void> {
     if (!(await this.slots.acquire())) {
       this.giveBack(tracked);
@@ -361,7 +373,7 @@ export class NatsSubscription implements Subscription {
   private async dispatch(tracked: TrackedMessage): Promise<void> {
     tracked.state = 'handed';
     const { msg } = tracked;
-    const deliverAt = deliverAtOf(msg.headers);
+    const { headers, deliverAt } = readHeaders(msg.headers);
     if (deliverAt !== undefined && deliverAt > Date.now()) {
       await this.hold(tracked, deliverAt);
       return;
@@ -375,7 +387,7 @@ export class NatsSubscription implements Subscription {
       this.giveBack(tracked);
       return;
     }
-    const delivery = createNatsDelivery(tracked, decodeHeaders(msg.headers), firstFailureAt, this.deliveryContext, held);
+    const delivery = createNatsDelivery(tracked, headers, firstFailureAt, this.deliveryContext, held);
     if (delivery.attempt > this.deliveryContext.maxDeliveries) {
       this.park(delivery);
       return;
@@ -455,7 +467,7 @@ export class NatsSubscription implements Subscription {
   /** Stops tracking a settled or given-back message; its place in the budget is free again. */
   private forget(tracked: TrackedMessage): void {
     this.tracked.delete(tracked);
-    for (const loop of this.loops) loop.nudge();
+    for (const loop of this.loops) loop.freed();
   }
 
   private keepAlive(): void {

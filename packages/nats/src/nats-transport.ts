@@ -14,7 +14,7 @@ import {
   type TransportCapabilities,
 } from '@mailroom/core';
 import { scheduledDelayMs } from '@mailroom/core/internal';
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, PubHeaders } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -29,6 +29,7 @@ import { listQueues } from './nats-queues.js';
 import { NatsSubscription } from './nats-subscription.js';
 import { ensureTopology } from './nats-topology.js';
 import { publishDurably } from './publish-durably.js';
+import { ResendSignal } from './resend-signal.js';
 import { RetryStateStore } from './retry-state.js';
 import { type DeadLetterFailure, writeDeadLetter } from './write-dead-letter.js';
 
@@ -129,15 +130,26 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
   let closed = false;
   let connected = true;
   let topology: Promise<KV> | undefined;
+  // True once the current `topology` promise resolved: a publish then skips waiting on it (a promise and turns per message).
+  let topologyReady = false;
   const ready = (): Promise<KV> => {
-    topology ??= ensureTopology(js, jsm, names, resolved, log).catch((error) => {
-      topology = undefined;
-      throw error;
-    });
-    return topology;
+    if (topology !== undefined) return topology;
+    const ensured: Promise<KV> = ensureTopology(js, jsm, names, resolved, log).then(
+      (kv) => {
+        if (topology === ensured) topologyReady = true;
+        return kv;
+      },
+      (error: unknown) => {
+        if (topology === ensured) topology = undefined;
+        throw error;
+      },
+    );
+    topology = ensured;
+    return ensured;
   };
   const recreateTopology = async () => {
     topology = undefined;
+    topologyReady = false;
     await ready();
   };
   try {
@@ -147,14 +159,9 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     throw error;
   }
 
-  // Resolved and replaced at every reconnect and new stream leader: publishes waiting for an answer send again at once.
-  let wakeResend = () => {};
-  let resendSignal = new Promise<void>((resolve) => (wakeResend = resolve));
-  const resendNow = () => {
-    const wake = wakeResend;
-    resendSignal = new Promise<void>((resolve) => (wakeResend = resolve));
-    wake();
-  };
+  // Fired at every reconnect and new stream leader: publishes waiting for an answer send again at once.
+  const resend = new ResendSignal();
+  const resendNow = () => resend.resend();
   const ownStreams = new Set([names.eventsStream, names.commandsStream, names.deadLettersStream]);
   const leaderElected = nc.subscribe('$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.*', {
     callback: (error, msg) => {
@@ -183,7 +190,7 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
     closed: () => closed,
     connected: () => connected && !nc.isClosed(),
     recreateTopology,
-    resendSignal: () => resendSignal,
+    resend,
   };
   const publishAcked = (subject: string, body: Uint8Array, headers: MsgHdrs, msgID: string | undefined) =>
     publishDurably(publishContext, subject, body, { headers, msgID });
@@ -234,12 +241,15 @@ export async function createNatsTransport(options: NatsTransportOptions = {}): P
       const msgID = id === undefined ? undefined : route.kind === 'event' ? id : `${id}@${route.destination}`;
       // Recreating the streams (started by another publish that found none answering, as happens while a
       // cluster elects leaders) can time out: this publish then finds out for itself, within its own deadline.
-      await ready().catch((error: unknown) => {
-        if (isMailroomError(error)) throw error;
-      });
+      if (!topologyReady) {
+        await ready().catch((error: unknown) => {
+          if (isMailroomError(error)) throw error;
+        });
+      }
       const delayMs = scheduledDelayMs(message);
       if (delayMs <= 0) {
-        await publishRaw(subject, message.body, encodeHeaders(message.headers), msgID);
+        const headers = encodeHeaders(message.headers, msgID === undefined ? undefined : { [PubHeaders.MsgIdHdr]: msgID });
+        await publishDurably(publishContext, subject, message.body, { headers, msgID });
         return;
       }
       // Stored now, held by each consumer until it is due (see NatsSubscription's hold).

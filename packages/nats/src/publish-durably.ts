@@ -1,7 +1,8 @@
 import { ErrorCodes, errorMessage, MailroomError } from '@mailroom/core';
 import { exponentialDelay, sleep } from '@mailroom/core/internal';
-import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
-import type { MsgHdrs, NatsConnection } from '@nats-io/nats-core';
+import { JetStreamApiError, type JetStreamClient, type PubAck, PubHeaders } from '@nats-io/jetstream';
+import { type MsgHdrs, MsgHdrsImpl, type NatsConnection } from '@nats-io/nats-core';
+import type { ResendSignal } from './resend-signal.js';
 
 /** What {@link publishDurably} needs besides the message. */
 export interface PublishContext {
@@ -16,11 +17,11 @@ export interface PublishContext {
   /** Called when no stream answered although connected (deleted streams): recreates them. */
   readonly recreateTopology: () => Promise<void>;
   /**
-   * Resolves at the next event after which an unanswered attempt is sent again at once: the
-   * connection came back (the request or its answer may have died with the old one), or one of the
+   * Fires at each event after which an unanswered attempt is sent again at once: the connection
+   * came back (the request or its answer may have died with the old one), or one of the
    * transport's streams elected a new leader (the old one may have died holding it).
    */
-  readonly resendSignal: () => Promise<void>;
+  readonly resend: ResendSignal;
 }
 
 /**
@@ -30,6 +31,30 @@ export interface PublishContext {
 export const ATTEMPT_TIMEOUT_MS = 5000;
 
 const RESEND: unique symbol = Symbol('resend');
+
+/** Whether `headers` already carry `msgID` as their `Nats-Msg-Id` (see `encodeHeaders`' extra): then the client need not set it again on every attempt. */
+function carriesMsgId(headers: MsgHdrs, msgID: string): boolean {
+  const values = headers instanceof MsgHdrsImpl ? headers.headers.get(PubHeaders.MsgIdHdr) : [headers.get(PubHeaders.MsgIdHdr)];
+  return values?.length === 1 && values[0] === msgID;
+}
+
+/** The attempt's answer, or {@link RESEND} when `resend` fires first; waits registered with `resend` only until then. */
+function answerOrResend(sent: Promise<PubAck>, resend: ResendSignal): Promise<PubAck | typeof RESEND> {
+  return new Promise((resolve, reject) => {
+    const wake = () => resolve(RESEND);
+    resend.add(wake);
+    sent.then(
+      (ack) => {
+        resend.remove(wake);
+        resolve(ack);
+      },
+      (error: unknown) => {
+        resend.remove(wake);
+        reject(error);
+      },
+    );
+  });
+}
 
 /**
  * Publishes one message to JetStream and resolves with the stream's acknowledgement, that is once
@@ -48,6 +73,9 @@ export async function publishDurably(
   options: { headers: MsgHdrs; msgID?: string | undefined },
 ): Promise<PubAck> {
   const deadline = Date.now() + context.timeoutMs;
+  // The client sets a msgID as a header again on every attempt (a validated set): not needed when the headers carry it.
+  const { headers, msgID } = options;
+  const setMsgId = msgID !== undefined && !carriesMsgId(headers, msgID);
   let lastError: unknown;
   let recreated = false;
   for (let attempt = 0; ; attempt++) {
@@ -55,14 +83,11 @@ export async function publishDurably(
     const remaining = deadline - Date.now();
     if (remaining <= 0) break;
     try {
-      const sent = context.js.publish(subject, body, {
-        headers: options.headers,
-        ...(options.msgID !== undefined && { msgID: options.msgID }),
-        timeout: Math.max(50, Math.min(remaining, ATTEMPT_TIMEOUT_MS)),
-      });
+      const timeout = Math.max(50, Math.min(remaining, ATTEMPT_TIMEOUT_MS));
+      const sent = context.js.publish(subject, body, setMsgId ? { headers, msgID, timeout } : { headers, timeout });
       // Without a msgID a second copy would be stored: such an attempt waits for its own answer.
-      if (options.msgID === undefined) return await sent;
-      const answer = await Promise.race([sent, context.resendSignal().then((): typeof RESEND => RESEND)]);
+      if (msgID === undefined) return await sent;
+      const answer = await answerOrResend(sent, context.resend);
       if (answer !== RESEND) return answer;
       sent.catch(() => undefined); // left behind: its answer, if one still comes, is the same message's
     } catch (error) {

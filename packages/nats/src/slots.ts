@@ -10,13 +10,20 @@ export class Slots {
 
   constructor(private readonly capacity: number) {}
 
+  /**
+   * Holds a slot at once when one is free (then nobody waits: a released slot goes to a waiter
+   * first); false when none is or the slots were aborted, and then nothing is held or queued.
+   */
+  tryAcquire(): boolean {
+    if (this.aborted || this.used >= this.capacity) return false;
+    this.used += 1;
+    return true;
+  }
+
   /** Resolves true once a slot is held, or false when the slots were aborted. */
   acquire(): Promise<boolean> {
     if (this.aborted) return Promise.resolve(false);
-    if (this.used < this.capacity) {
-      this.used += 1;
-      return Promise.resolve(true);
-    }
+    if (this.tryAcquire()) return Promise.resolve(true);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 

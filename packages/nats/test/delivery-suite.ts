@@ -1,10 +1,12 @@
 import { sleep, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
 import { connectTransport, createEndpoint, type Delivery, defineEvent, ErrorCodes, HeaderNames, type Transport } from '@mailroom/core';
 import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createNatsTransport, NATS_DELAY_PRECISION_MS } from '../src/index.js';
+import { createNatsNames } from '../src/nats-names.js';
 import { RetryStateStore } from '../src/retry-state.js';
 import { deleteStreams, NATS_URL, uniquePrefix } from './helpers.js';
 
@@ -251,6 +253,60 @@ export function describeNatsDeliveries(): void {
       expect(again).toEqual([]);
       const queue = (await second.queues()).find((q) => q.endpoint === endpoint);
       expect(queue?.depth ?? 0).toBe(0);
+    });
+
+    it('dead-letters the headers as published, whatever the handler did to its delivery.headers', async () => {
+      const endpoint = uniqueName('mutated');
+      const type = uniqueName('Mutated');
+      const subscriber = await transport();
+      await subscriber.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        d.headers['x-kept'] = 'changed';
+        d.headers['x-added'] = 'added';
+        await d.deadLetter({ reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'no', attempts: 1, firstFailureAt: new Date(), lastFailureAt: new Date() });
+      });
+      const message = testMessage(type, json({}));
+      await subscriber.publish({ ...message, headers: { ...message.headers, 'x-kept': 'original' } });
+      const [letter] = await waitForLetters(subscriber, endpoint, 1);
+      expect(letter?.headers['x-kept']).toBe('original');
+      expect(letter?.headers).not.toHaveProperty('x-added');
+    });
+
+    it('forgets the first failure time of a retried message once its ack reached the server', async () => {
+      const endpoint = uniqueName('forgotten');
+      const type = uniqueName('Forgotten');
+      // Where the first retry stored the first failure time (the key names the stream sequence).
+      const recorded: string[] = [];
+      const record = RetryStateStore.prototype.record;
+      const spy = vi.spyOn(RetryStateStore.prototype, 'record').mockImplementation(async function (this: RetryStateStore, key: string, at: Date) {
+        if (key.includes(endpoint)) recorded.push(key);
+        await record.call(this, key, at);
+      });
+      const nc = await connect({ servers: NATS_URL });
+      try {
+        const subscriber = await transport();
+        const kv = await new Kvm(nc).open(createNatsNames(prefix).retryStateBucket);
+        const stored = async (key: string) => (await kv.get(key))?.operation === 'PUT';
+        let storedWhileRetried = false;
+        const attempts: Delivery[] = [];
+        await subscriber.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+          attempts.push(d);
+          if (d.attempt === 1) {
+            await d.retry(0, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'again' });
+            return;
+          }
+          storedWhileRetried = await stored(recorded[0] as string);
+          await d.ack();
+        });
+        await subscriber.publish(testMessage(type, json({})));
+        await waitUntil(() => attempts.length === 2, 10_000);
+        expect(recorded).toHaveLength(1);
+        expect(attempts[1]?.firstFailureAt).toBeInstanceOf(Date);
+        expect(storedWhileRetried).toBe(true);
+        await waitUntil(async () => !(await stored(recorded[0] as string)), 5_000);
+      } finally {
+        spy.mockRestore();
+        await nc.close();
+      }
     });
 
     it('gives back, instead of handing out, a redelivery whose first-failure lookup was pending when pause() resolved', async () => {
