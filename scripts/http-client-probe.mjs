@@ -68,7 +68,8 @@ function rawDispatchGet() {
         onResponseData: (_controller, chunk) => {
           chunks.push(chunk);
         },
-        onResponseEnd: () => (status === 200 ? resolvePromise(JSON.parse(Buffer.concat(chunks).toString('utf8'))) : reject(new Error(`GET answered ${status}`))),
+        onResponseEnd: () =>
+          status === 200 ? resolvePromise(JSON.parse(Buffer.concat(chunks).toString('utf8'))) : reject(new Error(`GET answered ${status}`)),
         onResponseError: (_controller, error) => reject(error),
       },
     );
@@ -123,5 +124,7 @@ const rawResults = results.get('raw');
 for (const [name, rs] of results) {
   const perSecond = median(rs.map((r) => r.perSecond));
   const ratio = rawResults ? ` (${(perSecond / median(rawResults.map((r) => r.perSecond))).toFixed(2)}x raw)` : '';
-  console.log(`median ${name} (${count} GETs x ${rs.length}, ${CONCURRENCY} in flight): ${Math.round(perSecond)} req/s${ratio}, ${median(rs.map((r) => r.cpuUsPerCall)).toFixed(1)} µs CPU/call`);
+  console.log(
+    `median ${name} (${count} GETs x ${rs.length}, ${CONCURRENCY} in flight): ${Math.round(perSecond)} req/s${ratio}, ${median(rs.map((r) => r.cpuUsPerCall)).toFixed(1)} µs CPU/call`,
+  );
 }

@@ -2,7 +2,7 @@ import { createDefaultLogger, errorMessage, type Logger, MailroomError } from '@
 import { type Attributes, type Context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
-import { type BufferedResponse, BufferedRequestFailure, requestBuffered } from './buffered-request.js';
+import { BufferedRequestFailure, type BufferedResponse, requestBuffered } from './buffered-request.js';
 import { type HttpClientOptions, resolveClientOptions } from './client-options.js';
 import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
@@ -264,11 +264,15 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     if (error instanceof BufferedRequestFailure) {
       if (error.kind === 'aborted') return abortedError(info, error.cause);
       if (error.kind === 'too-large') {
-        return new HttpError(HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE, `${method} ${name}${info.path}: response body exceeds ${settings.maxResponseBytes} bytes`, {
-          ...errorDetails(info),
-          status: error.status,
-          transient: false,
-        });
+        return new HttpError(
+          HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE,
+          `${method} ${name}${info.path}: response body exceeds ${settings.maxResponseBytes} bytes`,
+          {
+            ...errorDetails(info),
+            status: error.status,
+            transient: false,
+          },
+        );
       }
       return new HttpError(HttpErrorCodes.HTTP_TIMEOUT, `${method} ${name}${info.path} timed out after ${settings.timeoutMs} ms`, {
         ...errorDetails(info),
