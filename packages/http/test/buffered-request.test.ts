@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failure } from './support/failure.js';
 
 // This file imports undici (directly or through the client) only below, after one `fetch`: Node 20's
 // bundled undici (version 6) then makes its own Agent the global dispatcher, the one the client uses
@@ -32,20 +33,9 @@ await (await fetch(`${origin}/ok`)).text();
 const bundled = (globalThis as Record<symbol, unknown>)[Symbol.for('undici.globalDispatcher.1')];
 
 const { Agent, MockAgent, Pool } = await import('undici');
-const { createHttpClient, HttpErrorCodes, isHttpError } = await import('../src/index.js');
+const { createHttpClient, HttpErrorCodes } = await import('../src/index.js');
 const { BufferedRequestFailure, requestBuffered } = await import('../src/buffered-request.js');
 type Dispatcher = import('undici').Dispatcher;
-type HttpError = import('../src/index.js').HttpError;
-
-async function failure(promise: Promise<unknown>): Promise<HttpError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isHttpError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const whenStalled = () => new Promise<void>((resolve) => (stalled = resolve));
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
