@@ -2,6 +2,7 @@ import { createDefaultLogger, errorMessage, type Logger, MailroomError } from '@
 import { type Attributes, type Context, propagation, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { isBrokenCircuitError, isBulkheadRejectedError } from 'cockatiel';
 import { type Dispatcher, getGlobalDispatcher } from 'undici';
+import { BufferedRequestFailure, type BufferedResponse, requestBuffered } from './buffered-request.js';
 import { type HttpClientOptions, resolveClientOptions } from './client-options.js';
 import { CORRELATION_HEADER, currentCorrelation } from './correlation-context.js';
 import { HttpErrorCodes } from './errors.js';
@@ -108,20 +109,6 @@ function stripQuery(path: string): string {
   return index === -1 ? path : path.slice(0, index);
 }
 
-async function readBody(body: Dispatcher.ResponseData['body'], limit: number, fail: () => HttpError): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      body.destroy();
-      throw fail();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks, size);
-}
-
 function makeResponse(status: number, headers: HttpResponse['headers'], body: Buffer, attempts: number): HttpResponse {
   return {
     status,
@@ -134,9 +121,10 @@ function makeResponse(status: number, headers: HttpResponse['headers'], body: Bu
 }
 
 /**
- * Creates an {@link HttpClient} for one target, on undici (the `dispatcher`'s `request()`, else the
- * global dispatcher's) with, outermost first: bulkhead, retry with decorrelated-jitter backoff,
- * circuit breaker (cockatiel policies), and a per-attempt timeout (one AbortController and timer).
+ * Creates an {@link HttpClient} for one target, on undici (the `dispatcher`'s `dispatch()`, else the
+ * global dispatcher's, with a handler buffering the answer) with, outermost first: bulkhead, retry
+ * with decorrelated-jitter backoff, circuit breaker (cockatiel policies), and a per-attempt timeout
+ * (one timer aborting the request through undici's dispatch controller).
  * The breaker and bulkhead are shared by every call of the client. Throws
  * `MAILROOM_ERR_HTTP_CONFIG` for bad options.
  */
@@ -226,10 +214,11 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   }
 
   /**
-   * One attempt under the per-attempt timeout: one AbortController and one timer, cleared when the
-   * attempt settles (nothing is aborted after it returns: it has read its whole answer by then). The
-   * timer or the caller's `userSignal` aborts the request and its body; the attempt then fails with
-   * `HTTP_TIMEOUT` (transient) or `HTTP_ABORTED`. Every failure is recorded as `info.lastError`.
+   * One attempt under the per-attempt timeout: {@link requestBuffered} reads the whole answer with
+   * one timer (and one listener on the caller's `userSignal`, when given), both cleared when the
+   * attempt settles, so nothing fires after it returns. The timer or the caller's signal aborts the
+   * request and its body; the attempt then fails with `HTTP_TIMEOUT` (transient) or `HTTP_ABORTED`.
+   * Every failure is recorded as `info.lastError`.
    */
   async function attempt(
     info: CallInfo,
@@ -240,71 +229,54 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   ): Promise<HttpResponse> {
     const { method } = info;
     info.attempts += 1;
-    const controller = new AbortController();
-    const signal = controller.signal;
-    const timer = setTimeout(() => controller.abort(), settings.timeoutMs);
-    let onUserAbort: (() => void) | undefined;
-    if (userSignal) {
-      if (userSignal.aborted) controller.abort(userSignal.reason);
-      else {
-        onUserAbort = () => controller.abort(userSignal.reason);
-        userSignal.addEventListener('abort', onUserAbort, { once: true });
-      }
-    }
+    let response: BufferedResponse;
     try {
-      // The dispatcher's own request(): undici.request() would parse the URL again and copy the options.
-      const response = await (dispatcher ?? getGlobalDispatcher()).request({
+      response = await requestBuffered(dispatcher ?? getGlobalDispatcher(), {
         origin,
         path: target,
         method: method as Dispatcher.HttpMethod,
         headers,
         body,
-        signal,
+        timeoutMs: settings.timeoutMs,
+        maxResponseBytes: settings.maxResponseBytes,
+        signal: userSignal,
       });
-      const declared = Number(response.headers['content-length']);
-      const tooLarge = () =>
-        new HttpError(HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE, `${method} ${name}${info.path}: response body exceeds ${settings.maxResponseBytes} bytes`, {
-          ...errorDetails(info),
-          status: response.statusCode,
-          transient: false,
-        });
-      // A HEAD answer announces the size of a body it does not carry.
-      if (method !== 'HEAD' && declared > settings.maxResponseBytes) {
-        // Destroying an unread undici body emits an abort error; with no listener it would be uncaught.
-        response.body.on('error', () => undefined);
-        response.body.destroy();
-        throw tooLarge();
-      }
-      const data = await readBody(response.body, settings.maxResponseBytes, tooLarge);
-      const result = makeResponse(response.statusCode, response.headers, data, info.attempts);
-      if (response.statusCode >= 400) {
-        throw new HttpError(HttpErrorCodes.HTTP_STATUS, `${method} ${name}${info.path} answered ${response.statusCode}`, {
-          ...errorDetails(info),
-          status: response.statusCode,
-          transient: isTransientStatus(response.statusCode),
-          response: result,
-        });
-      }
-      return result;
     } catch (error) {
-      info.lastError = attemptError(error, info, signal, userSignal);
+      info.lastError = attemptError(error, info);
       throw info.lastError;
-    } finally {
-      clearTimeout(timer);
-      if (onUserAbort) userSignal?.removeEventListener('abort', onUserAbort);
     }
+    const result = makeResponse(response.statusCode, response.headers, response.body, info.attempts);
+    if (response.statusCode >= 400) {
+      info.lastError = new HttpError(HttpErrorCodes.HTTP_STATUS, `${method} ${name}${info.path} answered ${response.statusCode}`, {
+        ...errorDetails(info),
+        status: response.statusCode,
+        transient: isTransientStatus(response.statusCode),
+        response: result,
+      });
+      throw info.lastError;
+    }
+    return result;
   }
 
-  /** A failure of an attempt as an {@link HttpError}: the attempt's signal is aborted only by the timeout or by the caller. */
-  function attemptError(error: unknown, info: CallInfo, signal: AbortSignal, userSignal: AbortSignal | undefined): HttpError {
-    if (isHttpError(error)) return error;
-    if (signal.aborted && userSignal?.aborted) return abortedError(info, error);
+  /** A failure of an attempt as an {@link HttpError}: stopped by the timeout, the caller or the body's size, else a network failure. */
+  function attemptError(error: unknown, info: CallInfo): HttpError {
     const { method } = info;
-    if (signal.aborted) {
+    if (error instanceof BufferedRequestFailure) {
+      if (error.kind === 'aborted') return abortedError(info, error.cause);
+      if (error.kind === 'too-large') {
+        return new HttpError(
+          HttpErrorCodes.HTTP_RESPONSE_TOO_LARGE,
+          `${method} ${name}${info.path}: response body exceeds ${settings.maxResponseBytes} bytes`,
+          {
+            ...errorDetails(info),
+            status: error.status,
+            transient: false,
+          },
+        );
+      }
       return new HttpError(HttpErrorCodes.HTTP_TIMEOUT, `${method} ${name}${info.path} timed out after ${settings.timeoutMs} ms`, {
         ...errorDetails(info),
         transient: true,
-        cause: error,
       });
     }
     return new HttpError(HttpErrorCodes.HTTP_NETWORK, `${method} ${name}${info.path} failed: ${errorMessage(error)}`, {

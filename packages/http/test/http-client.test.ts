@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { isMailroomError } from '@mailroom/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type BreakerState, createHttpClient, type HttpError, HttpErrorCodes, isHttpError, withCorrelation } from '../src/index.js';
+import { failure } from './support/failure.js';
 import { type FaultUpstream, startUpstream } from './support/fault-upstream.js';
 
 let upstream: FaultUpstream;
@@ -21,16 +22,6 @@ beforeEach(async () => {
   upstream.observe = () => undefined;
   await upstream.up();
 });
-
-async function failure(promise: Promise<unknown>): Promise<HttpError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isHttpError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] as number;
