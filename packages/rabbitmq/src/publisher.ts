@@ -69,17 +69,22 @@ export class Publisher {
     content: Buffer,
     options: AmqpPublishOptions,
     deadline = Date.now() + this.settings.unavailableTimeoutMs,
-    prepare?: (deadline: number) => Promise<void>,
+    prepare?: (deadline: number) => Promise<void> | undefined,
   ): Promise<PublishOutcome> {
     for (;;) {
       this.assertOpen();
-      await prepare?.(deadline);
-      await this.acquireSlot(deadline);
+      // Each step waits only when it has to (a declaration to make, no free slot, no channel, no room
+      // to write): the common case goes through without a promise per step.
+      const preparing = prepare?.(deadline);
+      if (preparing !== undefined) await preparing;
+      if (this.unconfirmed < this.settings.maxUnconfirmed) this.unconfirmed += 1;
+      else await this.acquireSlot(deadline);
       let outcome: Attempt;
       try {
-        const channel = await this.openChannel(deadline);
-        do await this.waitWritable(channel, deadline);
-        while (!this.writable && this.channel === channel); // checked again right before writing: others may have filled the buffer meanwhile
+        const current = this.channel;
+        const channel = current !== undefined && !this.dead.has(current) ? current : await this.openChannel(deadline);
+        while (!this.writable && this.channel === channel) await this.waitWritable(channel, deadline); // checked again right before writing: others may have filled the buffer meanwhile
+        this.assertOpen();
         outcome = this.channel === channel ? await this.send(channel, target, content, options, deadline) : 'channel-lost';
       } finally {
         this.releaseSlot();
