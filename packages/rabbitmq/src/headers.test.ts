@@ -24,6 +24,19 @@ describe('headers', () => {
     }
   });
 
+  it('counts the bytes of header names and mirrored values in UTF-8, not in characters', () => {
+    assertPublishableHeaders({ ['é'.repeat(127)]: 'v' }); // 254 bytes
+    expect(() => assertPublishableHeaders({ ['✓'.repeat(86)]: 'v' })).toThrow(/longer than 255 bytes/); // 86 characters, 258 bytes
+    expect(amqpProperties({ 'ce-id': 'é'.repeat(127) }).messageId).toBe('é'.repeat(127));
+    const properties = amqpProperties({ 'ce-id': '✓'.repeat(86), 'ce-type': '✓'.repeat(85) }); // 258 and 255 bytes
+    expect([properties.messageId, properties.type]).toEqual([undefined, '✓'.repeat(85)]);
+  });
+
+  it('reserves CC and BCC exactly, and no other name starting with C or B', () => {
+    const headers = userHeaders(message({ CC: 'a', BCC: 'b', Cc: 'c', BCCX: 'd', Content: 'e', B: 'f', C: 'g', '': 'h' }));
+    expect(headers).toEqual({ Cc: 'c', BCCX: 'd', Content: 'e', B: 'f', C: 'g', '': 'h' });
+  });
+
   it('gives consumers the user headers only, as strings', () => {
     const headers = userHeaders(
       message({

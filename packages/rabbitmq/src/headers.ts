@@ -36,19 +36,34 @@ const BROKER_PREFIXES = ['x-first-death-', 'x-last-death-'];
 
 /** True for a header name the transport or the broker owns. */
 export function isReservedHeader(name: string): boolean {
-  return name.startsWith(BOOKKEEPING_PREFIX) || BROKER_HEADERS.has(name) || BROKER_PREFIXES.some((prefix) => name.startsWith(prefix));
+  // Every reserved name starts with "x" but CC and BCC: the user's other headers (ce-*, content-type...) stop at the first test.
+  const first = name.charCodeAt(0);
+  if (first !== 120 /* x */) return first === 67 /* C */ || first === 66 /* B */ ? BROKER_HEADERS.has(name) : false;
+  if (name.startsWith(BOOKKEEPING_PREFIX) || BROKER_HEADERS.has(name)) return true;
+  for (const prefix of BROKER_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
+}
+
+/** The longest header name or short string, in UTF-16 code units, that surely fits AMQP's 255 bytes (at most 3 UTF-8 bytes per unit). */
+const SURELY_SHORT = 85;
+
+/** True when `value` fits an AMQP short string (255 bytes of UTF-8); counts the bytes only for a value that may not. */
+function fitsShortString(value: string): boolean {
+  return value.length <= SURELY_SHORT || Buffer.byteLength(value) <= 255;
 }
 
 /** Throws `MAILROOM_ERR_RABBITMQ_HEADER_INVALID` for a header AMQP cannot carry or the transport reserves. */
 export function assertPublishableHeaders(headers: Headers): void {
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue;
+    const value = headers[name];
     if (isReservedHeader(name)) {
       throw new MailroomError(
         RabbitMqErrorCodes.HEADER_INVALID,
         `Header ${JSON.stringify(name)} is reserved by the RabbitMQ transport (x-mailroom-*, x-death, x-delivery-count, x-first-death-*, x-last-death-*, CC, BCC); rename it`,
       );
     }
-    if (Buffer.byteLength(name) > 255)
+    if (!fitsShortString(name))
       throw new MailroomError(RabbitMqErrorCodes.HEADER_INVALID, `Header name ${JSON.stringify(name.slice(0, 40))}... is longer than 255 bytes`);
     if (typeof value !== 'string')
       throw new MailroomError(RabbitMqErrorCodes.HEADER_INVALID, `Header ${JSON.stringify(name)} must be a string, got ${typeof value}`);
@@ -60,7 +75,11 @@ export function assertPublishableHeaders(headers: Headers): void {
  * a string (bytes as UTF-8, numbers in decimal, tables as JSON); a `__proto__` header stays a header.
  */
 export function userHeaders(message: AmqpMessage): Headers {
-  return headersFrom(Object.entries(message.properties.headers ?? {}).filter(([name]) => !isReservedHeader(name)));
+  const table = message.properties.headers;
+  if (table === undefined) return {};
+  const user: [string, unknown][] = [];
+  for (const name in table) if (Object.hasOwn(table, name) && !isReservedHeader(name)) user.push([name, table[name]]);
+  return headersFrom(user);
 }
 
 /** A bookkeeping header as a string, or undefined. */
@@ -90,15 +109,22 @@ export function firstFailureOf(message: AmqpMessage): Date | undefined {
   return plausibleDate(bookkeeping(message, Bookkeeping.firstFailureAt));
 }
 
+/** The AMQP properties of an outgoing message. */
+export interface OutgoingProperties {
+  headers: Record<string, string>;
+  contentType?: string;
+  messageId?: string;
+  type?: string;
+}
+
 /** The AMQP properties of an outgoing message: its headers, plus `content-type`, `ce-id` and `ce-type` mirrored into the standard properties for other AMQP tools. */
-export function amqpProperties(headers: Record<string, string>): { headers: Record<string, string>; contentType?: string; messageId?: string; type?: string } {
-  const short = (value: string | undefined) => (value !== undefined && Buffer.byteLength(value) <= 255 ? value : undefined);
-  const properties: { headers: Record<string, string>; contentType?: string; messageId?: string; type?: string } = { headers };
-  const contentType = short(headers['content-type']);
-  const messageId = short(headers['ce-id']);
-  const type = short(headers['ce-type']);
-  if (contentType !== undefined) properties.contentType = contentType;
-  if (messageId !== undefined) properties.messageId = messageId;
-  if (type !== undefined) properties.type = type;
+export function amqpProperties(headers: Record<string, string>): OutgoingProperties {
+  const properties: OutgoingProperties = { headers };
+  const contentType = headers['content-type'];
+  const messageId = headers['ce-id'];
+  const type = headers['ce-type'];
+  if (contentType !== undefined && fitsShortString(contentType)) properties.contentType = contentType;
+  if (messageId !== undefined && fitsShortString(messageId)) properties.messageId = messageId;
+  if (type !== undefined && fitsShortString(type)) properties.type = type;
   return properties;
 }

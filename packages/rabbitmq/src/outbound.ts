@@ -13,10 +13,15 @@ export type Guard = () => void;
  * Each resolves only once RabbitMQ confirmed the message stored in a queue.
  */
 export class Outbound {
+  /** Declares the events exchange (nothing to wait for once it is declared): one closure for every event publish. */
+  private readonly prepareEvents: (deadline: number) => Promise<void> | undefined;
+
   constructor(
     private readonly topology: Topology,
     private readonly publisher: Publisher,
-  ) {}
+  ) {
+    this.prepareEvents = (by) => topology.eventsExchange(by);
+  }
 
   /**
    * Straight into `queue` through the default exchange, declared first so that it exists even if its
@@ -62,9 +67,7 @@ export class Outbound {
 
   /** Into the events exchange, routed by type to the queues bound to it (none: the event is dropped, as events with no subscriber are). */
   async toEvents(type: string, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<void> {
-    await this.publisher.publish({ exchange: this.topology.names.events, routingKey: type, mandatory: false }, content, options, deadline, (by) =>
-      this.topology.eventsExchange(by),
-    );
+    await this.publisher.publish({ exchange: this.topology.names.events, routingKey: type, mandatory: false }, content, options, deadline, this.prepareEvents);
   }
 
   /** Into the queue `queue` of the transport's own (error queue, registry). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCodes, errorMessage, type Logger, MailroomError } from '@mailroom/core';
 import { sleep } from '@mailroom/core/internal';
 import type { AmqpConfirmChannel, AmqpMessage, AmqpPublishOptions } from './amqp-types.js';
+import { type Deadlined, DeadlineSweep } from './confirm-deadlines.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { HeaderTable } from './header-table.js';
 import { Bookkeeping } from './headers.js';
@@ -18,10 +19,6 @@ export interface PublishTarget {
 export type PublishOutcome = 'stored' | 'returned';
 
 type Attempt = PublishOutcome | 'channel-lost';
-
-interface Pending {
-  returned: boolean;
-}
 
 /** Timeouts and bounds of a {@link Publisher}. */
 export interface PublisherSettings {
@@ -44,7 +41,8 @@ export class Publisher {
   private channel: AmqpConfirmChannel | undefined;
   private opening: Promise<AmqpConfirmChannel> | undefined;
   private readonly dead = new WeakSet<AmqpConfirmChannel>();
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<string, AwaitedConfirm>();
+  private readonly deadlines = new DeadlineSweep<AwaitedConfirm>();
   private writable = true;
   private writableWaiters = new Set<() => void>();
   private unconfirmed = 0;
@@ -54,7 +52,7 @@ export class Publisher {
 
   constructor(
     private readonly supervisor: ConnectionSupervisor,
-    private readonly settings: PublisherSettings,
+    readonly settings: PublisherSettings,
     private readonly log: Logger,
     /** Called when RabbitMQ closed the channel because an exchange or queue does not exist (404). */
     private readonly onNotFound: () => void = () => undefined,
@@ -71,17 +69,22 @@ export class Publisher {
     content: Buffer,
     options: AmqpPublishOptions,
     deadline = Date.now() + this.settings.unavailableTimeoutMs,
-    prepare?: (deadline: number) => Promise<void>,
+    prepare?: (deadline: number) => Promise<void> | undefined,
   ): Promise<PublishOutcome> {
     for (;;) {
       this.assertOpen();
-      await prepare?.(deadline);
-      await this.acquireSlot(deadline);
+      // Each step waits only when it has to (a declaration to make, no free slot, no channel, no room
+      // to write): the common case goes through without a promise per step.
+      const preparing = prepare?.(deadline);
+      if (preparing !== undefined) await preparing;
+      if (this.unconfirmed < this.settings.maxUnconfirmed) this.unconfirmed += 1;
+      else await this.acquireSlot(deadline);
       let outcome: Attempt;
       try {
-        const channel = await this.openChannel(deadline);
-        do await this.waitWritable(channel, deadline);
-        while (!this.writable && this.channel === channel); // checked again right before writing: others may have filled the buffer meanwhile
+        const current = this.channel;
+        const channel = current !== undefined && !this.dead.has(current) ? current : await this.openChannel(deadline);
+        while (!this.writable && this.channel === channel) await this.waitWritable(channel, deadline); // checked again right before writing: others may have filled the buffer meanwhile
+        this.assertOpen();
         outcome = this.channel === channel ? await this.send(channel, target, content, options, deadline) : 'channel-lost';
       } finally {
         this.releaseSlot();
@@ -107,40 +110,9 @@ export class Publisher {
   private send(channel: AmqpConfirmChannel, target: PublishTarget, content: Buffer, options: AmqpPublishOptions, deadline: number): Promise<Attempt> {
     return new Promise<Attempt>((resolve, reject) => {
       const publishId = target.mandatory ? randomUUID() : undefined;
-      const entry: Pending = { returned: false };
-      let finished = false;
-      const finish = () => {
-        finished = true;
-        clearTimeout(timer);
-        if (publishId) this.pending.delete(publishId);
-      };
-      const where = `${target.exchange || 'the default exchange'} (${target.routingKey})`;
-      const confirmBy = Date.now() + this.settings.confirmTimeoutMs;
-      // No confirm by `confirmBy` is a confirm timeout; but while RabbitMQ blocks the connection (it reads it again once
-      // its alarm clears) the publish waits up to the outage deadline instead.
-      const expire = () => {
-        if (finished) return;
-        const blocked = this.supervisor.isBlocked;
-        const expiry = blocked ? deadline : confirmBy;
-        if (Date.now() < expiry) {
-          timer = setTimeout(expire, expiry - Date.now());
-          return;
-        }
-        finish();
-        reject(
-          blocked
-            ? new MailroomError(
-                ErrorCodes.TRANSPORT_UNAVAILABLE,
-                `RabbitMQ blocked the connection (a memory or disk alarm) while a publish to ${where} awaited its confirm; it may or may not be stored`,
-              )
-            : new MailroomError(
-                ErrorCodes.TRANSPORT_CONFIRM_TIMEOUT,
-                `RabbitMQ did not confirm a publish to ${where} within ${this.settings.confirmTimeoutMs} ms; it may or may not be stored`,
-              ),
-        );
-      };
-      let timer = setTimeout(expire, Math.max(0, Math.min(confirmBy, deadline) - Date.now()));
-      if (publishId) this.pending.set(publishId, entry);
+      const confirm = new AwaitedConfirm(this, channel, target, deadline, publishId, resolve, reject);
+      this.deadlines.add(confirm);
+      if (publishId) this.pending.set(publishId, confirm);
       const headers = publishId ? { ...options.headers, [Bookkeeping.publishId]: publishId } : options.headers;
       try {
         const flowing = channel.publish(
@@ -148,27 +120,11 @@ export class Publisher {
           target.routingKey,
           content,
           { ...options, headers: this.headerTable.fill(headers), persistent: true, mandatory: target.mandatory },
-          (error) => {
-            if (finished) return;
-            finish();
-            if (error === null || error === undefined) resolve(entry.returned ? 'returned' : 'stored');
-            else if (this.dead.has(channel) || /closed/i.test(errorMessage(error))) resolve('channel-lost');
-            else {
-              reject(
-                new MailroomError(
-                  ErrorCodes.TRANSPORT_PUBLISH_REJECTED,
-                  `RabbitMQ refused a publish to ${target.exchange || 'the default exchange'}: ${errorMessage(error)}`,
-                  {
-                    cause: error,
-                  },
-                ),
-              );
-            }
-          },
+          confirm.onConfirm,
         );
         if (!flowing) this.pause(channel);
       } catch (error) {
-        finish();
+        confirm.finish();
         if (error instanceof RangeError) {
           reject(
             new MailroomError(ErrorCodes.CODEC_TOO_LARGE, `The message's headers do not fit in an AMQP frame: ${error.message}`, {
@@ -176,13 +132,29 @@ export class Publisher {
               unrecoverable: true,
             }),
           );
-        } else if (this.dead.has(channel) || /closed/i.test(errorMessage(error))) {
+        } else if (this.isChannelLoss(channel, error)) {
           resolve('channel-lost');
         } else {
           reject(new MailroomError(ErrorCodes.TRANSPORT_PUBLISH_REJECTED, `Cannot publish: ${errorMessage(error)}`, { cause: error }));
         }
       }
     });
+  }
+
+  /** True when `error` came from `channel` closing (the publish is then made again on the next channel). */
+  isChannelLoss(channel: AmqpConfirmChannel, error: unknown): boolean {
+    return this.dead.has(channel) || /closed/i.test(errorMessage(error));
+  }
+
+  /** Forgets a publish that was confirmed, refused or timed out. */
+  settled(confirm: AwaitedConfirm): void {
+    this.deadlines.remove(confirm);
+    if (confirm.publishId) this.pending.delete(confirm.publishId);
+  }
+
+  /** True while RabbitMQ blocks the connection (a resource alarm). */
+  get blocked(): boolean {
+    return this.supervisor.isBlocked;
   }
 
   private async openChannel(deadline: number): Promise<AmqpConfirmChannel> {
@@ -277,5 +249,80 @@ export class Publisher {
 
   private assertOpen(): void {
     if (this.closed) throw new MailroomError(ErrorCodes.TRANSPORT_CLOSED, 'The RabbitMQ transport is closed');
+  }
+}
+
+/**
+ * One publish awaiting its confirm: settles the promise of {@link Publisher.send} on the broker's
+ * answer, or at its deadline. No confirm by `confirmBy` is a confirm timeout; but while RabbitMQ
+ * blocks the connection (it reads it again once its alarm clears) the publish waits up to the
+ * outage deadline instead. One object per publish, its deadline watched by the publisher's
+ * {@link DeadlineSweep} (no closures or timer per publish).
+ */
+class AwaitedConfirm implements Deadlined {
+  /** Set when the broker returned the (mandatory) message before confirming it. */
+  returned = false;
+  checkAt: number;
+  private finished = false;
+  private readonly confirmBy: number;
+
+  constructor(
+    private readonly publisher: Publisher,
+    private readonly channel: AmqpConfirmChannel,
+    private readonly target: PublishTarget,
+    private readonly deadline: number,
+    readonly publishId: string | undefined,
+    private readonly resolve: (attempt: Attempt) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.confirmBy = Date.now() + publisher.settings.confirmTimeoutMs;
+    this.checkAt = Math.min(this.confirmBy, deadline);
+  }
+
+  finish(): void {
+    this.finished = true;
+    this.publisher.settled(this);
+  }
+
+  /** amqplib's confirm callback (an arrow: handed over as is). */
+  readonly onConfirm = (error: unknown): void => {
+    if (this.finished) return;
+    this.finish();
+    if (error === null || error === undefined) this.resolve(this.returned ? 'returned' : 'stored');
+    else if (this.publisher.isChannelLoss(this.channel, error)) this.resolve('channel-lost');
+    else {
+      this.reject(
+        new MailroomError(
+          ErrorCodes.TRANSPORT_PUBLISH_REJECTED,
+          `RabbitMQ refused a publish to ${this.target.exchange || 'the default exchange'}: ${errorMessage(error)}`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    }
+  };
+
+  check(now: number): void {
+    if (this.finished) return;
+    const blocked = this.publisher.blocked;
+    const expiry = blocked ? this.deadline : this.confirmBy;
+    if (now < expiry) {
+      this.checkAt = expiry;
+      return;
+    }
+    this.finish();
+    const where = `${this.target.exchange || 'the default exchange'} (${this.target.routingKey})`;
+    this.reject(
+      blocked
+        ? new MailroomError(
+            ErrorCodes.TRANSPORT_UNAVAILABLE,
+            `RabbitMQ blocked the connection (a memory or disk alarm) while a publish to ${where} awaited its confirm; it may or may not be stored`,
+          )
+        : new MailroomError(
+            ErrorCodes.TRANSPORT_CONFIRM_TIMEOUT,
+            `RabbitMQ did not confirm a publish to ${where} within ${this.publisher.settings.confirmTimeoutMs} ms; it may or may not be stored`,
+          ),
+    );
   }
 }

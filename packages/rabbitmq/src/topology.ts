@@ -44,8 +44,8 @@ export class Topology {
   ) {}
 
   /** The topic exchange events are published to. */
-  eventsExchange(deadline: number): Promise<void> {
-    return this.once('x:events', deadline, (ch) => ch.assertExchange(this.names.events, 'topic', { durable: true }));
+  eventsExchange(deadline: number): Promise<void> | undefined {
+    return this.declared('x:events') ? undefined : this.once('x:events', deadline, (ch) => ch.assertExchange(this.names.events, 'topic', { durable: true }));
   }
 
   /**
@@ -156,12 +156,17 @@ export class Topology {
     return this.once('x:deliver', deadline, (ch) => ch.assertExchange(this.names.delayDeliver, 'topic', { durable: true }));
   }
 
-  private async once(key: string, deadline: number, work: (channel: AmqpChannel) => Promise<unknown>): Promise<void> {
+  /** True when `key` was declared on the current connection (a new connection forgets every declaration). */
+  private declared(key: string): boolean {
     if (this.generation !== this.supervisor.generation) {
       this.generation = this.supervisor.generation;
       this.done.clear();
     }
-    if (this.done.has(key)) return;
+    return this.done.has(key);
+  }
+
+  private async once(key: string, deadline: number, work: (channel: AmqpChannel) => Promise<unknown>): Promise<void> {
+    if (this.declared(key)) return;
     let running = this.running.get(key);
     if (!running) {
       const generation = this.generation;
