@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { defineCommand, defineEvent, fromVersion, type MessageOf, type PayloadOf, readIncoming, validateOutgoing, validateOutgoingNow } from './contract.js';
+import { defineCommand, defineEvent, fromVersion, type MessageOf, type PayloadOf, readIncoming, readIncomingNow, validateOutgoing, validateOutgoingNow } from './contract.js';
 import { ErrorCodes } from './errors.js';
 
 const V1 = z.object({ orderId: z.string(), total: z.number() });
@@ -75,6 +75,27 @@ describe('contracts', () => {
       code: ErrorCodes.CONTRACT_VALIDATION,
       details: { issues: [{ path: 'id', message: 'refused' }] },
     });
+  });
+
+  it('awaits a schema whose validation returns a thenable that is not a native Promise, on both sides', async () => {
+    const thenableSchema = (valid: boolean) => ({
+      '~standard': {
+        version: 1 as const,
+        vendor: 'test',
+        validate: (value: unknown) => {
+          const result = valid ? { value: { ...(value as object), checked: true } } : { issues: [{ message: 'refused', path: ['id'] }] };
+          // A thenable of another library or realm: not an instance of this realm's Promise.
+          return { then: (resolve: (r: typeof result) => unknown) => setImmediate(() => resolve(result)) } as unknown as typeof result;
+        },
+      },
+    });
+    const Accepted = defineEvent('ThenableAccepted', { version: 1, schema: thenableSchema(true) });
+    const Refused = defineEvent('ThenableRefused', { version: 1, schema: thenableSchema(false) });
+    const accepted = readIncomingNow(Accepted, { id: 1 }, 1);
+    expect(accepted).toBeInstanceOf(Promise);
+    await expect(accepted).resolves.toEqual({ id: 1, checked: true });
+    await expect(readIncomingNow(Refused, { id: 1 }, 1)).rejects.toMatchObject({ code: ErrorCodes.CONTRACT_VALIDATION });
+    await expect(validateOutgoingNow(Refused, { id: 1 })).rejects.toMatchObject({ code: ErrorCodes.CONTRACT_VALIDATION });
   });
 
   it('exports the JSON Schema of each version', () => {

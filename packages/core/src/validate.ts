@@ -22,7 +22,8 @@ export async function validateWith<S extends StandardSchemaV1>(schema: S, value:
 
 /**
  * As {@link validateWith}, but without a promise when the schema validates synchronously (most
- * do): the output, or a promise of it for an asynchronous schema. Throws (or rejects with) the same
+ * do): the output, or a native promise of it for an asynchronous schema (one whose result is
+ * any thenable). Throws (or rejects with) the same
  * `MAILROOM_ERR_CONTRACT_VALIDATION` error. For hot paths that validate every message.
  */
 export function validateNow<S extends StandardSchemaV1>(
@@ -31,8 +32,13 @@ export function validateNow<S extends StandardSchemaV1>(
   what: string,
 ): StandardSchemaV1.InferOutput<S> | Promise<StandardSchemaV1.InferOutput<S>> {
   const result = schema['~standard'].validate(value);
-  if (result instanceof Promise) return result.then((settled) => outputOf<S>(settled, what));
+  // Any thenable is asynchronous (a promise of another realm, a library's own thenable), not only a native Promise.
+  if (isThenable(result)) return Promise.resolve(result).then((settled) => outputOf<S>(settled, what));
   return outputOf<S>(result, what);
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function outputOf<S extends StandardSchemaV1>(result: StandardSchemaV1.Result<StandardSchemaV1.InferOutput<S>>, what: string): StandardSchemaV1.InferOutput<S> {

@@ -17,8 +17,8 @@ export type Settler = Pick<AmqpChannel, 'ack' | 'nack'>;
  * stays held, so no `multiple` ever covers it; acknowledgements after it go out one by one.
  *
  * Acknowledgements are asked for in one turn of the event loop as before and leave in that same
- * turn (the connection's multiplexer writes its frames once the turn's callback and promise jobs
- * are done, see `batchFrameWrites`); `flush` writes them at once (before
+ * turn (the connection's multiplexer writes its frames in a `process.nextTick`, before any I/O
+ * callback or `setImmediate`, see `batchFrameWrites`); `flush` writes them at once (before
  * the channel is closed). A channel that closed drops them: RabbitMQ returns those messages to the
  * queue, as it would have with acknowledgements written into a closing channel.
  */

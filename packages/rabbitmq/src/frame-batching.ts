@@ -16,11 +16,14 @@ const BATCHED = Symbol('mailroom.batchedFrameWrites');
  * its own (a fifth of the process's CPU in a throughput profile). Here the socket is corked for the
  * length of that pass and uncorked at its end, so Node writes the frames with one `writev`.
  *
- * amqplib schedules the pass with `setImmediate`: a publish (or an ack) waited for the check phase
- * of the event loop, after the I/O callbacks of the turn, before it left. Here the pass is queued
- * with `process.nextTick` instead: it runs once the current callback and the promise jobs it queued
- * are done, so everything published or acknowledged by them still leaves in that one pass. The
- * bytes and their order do not change; they leave earlier. Applied to `model` (what amqplib's
+ * amqplib schedules the pass with `process.nextTick` here instead of `setImmediate`: a publish (or
+ * an ack) no longer waits for the check phase of the event loop, after the I/O callbacks of the turn,
+ * before it leaves. Node runs a tick when the code that queued it is done: a frame queued from a
+ * promise job leaves with everything the other promise jobs of that moment queue; a frame queued by
+ * a callback itself leaves when that callback returns, and frames its promise jobs queue afterwards
+ * take a second pass (a second `writev`), still before any I/O callback or `setImmediate`. The bytes
+ * and their order do not change; they leave earlier. (Not a `TurnBatcher`: the pass is amqplib's,
+ * guarded by its own `scheduledRead` flag.) Applied to `model` (what amqplib's
  * `connect` resolves to or its recovering connection emits on `connect`); does nothing, and
  * returns false, when amqplib's internals are not the expected ones (the scheduling is left as it
  * is when only that part differs).

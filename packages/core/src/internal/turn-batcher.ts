@@ -43,7 +43,8 @@ export interface TurnBatcherOptions<I> {
   /**
    * When the items of a turn are flushed: `'immediate'` (default) in a `setImmediate`, after the
    * I/O callbacks of this turn, so what they submit joins the batch; `'tick'` in a
-   * `process.nextTick`, as soon as the current operation and its promise jobs are done, before
+   * `process.nextTick`, as soon as the code that submitted the first item is done (a callback: when
+   * it returns, before its promise jobs; a promise job: after the promise jobs of that moment), before
    * any I/O (for writes that must leave in this turn's socket write).
    */
   readonly when?: 'immediate' | 'tick';
