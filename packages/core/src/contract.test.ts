@@ -1,6 +1,16 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { defineCommand, defineEvent, fromVersion, type MessageOf, type PayloadOf, readIncoming, readIncomingNow, validateOutgoing, validateOutgoingNow } from './contract.js';
+import {
+  defineCommand,
+  defineEvent,
+  fromVersion,
+  type MessageOf,
+  type PayloadOf,
+  readIncoming,
+  readIncomingNow,
+  validateOutgoing,
+  validateOutgoingNow,
+} from './contract.js';
 import { ErrorCodes } from './errors.js';
 
 const V1 = z.object({ orderId: z.string(), total: z.number() });
@@ -85,6 +95,7 @@ describe('contracts', () => {
         validate: (value: unknown) => {
           const result = valid ? { value: { ...(value as object), checked: true } } : { issues: [{ message: 'refused', path: ['id'] }] };
           // A thenable of another library or realm: not an instance of this realm's Promise.
+          // biome-ignore lint/suspicious/noThenProperty: the test needs a thenable that is not a Promise
           return { then: (resolve: (r: typeof result) => unknown) => setImmediate(() => resolve(result)) } as unknown as typeof result;
         },
       },
