@@ -8,7 +8,14 @@ const URL = 'amqp://guest:guest@127.0.0.1:5672';
 describe('options', () => {
   it('fills in defaults', () => {
     const options = resolveOptions({ url: URL });
-    expect(options).toMatchObject({ namespace: 'mailroom', queueType: 'quorum', envelopeHeaders: 'compact', confirmTimeoutMs: 15_000, unavailableTimeoutMs: 30_000, maxUnconfirmed: 1000 });
+    expect(options).toMatchObject({
+      namespace: 'mailroom',
+      queueType: 'quorum',
+      envelopeHeaders: 'compact',
+      confirmTimeoutMs: 15_000,
+      unavailableTimeoutMs: 30_000,
+      maxUnconfirmed: 1000,
+    });
     expect(options.queueName('billing')).toBe('billing');
   });
 
