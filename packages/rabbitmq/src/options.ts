@@ -75,8 +75,8 @@ export interface RabbitMqTransportOptions {
   connectionName?: string;
   /**
    * How the CloudEvents headers are written (see the RabbitMQ guide, "Wire format"). `compact`
-   * (default): five attributes in AMQP properties and three packed into one table entry, about 12%
-   * more messages per second. `full`: every header its own table entry, the form versions before
+   * (default): five attributes in AMQP properties and three packed into one table entry, less
+   * CPU per message in the client and the broker (7-17% more messages per second on a classic queue). `full`: every header its own table entry, the form versions before
    * this one write and the only one they read; keep `full` until every consumer runs this version.
    * Consumers read both forms whatever this says.
    */
