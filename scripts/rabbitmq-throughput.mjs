@@ -3,7 +3,8 @@
 // process), with the CPU this process used per message (process.cpuUsage).
 // Usage (after `npm run build`):
 //   node scripts/rabbitmq-throughput.mjs [--count 20000] [--rounds 4] [--queue classic|quorum] [variant...]
-// A variant is `mailroom` (the built @mailroom/rabbitmq), `raw` (the bench's raw amqplib baseline),
+// A variant is `mailroom` (the built @mailroom/rabbitmq, default options), `mailroom-full` (the same
+// with envelopeHeaders: 'full', every header its own table entry), `raw` (the bench's raw amqplib baseline),
 // `raw+headers` (the baseline sending the CloudEvents headers as well) or
 // a directory holding another build of @mailroom/rabbitmq (e.g. a copy of packages/rabbitmq/dist made
 // before a change). Rounds alternate the variants (A B A B ...) after one warm-up round each; the
@@ -25,7 +26,7 @@ const variants = positionals.length > 0 ? positionals : ['mailroom'];
 const URL = process.env.MAILROOM_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const id = `tput-${process.pid}-${Date.now().toString(36)}`;
 
-async function mailroomContender(name, index, modulePath) {
+async function mailroomContender(name, index, modulePath, extra = {}) {
   const { createRabbitMqTransport } = await import(modulePath);
   const namespace = `${id}.${index}`;
   const endpoint = `${id}-${index}`;
@@ -33,7 +34,7 @@ async function mailroomContender(name, index, modulePath) {
     name,
     endpoint,
     prefetch: 64,
-    openTransport: () => createRabbitMqTransport({ url: URL, namespace, queueType, maxUnconfirmed: 128 }),
+    openTransport: () => createRabbitMqTransport({ url: URL, namespace, queueType, maxUnconfirmed: 128, ...extra }),
     cleanUp: () => deleteRabbitMqNamespace(namespace, [endpoint]),
   });
 }
@@ -44,6 +45,7 @@ async function contender(variant, index) {
     return rawAmqplib({ name: variant, queueType, prefetch: 64, exchange: `${id}.rawh.events`, queue: `${id}.rawh`, envelopeHeaders: true });
   }
   if (variant === 'mailroom') return mailroomContender(variant, index, '@mailroom/rabbitmq');
+  if (variant === 'mailroom-full') return mailroomContender(variant, index, '@mailroom/rabbitmq', { envelopeHeaders: 'full' });
   return mailroomContender(variant, index, pathToFileURL(resolve(variant, 'index.js')).href);
 }
 

@@ -14,6 +14,8 @@ export interface MailroomRabbitMqOptions {
   /** A namespace of its own, deleted on stop. */
   readonly namespace: string;
   readonly endpoint: string;
+  /** The transport's `envelopeHeaders` (default: the transport's default, `compact`). */
+  readonly envelopeHeaders?: 'compact' | 'full';
 }
 
 /**
@@ -24,7 +26,13 @@ export function mailroomRabbitMq(options: MailroomRabbitMqOptions): MessagingCon
   return mailroomEndpoint({
     ...options,
     openTransport: () =>
-      createRabbitMqTransport({ url: RABBITMQ_URL, namespace: options.namespace, queueType: options.queueType, maxUnconfirmed: options.window }),
+      createRabbitMqTransport({
+        url: RABBITMQ_URL,
+        namespace: options.namespace,
+        queueType: options.queueType,
+        maxUnconfirmed: options.window,
+        ...(options.envelopeHeaders === undefined ? {} : { envelopeHeaders: options.envelopeHeaders }),
+      }),
     cleanUp: () => deleteRabbitMqNamespace(options.namespace, [options.endpoint]),
   });
 }

@@ -27,6 +27,8 @@ export interface AmqpProperties {
   contentType?: string | undefined;
   messageId?: string | undefined;
   type?: string | undefined;
+  correlationId?: string | undefined;
+  appId?: string | undefined;
   timestamp?: number | undefined;
   deliveryMode?: number | boolean | undefined;
 }
@@ -46,6 +48,8 @@ export interface AmqpPublishOptions {
   contentType?: string;
   messageId?: string;
   type?: string;
+  correlationId?: string;
+  appId?: string;
   timestamp?: number;
 }
 

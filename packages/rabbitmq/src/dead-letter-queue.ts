@@ -24,7 +24,7 @@ import type { AmqpMessage } from './amqp-types.js';
 import { type Browse, browseQueue } from './browse.js';
 import type { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqErrorCodes } from './errors.js';
-import { amqpProperties, Bookkeeping, bookkeeping, carriedAttempts, userHeaders } from './headers.js';
+import { Bookkeeping, bookkeeping, carriedAttempts, userHeaders } from './headers.js';
 import type { TopologyNames } from './names.js';
 import type { Outbound } from './outbound.js';
 import type { Topology } from './topology.js';
@@ -137,7 +137,7 @@ export class RabbitMqDeadLetterQueue implements DeadLetterQueue {
           `Dead letter ${id} has no known endpoint: it does not say which queue it came from (RabbitMQ dead-lettered it without x-first-death-queue, or another client put it in ${this.context.names.errorQueue}), so it cannot be replayed. It stays in the dead-letter queue: inspect it, then publish it yourself or purge it`,
         );
       }
-      await this.context.outbound.toQueue(queue, Buffer.from(letter.body), amqpProperties({ ...letter.headers }), deadline);
+      await this.context.outbound.toQueue(queue, Buffer.from(letter.body), this.context.outbound.properties({ ...letter.headers }), deadline);
       browse.remove(message);
       return true;
     });

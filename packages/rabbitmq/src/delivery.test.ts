@@ -2,6 +2,7 @@ import { createDefaultLogger, ErrorCodes, isMailroomError } from '@mailroom/core
 import { describe, expect, it } from 'vitest';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import { createDelivery } from './delivery.js';
+import { amqpProperties } from './headers.js';
 import { MAX_DELAY_MS } from './names.js';
 import type { Outbound } from './outbound.js';
 
@@ -16,6 +17,7 @@ function fakeDelivery() {
     nack: (_message: AmqpMessage, _allUpTo?: boolean, requeue?: boolean) => settled.push(requeue ? 'nack-requeue' : 'nack'),
   } as unknown as AmqpChannel;
   const outbound = {
+    properties: (headers: Record<string, string>) => amqpProperties(headers, 'compact'),
     toQueue: async (queue: string) => {
       copies.push({ to: queue });
     },

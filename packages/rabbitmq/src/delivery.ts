@@ -4,7 +4,7 @@ import { boundedText } from '@mailroom/core/internal';
 import type { Settler } from './ack-batching.js';
 import type { AmqpChannel, AmqpMessage } from './amqp-types.js';
 import { deadLetterHeaders } from './dead-letter-queue.js';
-import { amqpProperties, attemptOf, Bookkeeping, firstFailureOf, userHeaders } from './headers.js';
+import { attemptOf, Bookkeeping, firstFailureOf, userHeaders } from './headers.js';
 import { MAX_DELAY_MS } from './names.js';
 import type { Outbound } from './outbound.js';
 
@@ -101,7 +101,7 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
   };
   /** Puts a copy carrying `carried` deliveries back in the queue (after `delayMs`), then acks the original. */
   const requeueCopy = async (carried: number, delayMs: number) => {
-    const copy = amqpProperties({
+    const copy = context.outbound.properties({
       ...headers,
       [Bookkeeping.attempts]: String(carried),
       [Bookkeeping.firstFailureAt]: String((firstFailureAt ?? new Date()).getTime()),
@@ -154,7 +154,7 @@ export function createDelivery(context: DeliveryContext, channel: AmqpChannel, m
       const id = randomUUID();
       const deadline = Date.now() + context.unavailableTimeoutMs;
       const publish = (copy: Record<string, string>) =>
-        context.outbound.toOwnQueue(context.errorQueue, message.content, amqpProperties(copy), deadline, stillHeld);
+        context.outbound.toOwnQueue(context.errorQueue, message.content, context.outbound.properties(copy), deadline, stillHeld);
       let failure: unknown;
       const cut = {
         ...request,

@@ -88,3 +88,93 @@ describe('headers', () => {
     expect(Object.keys(headers).sort()).toEqual(['__proto__', 'ce-id']);
   });
 });
+
+describe('envelope forms', () => {
+  const envelope = {
+    'ce-id': '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
+    'ce-source': 'urn:mailroom:orders',
+    'ce-type': 'OrderPlaced',
+    'ce-specversion': '1.0',
+    'ce-time': '2026-12-06T05:59:35.123Z',
+    'content-type': 'application/json',
+    'ce-dataversion': '3',
+    'ce-correlationid': 'corr-1',
+    'ce-causationid': 'cause-1',
+    'ce-traceparent': '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    'ce-tracestate': 'vendor=1',
+    'x-user': 'u',
+  };
+  /** What a consumer gets back from the properties a publisher wrote (as amqplib hands them over). */
+  const received = (properties: ReturnType<typeof amqpProperties>): Record<string, string> => {
+    const { headers, ...rest } = properties;
+    return userHeaders({ ...message(headers), properties: { ...rest, headers } });
+  };
+
+  it('gives back every attribute in both forms', () => {
+    for (const form of ['compact', 'full'] as const) expect(received(amqpProperties(envelope, form)), form).toEqual(envelope);
+  });
+
+  it('writes five attributes as AMQP properties and three as one packed entry in the compact form', () => {
+    const properties = amqpProperties(envelope, 'compact');
+    expect(properties).toMatchObject({
+      messageId: envelope['ce-id'],
+      type: 'OrderPlaced',
+      contentType: 'application/json',
+      correlationId: 'corr-1',
+      appId: 'urn:mailroom:orders',
+    });
+    expect(properties.headers).toEqual({
+      [Bookkeeping.envelope]: `1 1.0 3 ${envelope['ce-time']}`,
+      'ce-causationid': 'cause-1',
+      'ce-traceparent': envelope['ce-traceparent'],
+      'ce-tracestate': 'vendor=1',
+      'x-user': 'u',
+    });
+    expect(Object.keys(amqpProperties(envelope, 'full').headers)).toEqual(Object.keys(envelope));
+  });
+
+  it('keeps in the table what a property or the packed entry cannot carry, and restores it from there', () => {
+    const odd = { ...envelope, 'ce-id': 'i'.repeat(256), 'ce-source': '', 'ce-time': '2026-12-06 05:59:35Z', 'ce-type': '✓'.repeat(86) };
+    const properties = amqpProperties(odd, 'compact');
+    expect(properties.messageId).toBeUndefined();
+    expect(properties.appId).toBeUndefined();
+    expect(properties.type).toBeUndefined();
+    expect(properties.headers).toMatchObject({ 'ce-id': odd['ce-id'], 'ce-source': '', 'ce-time': odd['ce-time'], 'ce-type': odd['ce-type'] });
+    expect(properties.headers[Bookkeeping.envelope]).toBe('1 1.0 3 ');
+    expect(received(properties)).toEqual(odd);
+    const proto = JSON.parse('{"ce-id": "1", "__proto__": "p"}');
+    expect(amqpProperties(proto, 'compact').headers).toEqual(JSON.parse(`{"${Bookkeeping.envelope}": "1   ", "__proto__": "p"}`));
+    expect(received(amqpProperties(proto, 'compact'))).toEqual(proto);
+  });
+
+  it('lets a header in the table win over a property, and reads a message without the marker as the full form', () => {
+    const withMarker: AmqpMessage = {
+      ...message({ [Bookkeeping.envelope]: '1 1.0 2 2026-01-01T00:00:00Z', 'ce-type': 'FromTable', 'ce-dataversion': '7' }),
+      properties: {
+        headers: { [Bookkeeping.envelope]: '1 1.0 2 2026-01-01T00:00:00Z', 'ce-type': 'FromTable', 'ce-dataversion': '7' },
+        type: 'FromProperty',
+        messageId: 'm',
+      },
+    };
+    expect(userHeaders(withMarker)).toEqual({
+      'ce-type': 'FromTable',
+      'ce-dataversion': '7',
+      'ce-id': 'm',
+      'ce-specversion': '1.0',
+      'ce-time': '2026-01-01T00:00:00Z',
+    });
+    const fullForm: AmqpMessage = { ...message({ 'ce-id': 'a' }), properties: { headers: { 'ce-id': 'a' }, type: 'T', appId: 'other-tool' } };
+    expect(userHeaders(fullForm)).toEqual({ 'ce-id': 'a' });
+  });
+
+  it('restores no packed attribute from a marker that does not parse (the envelope is then invalid, not guessed)', () => {
+    for (const marker of ['garbage', '2 1.0 1 2026-01-01T00:00:00Z', '1 1.0 1', '1 1.0 1 t extra', { table: 1 }, 7]) {
+      const headers = userHeaders({ ...message({}), properties: { headers: { [Bookkeeping.envelope]: marker }, messageId: 'm' } });
+      expect(headers, JSON.stringify(marker)).toEqual({ 'ce-id': 'm' });
+    }
+  });
+
+  it('refuses a user header named like the marker', () => {
+    expect(() => assertPublishableHeaders({ [Bookkeeping.envelope]: '1 1.0 1 t' })).toThrow(/reserved/);
+  });
+});

@@ -4,6 +4,7 @@
  */
 export type { AmqpChannel, AmqpConfirmChannel, AmqpConnection, AmqpMessage } from './amqp-types.js';
 export { RabbitMqErrorCodes } from './errors.js';
+export type { EnvelopeHeaders } from './headers.js';
 export { DELAY_LEVELS, DELAY_UNIT_MS, MAX_DELAY_MS, type TopologyNames, topologyNames } from './names.js';
 export type { RabbitMqQueueType, RabbitMqTransportOptions } from './options.js';
 export { createRabbitMqTransport, createTransportFromUrl, type RabbitMqTransport, rabbitMqCapabilities } from './rabbitmq-transport.js';

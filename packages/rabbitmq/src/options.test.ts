@@ -8,7 +8,14 @@ const URL = 'amqp://guest:guest@127.0.0.1:5672';
 describe('options', () => {
   it('fills in defaults', () => {
     const options = resolveOptions({ url: URL });
-    expect(options).toMatchObject({ namespace: 'mailroom', queueType: 'quorum', confirmTimeoutMs: 15_000, unavailableTimeoutMs: 30_000, maxUnconfirmed: 1000 });
+    expect(options).toMatchObject({
+      namespace: 'mailroom',
+      queueType: 'quorum',
+      envelopeHeaders: 'compact',
+      confirmTimeoutMs: 15_000,
+      unavailableTimeoutMs: 30_000,
+      maxUnconfirmed: 1000,
+    });
     expect(options.queueName('billing')).toBe('billing');
   });
 
@@ -20,6 +27,7 @@ describe('options', () => {
       [{ url: `http://u:${SECRET}@host` }, ErrorCodes.TRANSPORT_URL, /scheme must be amqp:\/\/ or amqps:\/\//],
       [{ url: `amqp://u:${SECRET}@` }, ErrorCodes.TRANSPORT_URL, /amqp:/],
       [{ url: URL, queueType: 'stream' as never }, ErrorCodes.TRANSPORT_CONFIG, /queueType must be "quorum" or "classic"/],
+      [{ url: URL, envelopeHeaders: 'cloudevents' as never }, ErrorCodes.TRANSPORT_CONFIG, /envelopeHeaders must be "compact" \(the default\) or "full"/],
       [{ url: URL, confirmTimeoutMs: 0 }, ErrorCodes.TRANSPORT_CONFIG, /confirmTimeoutMs must be a number > 0/],
       [{ url: URL, maxUnconfirmed: 1.5 }, ErrorCodes.TRANSPORT_CONFIG, /maxUnconfirmed must be a whole number/],
       [{ url: URL, namespace: 'has space' }, ErrorCodes.TRANSPORT_CONFIG, /namespace must be/],

@@ -1,5 +1,6 @@
 import { ErrorCodes, MailroomError } from '@mailroom/core';
 import type { AmqpPublishOptions } from './amqp-types.js';
+import { amqpProperties, type EnvelopeHeaders, type OutgoingProperties } from './headers.js';
 import { delayRoute } from './names.js';
 import type { Publisher } from './publisher.js';
 import type { Topology } from './topology.js';
@@ -19,8 +20,14 @@ export class Outbound {
   constructor(
     private readonly topology: Topology,
     private readonly publisher: Publisher,
+    private readonly envelopeHeaders: EnvelopeHeaders,
   ) {
     this.prepareEvents = (by) => topology.eventsExchange(by);
+  }
+
+  /** The AMQP properties carrying `headers` in the transport's envelope form (see `amqpProperties`). */
+  properties(headers: Record<string, string>): OutgoingProperties {
+    return amqpProperties(headers, this.envelopeHeaders);
   }
 
   /**

@@ -18,7 +18,7 @@ import type { AmqpChannel, AmqpPublishOptions } from './amqp-types.js';
 import { ConnectionSupervisor } from './connection-supervisor.js';
 import { RabbitMqDeadLetterQueue } from './dead-letter-queue.js';
 import { type EndpointRecord, EndpointRegistry } from './endpoint-registry.js';
-import { amqpProperties, assertPublishableHeaders } from './headers.js';
+import { assertPublishableHeaders } from './headers.js';
 import { assertQueueName, canScheduleEvent, MAX_DELAY_MS, scheduledEventTail, type TopologyNames, topologyNames } from './names.js';
 import { type RabbitMqTransportOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Outbound } from './outbound.js';
@@ -99,7 +99,7 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
     this.topology = topologyNames(options.namespace);
     this.declarer = new Topology(supervisor, this.topology, options.queueType, log, options.deliveryLimit, options.replicas);
     this.publisher = new Publisher(supervisor, options, log, () => this.declarer.reset());
-    this.outbound = new Outbound(this.declarer, this.publisher);
+    this.outbound = new Outbound(this.declarer, this.publisher, options.envelopeHeaders);
     const shared = {
       supervisor,
       topology: this.declarer,
@@ -126,7 +126,7 @@ class RabbitMqTransportImpl implements RabbitMqTransport {
     assertPublishableHeaders(message.headers);
     const deadline = Date.now() + this.options.unavailableTimeoutMs;
     const content = Buffer.from(message.body);
-    const properties = amqpProperties({ ...message.headers });
+    const properties = this.outbound.properties({ ...message.headers });
     const delayMs = scheduledDelayMs(message);
     if (delayMs > 0) {
       await this.publishScheduled(message.route, delayMs, content, properties, deadline);

@@ -161,6 +161,66 @@ describe.runIf(available)('rabbitmq dead letters', () => {
     expect((await other.deadLetters.list({ endpoint: a })).length).toBe(2);
   });
 
+  for (const form of ['compact', 'full'] as const) {
+    it(`keeps every envelope attribute through a delayed retry, the dead-letter queue and a replay (envelopeHeaders ${form})`, async () => {
+      const transport = await createRabbitMqTransport({ url: RABBITMQ_URL, namespace, envelopeHeaders: form });
+      transports.push(transport);
+      const endpoint = uniqueName(`forms-${form}`);
+      const type = uniqueName('Formed');
+      const message = testMessage(type, json({ form }), {
+        [HeaderNames.causationid]: 'cause-1',
+        [HeaderNames.traceparent]: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        [HeaderNames.tracestate]: 'vendor=1',
+        'x-user': 'kept ✓',
+        'ce-note': 'n'.repeat(300),
+      });
+      const received: Headers[] = [];
+      const subscription = await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        received.push(d.headers);
+        if (d.attempt === 1) await d.retry(20, { reason: ErrorCodes.HANDLER_FAILED, errorMessage: 'again' });
+        else
+          await d.deadLetter({
+            reason: ErrorCodes.HANDLER_FAILED,
+            errorMessage: 'parked',
+            attempts: d.attempt,
+            firstFailureAt: new Date(),
+            lastFailureAt: new Date(),
+          });
+      });
+      await transport.publish(message);
+      const letter = (await waitForLetters(transport, endpoint, 1))[0] as DeadLetter;
+      expect(received).toEqual([message.headers, message.headers]);
+      expect(letter.headers).toEqual(message.headers);
+      expect(letter.messageId).toBe(message.headers[HeaderNames.id]);
+      expect(letter.type).toBe(type);
+      await subscription.close();
+
+      // What other AMQP clients (and Mailroom versions before the compact form) see on the wire.
+      const admin = await connect(RABBITMQ_URL);
+      try {
+        const channel = await admin.createConfirmChannel();
+        await transport.publish(testMessage(type, json({ raw: true }), {}, endpoint));
+        let got: Awaited<ReturnType<typeof channel.get>> = false;
+        while (got === false) got = await channel.get(transport.queueOf(endpoint), { noAck: true });
+        expect(got.properties.messageId).toMatch(/./);
+        expect(got.properties.type).toBe(type);
+        if (form === 'full') expect(Object.keys(got.properties.headers ?? {})).toEqual(expect.arrayContaining(Object.values(HeaderNames).slice(0, 8)));
+        else expect(got.properties.headers?.['x-mailroom-envelope']).toMatch(/^1 1\.0 1 \d{4}-/);
+      } finally {
+        await admin.close();
+      }
+
+      const replayed: Headers[] = [];
+      await transport.subscribe({ endpoint, events: [type], commands: [], concurrency: 1 }, async (d) => {
+        replayed.push(d.headers);
+        await d.ack();
+      });
+      await transport.deadLetters.replay(letter.id);
+      await waitUntil(() => replayed.length === 1, 10_000);
+      expect(replayed[0]).toEqual(message.headers);
+    });
+  }
+
   it('lists a message RabbitMQ dead-lettered itself (another client rejected it), and replays it', async () => {
     const transport = await open();
     const endpoint = uniqueName('rejected');

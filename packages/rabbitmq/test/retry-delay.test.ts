@@ -1,5 +1,4 @@
 import { Services, serviceAvailable, testMessage, uniqueName, waitUntil } from '@mailroom/conformance';
-import { HeaderNames } from '@mailroom/core';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRabbitMqTransport, DELAY_LEVELS, MAX_DELAY_MS, type RabbitMqTransport, topologyNames } from '../src/index.js';
@@ -49,7 +48,7 @@ describe.runIf(available)('rabbitmq retry delays out of range', () => {
       const top = await channel.checkQueue(topologyNames(namespace).delayLevel(DELAY_LEVELS - 1));
       expect(top.messageCount).toBe(1);
       const waiting = await channel.get(topologyNames(namespace).delayLevel(DELAY_LEVELS - 1));
-      expect(waiting === false ? undefined : waiting.properties.headers?.[HeaderNames.type]).toBe(type);
+      expect(waiting === false ? undefined : waiting.properties.type).toBe(type); // ce-type, in the AMQP type property (both envelope forms)
       await channel.close();
     } finally {
       await admin.close();

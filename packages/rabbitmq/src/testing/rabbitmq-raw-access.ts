@@ -32,6 +32,12 @@ export function rabbitMqRawAccess(url: string, queueName: (endpoint: string) => 
   };
 }
 
+/** `headers` without the attributes the compact form packs into `x-mailroom-envelope`. */
+function withoutPacked(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const { 'ce-specversion': _specversion, 'ce-dataversion': _dataversion, 'ce-time': _time, ...rest } = headers;
+  return rest;
+}
+
 /** Hostile messages only RabbitMQ can carry: forged bookkeeping headers, typed header values, headers that fill a frame. */
 function rabbitMqHostileCases(): HostileCase[] {
   return [
@@ -65,6 +71,18 @@ function rabbitMqHostileCases(): HostileCase[] {
         headers: { ...valid, 'ce-specversion': 1, 'x-table': { nested: [1, 'two'] }, 'x-bool': true, 'x-bytes': Buffer.from([0xff, 0xfe]) },
         body: text('{"n": 1, "case": "typed headers"}'),
       }),
+      reasons: [ErrorCodes.ENVELOPE_INVALID],
+    },
+    {
+      // The compact envelope form with a marker that does not parse: its packed attributes are not
+      // guessed, so the envelope misses ce-specversion, ce-dataversion and ce-time.
+      name: 'malformed x-mailroom-envelope',
+      build: (valid) => ({ headers: { ...withoutPacked(valid), [Bookkeeping.envelope]: '9 1.0 1' }, body: text('{"n": 1, "case": "malformed envelope"}') }),
+      reasons: [ErrorCodes.ENVELOPE_INVALID],
+    },
+    {
+      name: 'x-mailroom-envelope as a table',
+      build: (valid) => ({ headers: { ...withoutPacked(valid), [Bookkeeping.envelope]: { form: 1 } }, body: text('{"n": 1, "case": "table envelope"}') }),
       reasons: [ErrorCodes.ENVELOPE_INVALID],
     },
     {
