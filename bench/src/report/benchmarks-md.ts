@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DIR } from '../result-files.js';
-import type { Measurement, ScenarioResult } from '../results.js';
+import type { ScenarioResult } from '../results.js';
 import { baselineText, formatRatio, formatValue } from './format.js';
 
 /** Hand-written findings (causes of missed targets, library changes, peers), kept in bench/analysis.md and copied into the report. */
