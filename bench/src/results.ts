@@ -22,16 +22,37 @@ export interface Target {
   readonly value: number;
 }
 
+/** One of the series a derived baseline is the least of, with its median. */
+export interface BaselineCandidate {
+  readonly group: string;
+  readonly contender: string;
+  readonly median: number;
+}
+
 /** The ratio of a contender's median to a baseline's median for one metric, with its target when the issue sets one. */
 export interface Comparison {
   readonly group: string;
   readonly metric: string;
   readonly contender: string;
+  /** The baseline contender in `group`, or for a derived baseline a label such as `min(a, b)`. */
   readonly baseline: string;
+  /** Set when the baseline is the least median of these series (possibly of other groups), as in "0.7x min(raw insert, raw publish)". */
+  readonly baselines?: readonly BaselineCandidate[];
   readonly ratio: number;
   readonly target: Target | undefined;
   /** Undefined when there is no target. */
   readonly met: boolean | undefined;
+}
+
+/** An absolute target of the issue: the contender's median itself must be `>=` or `<=` `target.value` (in `unit`). */
+export interface Threshold {
+  readonly group: string;
+  readonly metric: string;
+  readonly contender: string;
+  readonly unit: string;
+  readonly median: number;
+  readonly target: Target;
+  readonly met: boolean;
 }
 
 /** Everything one scenario run produced: what `bench/results/<scenario>.json` holds. */
@@ -50,6 +71,8 @@ export interface ScenarioResult {
   readonly settings: Record<string, unknown>;
   readonly measurements: Measurement[];
   readonly comparisons: Comparison[];
+  /** Absolute targets (absent in result files written before they existed). */
+  readonly thresholds?: Threshold[];
   /** Observations worth reading next to the numbers (a peer's missing durability, say). */
   readonly notes: string[];
 }

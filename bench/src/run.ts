@@ -4,6 +4,7 @@ import { type BenchArgs, parseBenchArgs, USAGE } from './cli-args.js';
 import { loadSample, machineInfo } from './machine-info.js';
 import { renderBenchmarksMd } from './report/benchmarks-md.js';
 import { renderChartSvg } from './report/chart-svg.js';
+import { baselineText } from './report/format.js';
 import { BENCHMARKS_MD, CHART_SVG, readResults, writeResult } from './result-files.js';
 import type { ScenarioResult } from './results.js';
 import type { Scenario, ScenarioContext } from './scenario.js';
@@ -40,6 +41,7 @@ async function runScenario(scenario: Scenario, args: BenchArgs): Promise<Scenari
     settings: { rounds: args.rounds, warmup: args.warmup, scale: args.scale, ...output.settings },
     measurements: output.recorder.measurements(),
     comparisons: output.recorder.comparisons(),
+    thresholds: output.recorder.thresholds(),
     notes: output.notes,
   };
 }
@@ -47,7 +49,12 @@ async function runScenario(scenario: Scenario, args: BenchArgs): Promise<Scenari
 function printSummary(result: ScenarioResult): void {
   for (const c of result.comparisons) {
     const target = c.target ? ` (target ${c.target.op} ${c.target.value}: ${c.met ? 'met' : 'MISSED'})` : '';
-    log(`${result.scenario}/${c.group}: ${c.metric} ${c.contender} / ${c.baseline} = ${c.ratio.toFixed(3)}${target}`);
+    log(`${result.scenario}/${c.group}: ${c.metric} ${c.contender} / ${baselineText(c)} = ${c.ratio.toFixed(3)}${target}`);
+  }
+  for (const t of result.thresholds ?? []) {
+    log(
+      `${result.scenario}/${t.group}: ${t.metric} ${t.contender} = ${t.median} ${t.unit} (target ${t.target.op} ${t.target.value} ${t.unit}: ${t.met ? 'met' : 'MISSED'})`,
+    );
   }
 }
 

@@ -4,6 +4,37 @@ import type { BenchMessage } from '../bench-message.js';
 import type { MessagingContender } from '../messaging-contender.js';
 import { amqplib, onThrowawayChannel, RABBITMQ_URL, type RawAmqpChannel } from './amqplib-client.js';
 
+/** The routing key (and AMQP `type`) the raw publishers send {@link BenchMessage}s with. */
+export const BENCH_ROUTING_KEY = 'bench.MessageSent';
+
+/**
+ * Publishing as a competent amqplib user writes it: each message as persistent JSON on a confirm
+ * channel, resolving on the broker's ack; when amqplib says its buffer is full, later publishes
+ * wait for `drain`. With `envelopeHeaders`, also the CloudEvents headers Mailroom sends.
+ */
+export function rawConfirmPublisher(channel: AmqpConfirmChannel, exchange: string, envelopeHeaders: boolean): (message: BenchMessage) => Promise<void> {
+  let draining: Promise<unknown> | undefined;
+  return async (message) => {
+    if (draining) await draining;
+    const content = Buffer.from(JSON.stringify(message));
+    const headers = envelopeHeaders ? envelopeToHeaders(createEnvelope({ type: BENCH_ROUTING_KEY, dataversion: 1, source: 'urn:bench:raw' })) : undefined;
+    await new Promise<void>((resolve, reject) => {
+      const flowing = channel.publish(
+        exchange,
+        BENCH_ROUTING_KEY,
+        content,
+        { persistent: true, contentType: 'application/json', type: BENCH_ROUTING_KEY, messageId: String(message.seq), ...(headers && { headers }) },
+        (error) => (error ? reject(error) : resolve()),
+      );
+      if (!flowing && !draining) {
+        draining = new Promise((resolve) => channel.once('drain', resolve)).finally(() => {
+          draining = undefined;
+        });
+      }
+    });
+  };
+}
+
 /** Settings of the raw amqplib baseline. */
 export interface RawAmqplibOptions {
   readonly name: string;
@@ -32,8 +63,7 @@ export function rawAmqplib(options: RawAmqplibOptions): MessagingContender {
   let connection: AmqpConnection | undefined;
   let publisher: AmqpConfirmChannel | undefined;
   let consumer: RawAmqpChannel | undefined;
-  let draining: Promise<unknown> | undefined;
-  const routingKey = 'bench.MessageSent';
+  let publish: ((message: BenchMessage) => Promise<void>) | undefined;
 
   return {
     name: options.name,
@@ -42,7 +72,8 @@ export function rawAmqplib(options: RawAmqplibOptions): MessagingContender {
       publisher = await connection.createConfirmChannel();
       await publisher.assertExchange(options.exchange, 'topic', { durable: true });
       await publisher.assertQueue(options.queue, { durable: true, arguments: { 'x-queue-type': options.queueType } });
-      await publisher.bindQueue(options.queue, options.exchange, routingKey);
+      await publisher.bindQueue(options.queue, options.exchange, BENCH_ROUTING_KEY);
+      publish = rawConfirmPublisher(publisher, options.exchange, options.envelopeHeaders ?? false);
       const channel = (await connection.createChannel()) as RawAmqpChannel;
       consumer = channel;
       await channel.prefetch(options.prefetch, false);
@@ -57,24 +88,7 @@ export function rawAmqplib(options: RawAmqplibOptions): MessagingContender {
       );
     },
     async publish(message) {
-      const channel = publisher as AmqpConfirmChannel;
-      if (draining) await draining;
-      const content = Buffer.from(JSON.stringify(message));
-      const headers = options.envelopeHeaders ? envelopeToHeaders(createEnvelope({ type: routingKey, dataversion: 1, source: 'urn:bench:raw' })) : undefined;
-      await new Promise<void>((resolve, reject) => {
-        const flowing = channel.publish(
-          options.exchange,
-          routingKey,
-          content,
-          { persistent: true, contentType: 'application/json', type: routingKey, messageId: String(message.seq), ...(headers && { headers }) },
-          (error) => (error ? reject(error) : resolve()),
-        );
-        if (!flowing && !draining) {
-          draining = new Promise((resolve) => channel.once('drain', resolve)).finally(() => {
-            draining = undefined;
-          });
-        }
-      });
+      await (publish as (message: BenchMessage) => Promise<void>)(message);
     },
     async stop() {
       if (!connection) return;

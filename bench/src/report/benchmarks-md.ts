@@ -1,35 +1,36 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DIR } from '../result-files.js';
-import type { Measurement, ScenarioResult } from '../results.js';
-import { formatRatio, formatValue } from './format.js';
+import type { ScenarioResult } from '../results.js';
+import { baselineText, formatRatio, formatValue } from './format.js';
 
 /** Hand-written findings (causes of missed targets, library changes, peers), kept in bench/analysis.md and copied into the report. */
 const ANALYSIS = join(BENCH_DIR, 'analysis.md');
 
 function summaryTable(results: readonly ScenarioResult[]): string[] {
-  const lines = ['| scenario | case | metric | Mailroom / baseline | target | met |', '|---|---|---|---|---|---|'];
+  const lines = ['| scenario | case | metric | Mailroom / baseline (or value) | target | met |', '|---|---|---|---|---|---|'];
+  const met = (yes: boolean | undefined) => (yes ? 'yes' : '**no**');
   for (const result of results) {
     for (const c of result.comparisons) {
       if (!c.target) continue;
       lines.push(
-        `| ${result.scenario} | ${c.group} | ${c.metric} (${c.contender} / ${c.baseline}) | ${formatRatio(c.ratio)} | ${c.target.op} ${c.target.value} | ${c.met ? 'yes' : '**no**'} |`,
+        `| ${result.scenario} | ${c.group} | ${c.metric} (${c.contender} / ${baselineText(c)}) | ${formatRatio(c.ratio)} | ${c.target.op} ${c.target.value} | ${met(c.met)} |`,
+      );
+    }
+    for (const t of result.thresholds ?? []) {
+      lines.push(
+        `| ${result.scenario} | ${t.group} | ${t.metric} (${t.contender}) | ${formatValue(t.median)} ${t.unit} | ${t.target.op} ${t.target.value} ${t.unit} | ${met(t.met)} |`,
       );
     }
   }
   return lines;
 }
 
-function baselineOf(result: ScenarioResult, m: Measurement): string | undefined {
-  return result.comparisons.find((c) => c.group === m.group && c.metric === m.metric && c.contender === m.contender)?.baseline;
-}
-
 function measurementTable(result: ScenarioResult): string[] {
   const lines = ['| case | metric | contender | median | rounds (min - max) | vs baseline |', '|---|---|---|---|---|---|'];
   for (const m of result.measurements) {
-    const baseline = baselineOf(result, m);
     const comparison = result.comparisons.find((c) => c.group === m.group && c.metric === m.metric && c.contender === m.contender);
-    const ratio = comparison ? `${formatRatio(comparison.ratio)} of ${baseline}` : '';
+    const ratio = comparison ? `${formatRatio(comparison.ratio)} of ${baselineText(comparison)}` : '';
     const range = `${formatValue(Math.min(...m.samples))} - ${formatValue(Math.max(...m.samples))}`;
     lines.push(`| ${m.group} | ${m.metric} | ${m.contender} | ${formatValue(m.median)} ${m.unit} | ${range} | ${ratio} |`);
   }
