@@ -9,6 +9,7 @@ import { failure } from './support/failure.js';
 // when `fetch` ran first in a process. That Agent knows only the older handler interface.
 let hits: string[] = [];
 let stalled: () => void = () => undefined;
+let hung: () => void = () => undefined;
 const server = createServer((request: IncomingMessage, response: ServerResponse) => {
   const path = request.url ?? '';
   hits.push(path);
@@ -23,7 +24,9 @@ const server = createServer((request: IncomingMessage, response: ServerResponse)
     const streamed = path === '/streamed';
     response.writeHead(200, { 'content-type': 'application/octet-stream', ...(!streamed && { 'content-length': '100' }) });
     response.end(request.method === 'HEAD' ? undefined : Buffer.alloc(streamed ? 100_000 : 100));
-  } else if (path !== '/hang') {
+  } else if (path === '/hang') {
+    hung(); // and never an answer
+  } else {
     response.writeHead(404).end();
   }
 });
@@ -38,6 +41,7 @@ const { BufferedRequestFailure, requestBuffered } = await import('../src/buffere
 type Dispatcher = import('undici').Dispatcher;
 
 const whenStalled = () => new Promise<void>((resolve) => (stalled = resolve));
+const whenHung = () => new Promise<void>((resolve) => (hung = resolve));
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const activeTimers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
 
@@ -89,7 +93,7 @@ describe.each(dispatchers)('the client on %s', (_name, dispatcherOf) => {
       hits = [];
       const controller = new AbortController();
       const reason = new Error('caller gave up');
-      const arrived = path === '/stall' ? whenStalled() : pause(50);
+      const arrived = path === '/stall' ? whenStalled() : whenHung();
       const call = failure(client.request({ path, signal: controller.signal }));
       await arrived;
       controller.abort(reason);
@@ -146,8 +150,9 @@ describe('the client on a Pool with one connection taken', () => {
       const client = createHttpClient({ name: 'pooled', baseUrl: origin, dispatcher: pool, retry: false });
       hits = [];
       const holder = new AbortController();
+      const held = whenHung();
       const holding = failure(client.request({ path: '/hang', signal: holder.signal }));
-      await pause(50);
+      await held; // the one connection is taken
       const waiting = createHttpClient({ name: 'pooled', baseUrl: origin, dispatcher: pool, retry: false, timeoutMs: 100 });
       expect(await failure(waiting.request({ path: '/ok' }))).toMatchObject({ code: HttpErrorCodes.HTTP_TIMEOUT, attempts: 1 });
       holder.abort();
