@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { until } from '../test/until.js';
 import { createEnvelope, envelopeToHeaders, HeaderNames } from './envelope.js';
 import { createMemoryTransport } from './memory-transport.js';
 import type { Delivery } from './transport.js';
@@ -61,11 +62,3 @@ describe('memory transport', () => {
     await transport.close();
   });
 });
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
